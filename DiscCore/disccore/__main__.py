@@ -1,0 +1,5 @@
+"""``python -m disccore`` == the ``disccore`` command."""
+
+from disccore.cli.main import main
+
+raise SystemExit(main())

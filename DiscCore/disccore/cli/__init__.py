@@ -1,0 +1,1 @@
+"""The ``disccore`` command line: one module per subcommand, registered in :mod:`disccore.cli.main`."""
