@@ -1,0 +1,72 @@
+"""``disccore segment IMAGE -o OUT``: run the model and write the label map."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import add_overwrite, add_quiet, progress_for
+
+SEGMENTATION_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii")
+
+EXAMPLES = """examples:
+  disccore segment sagittal_t2.nii.gz -o sagittal_t2.seg.nrrd
+  disccore segment sagittal_t2.nii.gz -o labels.nii.gz          # also writes labels.json (value -> name)
+  disccore segment /data/dicom/patient1 --series 2 -o p1.seg.nrrd --device cpu
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "segment",
+        help="segment vertebral bodies, discs and the spinal canal",
+        description="Segment the lumbar vertebral bodies, intervertebral discs and spinal canal in a 3D MRI "
+        "(NIfTI, NRRD, MHA or a DICOM folder). The output lies exactly on the input's voxel grid.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("image", help="image file or DICOM folder")
+    p.add_argument("-o", "--output", required=True, help="output segmentation: .seg.nrrd, or .nii.gz/.nii (+ .json sidecar)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the model runs (default: auto = GPU if present)")
+    p.add_argument("--model", default=None, help="model name from 'disccore models' (default: the newest installed)")
+    p.add_argument("--series", default=None, help="DICOM folder with several series: the series number (from 1) or UID")
+    add_overwrite(p)
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def sidecar_path(output: Path) -> Path:
+    name = output.name
+    for suffix in (".nii.gz", ".nii"):
+        if name.lower().endswith(suffix):
+            return output.with_name(name[: -len(suffix)] + ".json")
+    raise ValueError(output)
+
+
+def check_segmentation_output(output: Path, overwrite: bool) -> None:
+    """Fail fast on a bad output path (suffix, folder, existing file or sidecar)."""
+    from ..errors import OutputError
+    from ..outputs import check_output_path
+
+    if not output.name.lower().endswith(SEGMENTATION_SUFFIXES):
+        raise OutputError(f"'{output}': the output must end in .seg.nrrd, .nii.gz or .nii")
+    check_output_path(output, overwrite)
+    if not output.name.lower().endswith(".seg.nrrd"):
+        check_output_path(sidecar_path(output), overwrite)
+
+
+def run(args) -> int:
+    from .. import anatomy
+    from ..io import read_image, write_segmentation
+    from ..segment import segment_image
+
+    output = Path(args.output)
+    check_segmentation_output(output, args.overwrite)
+    series = int(args.series) if args.series and args.series.isdigit() else args.series
+    image = read_image(args.image, series=series)
+    progress = progress_for(args, "segment ")
+    labels = segment_image(image, model=args.model, device=args.device, progress=progress)
+    written = write_segmentation(labels, output, anatomy.default_label_names(), overwrite=args.overwrite)
+    for path in written:
+        print(path)
+    return 0
