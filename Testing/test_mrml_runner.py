@@ -1,0 +1,124 @@
+"""Out-of-process segmentation runner, with a stand-in for ``python -m disccore segment``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest_mrml import *  # noqa: F401,F403
+from conftest_mrml import make_labels, oblique_geometry
+from disccore.image import SpatialImage
+
+pytestmark = pytest.mark.mrml
+FAKE = Path(__file__).with_name("fake_disccore_segment.py")
+FAKE_PYTHON = [sys.executable, str(FAKE)]
+
+
+def _volume(scene, left_handed=True):
+    from discmrml.volumes import image_to_volume
+
+    g = oblique_geometry(left_handed=left_handed)
+    labels = make_labels(g)
+    # the stand-in model returns the intensities as labels
+    return image_to_volume(SpatialImage(labels.array.astype(np.float32), g), name="case", scene=scene), labels
+
+
+def test_command_line_matches_the_cli(tmp_path, monkeypatch):
+    from discmrml.runner import python_command, segment_command
+
+    cmd = segment_command("in.nrrd", "out.seg.nrrd", model="disc-v1", device="GPU", python="/opt/py")
+    assert cmd == ["/opt/py", "-m", "disccore", "segment", "in.nrrd", "-o", "out.seg.nrrd", "--device", "cuda", "--model", "disc-v1"]
+    assert segment_command("a", "b", python="p")[-2:] == ["--device", "auto"]
+    monkeypatch.setenv("DISCCORE_PYTHON", "conda run -n gpu python")
+    assert python_command() == ["conda", "run", "-n", "gpu", "python"]
+    monkeypatch.delenv("DISCCORE_PYTHON")
+    assert python_command() == [sys.executable]  # outside Slicer: this Python
+
+
+def test_parse_progress():
+    from discmrml.runner import parse_progress
+
+    assert parse_progress("segment [#####.......]  42.0%    3.1s running the model") == (0.42, "running the model")
+    assert parse_progress("some log line") is None
+
+
+def test_segment_volume_out_of_process_exact_labels_and_progress(scene, tmp_path, monkeypatch):
+    from discmrml.runner import segment_volume_node
+    from discmrml.segmentations import segmentation_to_labelmap
+
+    record = tmp_path / "argv.json"
+    monkeypatch.setenv("FAKE_SEGMENT_RECORD", str(record))
+    volume, labels = _volume(scene)
+    seen = []
+    node, update = segment_volume_node(volume, model="m1", device="cpu", python=FAKE_PYTHON,
+                                       progress=lambda f, m: seen.append((f, m)))
+    argv = json.loads(record.read_text())
+    assert argv[:3] == ["-m", "disccore", "segment"] and argv[-4:] == ["--device", "cpu", "--model", "m1"]
+    assert sorted(update.added) == ["L4", "L4-L5", "L5", "canal"]
+    back, names, _ = segmentation_to_labelmap(node, volume)
+    np.testing.assert_array_equal(back.array, labels.array)  # oblique, left-handed grid survives the round trip
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and 0.75 in fractions and fractions[-1] == 1.0
+    assert not any(Path(p).exists() for p in argv[3:4])  # the temporary input was removed
+
+
+def test_child_errors_become_typed_errors(scene, monkeypatch):
+    from disccore.errors import ModelError
+    from discmrml.runner import segment_volume_node
+
+    monkeypatch.setenv("FAKE_SEGMENT_FAIL", "6:the model file is damaged (checksum mismatch); reinstall the extension")
+    volume, _ = _volume(scene)
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        segment_volume_node(volume, python=FAKE_PYTHON)
+    assert scene.GetNumberOfNodesByClass("vtkMRMLSegmentationNode") == 0
+
+
+def test_missing_interpreter_is_a_model_error(scene):
+    from disccore.errors import ModelError
+    from discmrml.runner import segment_volume_node
+
+    volume, _ = _volume(scene)
+    with pytest.raises(ModelError, match="could not start"):
+        segment_volume_node(volume, python="/nonexistent/PythonSlicer")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="uses sleep and process groups")
+def test_cancel_kills_the_process_tree(scene, tmp_path, monkeypatch):
+    from disccore.errors import Cancelled
+    from discmrml.runner import SegmentationJob
+
+    pid_file = tmp_path / "grandchild.pid"
+    monkeypatch.setenv("FAKE_SEGMENT_SLEEP", "60")
+    monkeypatch.setenv("FAKE_SEGMENT_CHILD_PID", str(pid_file))
+    volume, _ = _volume(scene)
+    job = SegmentationJob(volume, python=FAKE_PYTHON).start()
+    deadline = time.monotonic() + 20
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        assert job.poll() is None
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text())
+    start = time.monotonic()
+    job.cancel()
+    assert time.monotonic() - start < 5
+    assert job.process._proc.poll() is not None
+    with pytest.raises(Cancelled):
+        job.finish()
+    for _ in range(50):  # the grandchild got SIGTERM with its group
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        try:
+            os.waitpid(grandchild, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    else:
+        pytest.fail("the model's child process survived Cancel")
+    assert job._tmp is None  # temporary files removed
