@@ -119,7 +119,7 @@ def check_nifti(path: Path, orthonormal_tolerance: float) -> None:
                     )
     except (EOFError, OSError, zlib.error) as e:
         raise InputError(
-            f"'{path.name}' could not be read: the file is damaged or truncated ({e.__class__.__name__})"
+            f"'{path.name}' could not be read: the file is damaged or not a supported image ({SUPPORTED_TEXT})"
         ) from None
     if header["sform_code"] > 0:
         m = header["sform"][:, :3]
