@@ -493,3 +493,28 @@ def test_real_disc_label_map_with_spec(shared_data):
     image, names = read_labelmap(path, labels="1=L5-S1,2=L4-L5,3=L3-L4,4=L2-L3,5=L1-L2")
     assert names == {1: "L5-S1", 2: "L4-L5", 3: "L3-L4", 4: "L2-L3", 5: "L1-L2"}
     assert image.array.dtype == np.uint8
+
+
+def test_dicom_missing_slice_is_refused(tmp_path):
+    from disccore.errors import ImageContentError
+
+    image = _random_image(Geometry((6, 5, 6), (0.5, 0.5, 4.0), (0.0, 0.0, 0.0), np.eye(3)), seed=7)
+    folder = tmp_path / "gap"
+    _write_dicom_series(folder, image, "1.2.826.0.1.3680043.2.1125.1.44", 2, "GAP")
+    (folder / "s2_002.dcm").unlink()
+    with pytest.raises(ImageContentError, match="uneven slice spacing"):
+        read_image(folder)
+
+
+def test_dicom_mixed_orientations_are_refused(tmp_path):
+    from disccore.errors import ImageContentError
+
+    uid = "1.2.826.0.1.3680043.2.1125.1.55"
+    sag = _random_image(Geometry((6, 5, 3), (0.5, 0.5, 4.0), (0.0, 0.0, 0.0), GEOMETRIES["anisotropic_sagittal"].direction), seed=8)
+    ax = _random_image(Geometry((6, 5, 3), (0.5, 0.5, 4.0), (0.0, 0.0, 30.0), np.eye(3)), seed=9)
+    _write_dicom_series(tmp_path / "loc", sag, uid, 1, "LOCALIZER")
+    for f in (tmp_path / "loc").glob("*.dcm"):
+        f.rename(f.with_name("a_" + f.name))
+    _write_dicom_series(tmp_path / "loc", ax, uid, 1, "LOCALIZER")
+    with pytest.raises(ImageContentError, match="mixes slice orientations"):
+        read_image(tmp_path / "loc")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
+import numpy as np
+
 from ..errors import InputError
 
 #: at most this many sub-folders are searched for DICOM files when the folder itself holds none
@@ -168,10 +170,66 @@ def choose_series(folder, series: Union[int, str, None] = None) -> DicomSeries:
     )
 
 
+def _floats(text: str) -> Optional[list[float]]:
+    try:
+        return [float(v) for v in text.replace("\\", " ").split()]
+    except ValueError:
+        return None
+
+
+def check_slice_geometry(chosen: DicomSeries) -> None:
+    """Raise ImageContentError when the slices of a series are not one evenly spaced stack.
+
+    SimpleITK reads a series with a missing slice or mixed orientations (e.g. a 3-plane localizer)
+    with only a console warning; distances measured in such a volume would be wrong.
+    """
+    import SimpleITK as sitk
+
+    from ..errors import ImageContentError
+
+    if chosen.n_files < 3:
+        return
+    positions, orientations = [], []
+    reader = sitk.ImageFileReader()
+    reader.LoadPrivateTagsOff()
+    for f in chosen.files:
+        reader.SetFileName(f)
+        try:
+            reader.ReadImageInformation()
+        except RuntimeError:
+            return  # the series reader reports damaged files
+        pos = _floats(_tag(reader, "0020|0032"))
+        ori = _floats(_tag(reader, "0020|0037"))
+        if pos is None or ori is None or len(pos) != 3 or len(ori) != 6:
+            return  # e.g. a multi-frame file: GDCM places the frames itself
+        positions.append(pos)
+        orientations.append(ori)
+    o = np.asarray(orientations)
+    if np.abs(o - o[0]).max() > 1e-3:
+        raise ImageContentError(
+            f"DICOM series {chosen.index} mixes slice orientations (e.g. a localizer); choose a single 3D sagittal series"
+        )
+    normal = np.cross(o[0, :3], o[0, 3:])
+    depth = np.sort(np.asarray(positions) @ normal)
+    steps = np.diff(depth)
+    median = float(np.median(steps))
+    if median <= 1e-6:
+        raise ImageContentError(
+            f"DICOM series {chosen.index} holds several images at the same slice position (several echoes or "
+            "times?); export one 3D volume"
+        )
+    if np.abs(steps - median).max() > max(0.01 * median, 1e-3):
+        raise ImageContentError(
+            f"DICOM series {chosen.index} has uneven slice spacing ({steps.min():.2f} to {steps.max():.2f} mm; "
+            "missing slices?); export the complete series again"
+        )
+
+
 def read_dicom_series(chosen: DicomSeries):
     """Read one series with SimpleITK's ImageSeriesReader; returns the SimpleITK image (not validated)."""
     import SimpleITK as sitk
 
+    check_slice_geometry(chosen)
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(list(chosen.files))
     try:

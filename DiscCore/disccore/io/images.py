@@ -76,7 +76,12 @@ def as_3d_scalar(img, what: str = "image"):
         )
     if dim == 4:
         if size[3] == 1:
-            img = sitk.Extract(img, (size[0], size[1], size[2], 0), (0, 0, 0, 0))
+            try:
+                img = sitk.Extract(img, (size[0], size[1], size[2], 0), (0, 0, 0, 0))
+            except RuntimeError:
+                raise ImageContentError(
+                    f"the {what} has a 4th dimension whose orientation mixes with space; give one 3D volume"
+                ) from None
         else:
             raise ImageContentError(
                 f"the {what} is 4D ({size[3]} volumes, e.g. a time series or multi-echo); give one 3D volume"
