@@ -518,3 +518,43 @@ def test_dicom_mixed_orientations_are_refused(tmp_path):
     _write_dicom_series(tmp_path / "loc", ax, uid, 1, "LOCALIZER")
     with pytest.raises(ImageContentError, match="mixes slice orientations"):
         read_image(tmp_path / "loc")
+
+
+@pytest.mark.mrml
+def test_seg_nrrd_opens_in_slicer_storage_node(tmp_path):
+    """3D Slicer's own reader (vtkMRMLSegmentationStorageNode from slicer-core) gets names, colours,
+    values, terminology, voxels and the IJK->RAS geometry."""
+    slicer = pytest.importorskip("slicer")
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    g = GEOMETRIES["left_handed_oblique"]
+    labels = _label_image(g)
+    path = write_segmentation(labels, tmp_path / "s.seg.nrrd")[0]
+    scene = slicer.vtkMRMLScene()
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode")
+    storage = scene.AddNewNodeByClass("vtkMRMLSegmentationStorageNode")
+    node.SetAndObserveStorageNodeID(storage.GetID())
+    storage.SetFileName(str(path))
+    assert storage.ReadData(node) == 1
+    segmentation = node.GetSegmentation()
+    assert segmentation.GetNumberOfSegments() == 3
+    for n in range(3):
+        segment = segmentation.GetNthSegment(n)
+        st = anatomy.by_name(segment.GetName())
+        assert segmentation.GetNthSegmentID(n) == st.name
+        assert segment.GetLabelValue() == st.label
+        np.testing.assert_allclose(segment.GetColor(), st.color, atol=1e-6)
+        tag = vtk.mutable("")
+        assert segment.GetTag("TerminologyEntry", tag)
+        assert f"~SCT^{st.type.value}^{st.type.meaning}~" in str(tag)
+        lm = segment.GetRepresentation("Binary labelmap")
+        m = vtk.vtkMatrix4x4()
+        lm.GetImageToWorldMatrix(m)
+        ijk_to_ras = np.array([[m.GetElement(r, c) for c in range(4)] for r in range(4)])
+        np.testing.assert_allclose(ijk_to_ras, g.ijk_to_ras(), atol=1e-9)
+        i0, i1, j0, j1, k0, k1 = lm.GetExtent()
+        vox = vtk_to_numpy(lm.GetPointData().GetScalars()).reshape(k1 - k0 + 1, j1 - j0 + 1, i1 - i0 + 1).transpose(2, 1, 0)
+        inside = np.zeros(g.size, bool)
+        inside[i0 : i1 + 1, j0 : j1 + 1, k0 : k1 + 1] = vox == st.label
+        np.testing.assert_array_equal(inside, labels.array == st.label)
