@@ -558,3 +558,17 @@ def test_seg_nrrd_opens_in_slicer_storage_node(tmp_path):
         inside = np.zeros(g.size, bool)
         inside[i0 : i1 + 1, j0 : j1 + 1, k0 : k1 + 1] = vox == st.label
         np.testing.assert_array_equal(inside, labels.array == st.label)
+
+
+@pytest.mark.parametrize("suffix", [".nhdr", ".mhd"])
+def test_reads_detached_header_formats(tmp_path, suffix):
+    import SimpleITK as sitk
+
+    from disccore.image import to_sitk
+
+    image = _random_image(GEOMETRIES["oblique"], seed=10)
+    sitk.WriteImage(to_sitk(image), str(tmp_path / f"d{suffix}"))
+    assert len(list(tmp_path.iterdir())) == 2  # header + data file
+    back = read_image(tmp_path / f"d{suffix}")
+    np.testing.assert_array_equal(back.array, image.array)
+    _assert_same_geometry(back.geometry, image.geometry, 1e-12)

@@ -7,6 +7,7 @@ as the file says, oblique and left-handed directions included.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Union
@@ -19,7 +20,7 @@ from ..outputs import atomic_output, check_output_path
 from ._formats import SUPPORTED_TEXT, WRITABLE_IMAGE_SUFFIXES, check_nifti, image_suffix
 from .dicom import choose_series, read_dicom_series
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike]
 
 _ORTHONORMAL_MESSAGE = (
     "the image orientation (direction matrix) is not orthonormal, so positions and distances in it "
