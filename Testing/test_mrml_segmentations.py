@@ -170,3 +170,19 @@ def test_seg_nrrd_saved_by_slicer_is_read_by_slicerio_with_names_and_terminology
     loaded = load_segmentation(path, scene=scene)
     assert set(_segments(loaded)) == {"L4", "L5", "L4-L5", "canal"}
     np.testing.assert_array_equal(_mask(loaded, "L4-L5"), labels.array == 123)
+
+
+def test_seg_nrrd_written_by_disccore_io_loads_back_on_the_source_grid(scene, tmp_path):
+    """What ``disccore segment`` writes (disccore.io) is what the runner loads into the scene."""
+    from disccore.io import write_segmentation
+    from discmrml.segmentations import load_segmentation, segmentation_to_labelmap
+    from discmrml.volumes import image_to_volume
+
+    g = oblique_geometry(left_handed=True)
+    labels = make_labels(g)
+    path = write_segmentation(labels, tmp_path / "io.seg.nrrd", anatomy.default_label_names())[0]
+    volume = image_to_volume(SpatialImage(np.zeros(g.size, np.float32), g), scene=scene)
+    node = load_segmentation(path, scene=scene)
+    back, names, ignored = segmentation_to_labelmap(node, volume)
+    np.testing.assert_array_equal(back.array, labels.array)
+    assert names == {23: "L4", 24: "L5", 123: "L4-L5", 201: "canal"} and ignored == []

@@ -56,7 +56,7 @@ def test_table_schema_types_units_descriptions(scene):
     assert math.isnan(table.GetColumnByName("disc_height_index").GetValue(1))  # missing value
     assert table.GetColumnByName("voxel_size_mm").GetValue(0) == "0.43 x 0.43 x 4.4"
     assert table.GetColumnByName("notes").GetValue(1) == "S1 not segmented: no height index"
-    assert table_node.GetColumnLongName("disc_height_anterior_mm") == "Anterior height"
+    assert table_node.GetColumnTitle("disc_height_anterior_mm") == "Anterior height"
 
     # re-filling the same node replaces its content
     rows_to_table(_rows()[:1], table_node=table_node, columns=DISC_COLUMNS)

@@ -125,7 +125,10 @@ def rows_to_table(
             table.AddColumn(array)
             table_node.SetColumnUnitLabel(column, spec.unit)
             table_node.SetColumnDescription(column, spec.description)
-            table_node.SetColumnLongName(column, spec.title)
+            if hasattr(table_node, "SetColumnTitle"):  # Slicer >= 5.4; SetColumnLongName before
+                table_node.SetColumnTitle(column, spec.title)
+            else:
+                table_node.SetColumnLongName(column, spec.title)
         table_node.SetUseColumnTitleAsColumnHeader(False)
         table_node.SetLocked(True)  # results, not a spreadsheet to edit
         table.Modified()
