@@ -10,12 +10,13 @@ import logging
 import os
 import sys
 import time
+from typing import Annotated
 
 import qt
 import slicer
 import vtk
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
-from slicer.parameterNodeWrapper import parameterNodeWrapper
+from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -33,6 +34,9 @@ def _ensureDiscCoreImportable():
 
 
 _ensureDiscCoreImportable()
+
+#: parameters the widget syncs itself (their choices come from the model manifest at run time)
+PARAMETERS_SYNCED_BY_CODE = ("model",)
 
 #: Python packages the model needs (import name -> pip name); torch comes through the PyTorch extension
 REQUIRED_PACKAGES = {"scipy": "scipy", "SimpleITK": "SimpleITK", "monai": "monai>=1.3", "torch": "torch"}
@@ -67,7 +71,7 @@ class DiscSegmenterParameterNode:
     inputVolume: vtkMRMLScalarVolumeNode
     outputSegmentation: vtkMRMLSegmentationNode
     model: str = ""
-    device: str = "auto"
+    device: Annotated[str, Choice(["auto", "CPU", "GPU"])] = "auto"
     replaceEdited: bool = False
 
 
@@ -107,6 +111,7 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.ui.modelComboBox.connect("currentTextChanged(QString)", self.onModelChanged)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.cancelButton.connect("clicked(bool)", self.onCancelButton)
         self._setRunning(False)
@@ -163,11 +168,18 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.applyButton.enabled = ready and not running
         self.ui.applyButton.toolTip = "Segment the input volume" if ready else "Select an input volume (and install a model)"
         if p:
+            index = self.ui.modelComboBox.findText(p.model)
+            if index >= 0 and index != self.ui.modelComboBox.currentIndex:
+                self.ui.modelComboBox.currentIndex = index
             self.ui.segmentEditorWidget.setSegmentationNode(p.outputSegmentation)
             editor = self.ui.segmentEditorWidget
             (editor.setSourceVolumeNode if hasattr(editor, "setSourceVolumeNode") else editor.setMasterVolumeNode)(p.inputVolume)
             if p.inputVolume:
                 self.ui.outputSegmentationSelector.baseName = p.inputVolume.GetName() + " segmentation"
+
+    def onModelChanged(self, text: str) -> None:
+        if self._parameterNode and text and self._parameterNode.model != text:
+            self._parameterNode.model = text
 
     def _setRunning(self, running: bool) -> None:
         self.ui.applyButton.enabled = not running

@@ -67,6 +67,22 @@ def _parameter_fields(tree):
     return None
 
 
+def _parameter_annotations(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+            (isinstance(d, ast.Name) and d.id == "parameterNodeWrapper") for d in node.decorator_list
+        ):
+            return {s.target.id: ast.unparse(s.annotation) for s in node.body if isinstance(s, ast.AnnAssign)}
+    return {}
+
+
+def _module_constant(tree, name):
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_every_self_ui_name_is_a_widget_in_the_ui(name):
     used = _self_ui_names(_tree(_module_py(name)))
@@ -81,8 +97,17 @@ def test_parameter_node_fields_match_ui_parameter_names(name):
     fields = _parameter_fields(_tree(_module_py(name)))
     assert fields, f"{name}.py has no @parameterNodeWrapper class"
     bound = _ui_parameter_names(_ui(name))
+    by_code = set(_module_constant(_tree(_module_py(name)), "PARAMETERS_SYNCED_BY_CODE") or ())
     assert set(bound) <= set(fields), f"{name}.ui binds unknown parameters {sorted(set(bound) - set(fields))}"
-    assert set(fields) <= set(bound), f"parameters not bound to any widget in {name}.ui: {sorted(set(fields) - set(bound))}"
+    assert not set(bound) & by_code, f"{sorted(set(bound) & by_code)} are both bound in the .ui and synced by code"
+    unbound = set(fields) - set(bound) - by_code
+    assert not unbound, f"parameters not bound to any widget in {name}.ui: {sorted(unbound)}"
+    # connectGui binds a QComboBox to a str/int/float/bool parameter only with a Choice annotation
+    widgets = _ui_widgets(_ui(name))
+    annotations = _parameter_annotations(_tree(_module_py(name)))
+    for parameter, widget_name in bound.items():
+        if widgets[widget_name].get("class") == "QComboBox":
+            assert "Choice(" in annotations[parameter], f"{parameter} is bound to a QComboBox but has no Choice annotation"
     source = _module_py(name).read_text()
     assert ".connectGui(self.ui)" in source and "disconnectGui" in source
 

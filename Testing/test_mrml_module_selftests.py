@@ -53,6 +53,7 @@ def _stand_ins(monkeypatch):
     monkeypatch.setitem(sys.modules, "slicer.ScriptedLoadableModule", slm)
     pnw = types.ModuleType("slicer.parameterNodeWrapper")
     pnw.parameterNodeWrapper = lambda cls: cls
+    pnw.Choice = lambda choices: ("Choice", tuple(choices))
     monkeypatch.setitem(sys.modules, "slicer.parameterNodeWrapper", pnw)
 
 
