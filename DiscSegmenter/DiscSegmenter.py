@@ -219,6 +219,7 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             with slicer.util.tryWithErrorDisplay("Segmentation failed.", waitCursor=True):
                 node, update = job.finish(p.outputSegmentation, replace=p.replaceEdited)
                 node.CreateClosedSurfaceRepresentation()
+                slicer.util.setSliceViewerLayers(background=p.inputVolume)
                 self.ui.statusLabel.text = f"Done in {job.seconds:.1f} s: {update.summary()}."
         finally:
             self._setRunning(False)

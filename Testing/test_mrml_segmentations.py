@@ -186,3 +186,44 @@ def test_seg_nrrd_written_by_disccore_io_loads_back_on_the_source_grid(scene, tm
     back, names, ignored = segmentation_to_labelmap(node, volume)
     np.testing.assert_array_equal(back.array, labels.array)
     assert names == {23: "L4", 24: "L5", 123: "L4-L5", 201: "canal"} and ignored == []
+
+
+def test_user_segment_overlapping_a_new_result_is_left_intact(scene):
+    """A new result written where a kept user segment lies does not erase the user's voxels."""
+    from discmrml.segmentations import _SEG, _oriented_mask, _segment_mask, labelmap_to_segmentation, segmentation_to_labelmap
+
+    g = oblique_geometry()
+    labels = make_labels(g)
+    node, _ = labelmap_to_segmentation(labels, scene=scene)
+    user = np.zeros(g.size, bool)
+    user[3:8, 6:10, 3:5] = True  # across L4-L5 and L5
+    user_id = node.GetSegmentation().AddEmptySegment("", "my region", (1.0, 0.0, 0.0))
+    mask = _oriented_mask(user, labels)
+    assert _SEG.SetBinaryLabelmapToSegment(mask, node, user_id, _SEG.MODE_REPLACE, mask.GetExtent())
+    labelmap_to_segmentation(labels, segmentation_node=node)  # re-run: L4-L5 and L5 rewritten over it
+    got, start, _ = _segment_mask(node, user_id)
+    full = np.zeros(g.size, bool)
+    full[start[0] : start[0] + got.shape[0], start[1] : start[1] + got.shape[1], start[2] : start[2] + got.shape[2]] = got
+    np.testing.assert_array_equal(full, user)
+    back, _, _ = segmentation_to_labelmap(node)
+    np.testing.assert_array_equal(back.array == 124, labels.array == 124)
+
+
+@pytest.mark.shared_data
+def test_real_disc_label_map_round_trips_through_a_segmentation_node(scene, shared_data):
+    """A real label map (ivd, dataset values 1..5) -> named segments -> label map on its own grid, exactly."""
+    from disccore.io import read_labelmap
+    from discmrml.segmentations import labelmap_to_segmentation, segmentation_to_labelmap
+    from discmrml.volumes import image_to_volume
+
+    labels, names = read_labelmap(shared_data / "ivd" / "ivd-011_discs.nii.gz",
+                                  labels="1=L5-S1,2=L4-L5,3=L3-L4,4=L2-L3,5=L1-L2")
+    volume = image_to_volume(SpatialImage(np.zeros(labels.geometry.size, np.int16), labels.geometry), scene=scene)
+    node, update = labelmap_to_segmentation(labels, names, reference_volume=volume, scene=scene)
+    assert sorted(update.added) == ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
+    back, back_names, _ = segmentation_to_labelmap(node, volume)
+    expected = np.zeros_like(back.array)
+    for value, name in names.items():
+        expected[labels.array == value] = anatomy.by_name(name).label
+    np.testing.assert_array_equal(back.array, expected)
+    assert back.geometry.same_grid(labels.geometry, tol=1e-6)
