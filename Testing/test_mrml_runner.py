@@ -122,3 +122,33 @@ def test_cancel_kills_the_process_tree(scene, tmp_path, monkeypatch):
     else:
         pytest.fail("the model's child process survived Cancel")
     assert job._tmp is None  # temporary files removed
+
+
+@pytest.mark.slow
+def test_real_model_out_of_process_when_installed(scene):
+    """The real path: ``python -m disccore segment`` with the shipped model (skipped until one is installed)."""
+    try:
+        from disccore.models import list_models
+
+        models = list_models()
+        import disccore.segment  # noqa: F401
+    except Exception as exc:  # the model helper's work is not in this checkout yet
+        pytest.skip(f"no model available: {exc}")
+    if not models:
+        pytest.skip("no model installed in models/")
+    try:
+        from disccore.phantom import make_lumbar_phantom
+    except ImportError:
+        pytest.skip("disccore.phantom not in this checkout yet")
+    from disccore import anatomy
+    from discmrml.runner import segment_volume_node
+    from discmrml.segmentations import segmentation_to_labelmap
+    from discmrml.volumes import image_to_volume
+
+    phantom = make_lumbar_phantom()
+    volume = image_to_volume(phantom.image, name="phantom", scene=scene)
+    node, update = segment_volume_node(volume, device="cpu", timeout=600)
+    assert update.added, "the model found nothing in the phantom"
+    assert all(anatomy.by_name(n) for n in update.added)
+    labels, _, _ = segmentation_to_labelmap(node, volume)
+    assert labels.geometry.same_grid(phantom.image.geometry, tol=1e-6)
