@@ -53,6 +53,8 @@ def test_measure_segmentation_node_matches_disccore_and_places_lines(scene, left
             assert got == pytest.approx(want, rel=1e-9)
     assert measured.result.discs[0]["disc_volume_mm3"] == pytest.approx(24 * 6 * 7 * labels.geometry.voxel_volume_mm3)
     assert measured.chart_node.GetNumberOfPlotSeriesNodes() >= 1
+    vnames, vrows = table_rows(measured.vertebra_table_node)
+    assert [r[0] for r in vrows] == ["L4", "L5"] and "vertebra_volume_mm3" in vnames
 
     assert len(measured.line_nodes) == len(direct.lines) > 0
     for node, line in zip(measured.line_nodes, direct.lines):
@@ -79,3 +81,21 @@ def test_measure_reports_segments_outside_the_scheme(scene):
     measured = measure_segmentation_node(segmentation)
     assert measured.ignored_segments == ["tumour"]
     assert "tumour" in measured.summary()
+
+
+def test_exported_csv_is_the_text_disccore_writes(scene, tmp_path):
+    """The panel's Export CSV / batch.py's CSV == disccore.measure.write_disc_csv for the same result."""
+    pytest.importorskip("disccore.measure", reason="disccore.measure is not in this checkout yet")
+    from disccore.measure import write_disc_csv, write_vertebra_csv
+    from discmrml.pipeline import measure_segmentation_node
+    from discmrml.segmentations import labelmap_to_segmentation
+    from discmrml.tables import write_table_csv
+
+    labels = _spine_labels(left_handed=True)
+    segmentation, _ = labelmap_to_segmentation(labels, scene=scene)
+    measured = measure_segmentation_node(segmentation, lines=False)
+    ours = write_table_csv(measured.table_node, tmp_path / "ours.csv").read_text()
+    theirs = write_disc_csv(measured.result, tmp_path / "core.csv").read_text()
+    assert ours == theirs
+    ours_v = write_table_csv(measured.vertebra_table_node, tmp_path / "ours_v.csv").read_text()
+    assert ours_v == write_vertebra_csv(measured.result, tmp_path / "core_v.csv").read_text()

@@ -82,6 +82,7 @@ def test_csv_export_and_no_clobber(scene, tmp_path):
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == DISC_COLUMNS
     assert rows[0]["disc_height_mm"] == "10.25" and rows[1]["disc_height_index"] == ""
+    assert rows[0]["disc_volume_mm3"] == "15234.5" and rows[0]["disc_height_index"] == "0.41"
     with pytest.raises(OutputError):
         write_table_csv(node, path)
     write_table_csv(node, path, overwrite=True)

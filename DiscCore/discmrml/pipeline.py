@@ -76,9 +76,14 @@ def measure_segmentation_node(
     base = segmentation_node.GetName()
     scene = segmentation_node.GetScene() or get_scene()
     table_node = rows_to_table(result.discs, table_node, name=f"{base} disc measurements", scene=scene)
+    try:
+        from disccore.measure import VERTEBRA_COLUMNS
+    except ImportError:
+        VERTEBRA_COLUMNS = None
     vertebrae = list(getattr(result, "vertebrae", []) or [])
-    if vertebrae or vertebra_table_node is not None:
-        vertebra_table_node = rows_to_table(vertebrae, vertebra_table_node, name=f"{base} vertebra measurements", scene=scene)
+    if vertebrae or vertebra_table_node is not None or VERTEBRA_COLUMNS:
+        vertebra_table_node = rows_to_table(vertebrae, vertebra_table_node, columns=VERTEBRA_COLUMNS,
+                                            name=f"{base} vertebra measurements", scene=scene)
     chart_node = heights_plot(table_node, chart_node, name=f"{base} disc heights")
     folder, line_nodes = None, []
     if lines:

@@ -45,7 +45,15 @@ _KNOWN = {
     "stenosis": ("string", "", "canal stenosis flag: AP diameter < 10 mm absolute, < 12 mm relative", "Stenosis"),
     "voxel_size_mm": ("string", "mm", "voxel size of the label map measured (i x j x k)", "Voxel size"),
     "notes": ("string", "", "why a value is missing or uncertain", "Notes"),
+    "vertebra_volume_mm3": ("double", "mm3", "vertebral body volume: voxels in the segment x voxel volume", "Vertebra volume"),
+    "vertebra_height_anterior_mm": ("double", "mm", "vertebral body height at 10 % of its anteroposterior extent", "Vertebra anterior height"),
+    "vertebra_height_middle_mm": ("double", "mm", "vertebral body height at 50 % of its anteroposterior extent", "Vertebra middle height"),
+    "vertebra_height_posterior_mm": ("double", "mm", "vertebral body height at 90 % of its anteroposterior extent", "Vertebra posterior height"),
 }
+
+#: decimals of the numbers in exported CSV files (as disccore.measure writes them)
+CSV_DECIMALS = {"disc_height_index": 4}
+CSV_DEFAULT_DECIMALS = 3
 
 #: heights drawn in the plot, in order
 PLOT_COLUMNS = ("disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm", "disc_height_mm")
@@ -142,16 +150,24 @@ def _default_columns(rows: Sequence[dict]) -> list[str]:
     for row in rows:
         keys += [k for k in row if k not in keys]
     try:
-        from disccore.measure import DISC_COLUMNS
+        from disccore.measure import DISC_COLUMNS, VERTEBRA_COLUMNS
     except ImportError:
         return keys
+    if "vertebra_volume_mm3" in keys:  # vertebra rows
+        return list(VERTEBRA_COLUMNS) + [k for k in keys if k not in VERTEBRA_COLUMNS]
     if not rows or "disc_height_mm" in keys:  # disc rows: the CSV's column order, extra keys after
         return list(DISC_COLUMNS) + [k for k in keys if k not in DISC_COLUMNS]
     return keys
 
 
+def _csv_number(value: float, column: str) -> str:
+    if math.isnan(value):
+        return ""
+    return str(round(value, CSV_DECIMALS.get(column, CSV_DEFAULT_DECIMALS)))
+
+
 def table_rows(table_node) -> tuple[list[str], list[list[str]]]:
-    """(column names, rows of cell texts) of a table node."""
+    """(column names, rows of cell texts) of a table node; numbers rounded as disccore's CSV files round them."""
     table = table_node.GetTable()
     names = [table.GetColumnName(c) for c in range(table.GetNumberOfColumns())]
     rows = []
@@ -162,13 +178,14 @@ def table_rows(table_node) -> tuple[list[str], list[list[str]]]:
             if isinstance(column, vtk.vtkStringArray):
                 row.append(column.GetValue(r))
             else:
-                row.append(format_value(float(column.GetValue(r))))
+                row.append(_csv_number(float(column.GetValue(r)), names[c]))
         rows.append(row)
     return names, rows
 
 
 def write_table_csv(table_node, path, overwrite: bool = False) -> Path:
-    """Export a table node as CSV (one header row of column names; atomic, refuses to clobber)."""
+    """Export a table node as CSV: the same text ``disccore.measure`` writes for the same rows (header of
+    column names; numbers to 3 decimals, the height index to 4; atomic, refuses to clobber)."""
     names, rows = table_rows(table_node)
     buf = _io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
