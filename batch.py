@@ -116,6 +116,14 @@ def main(argv=None) -> int:
     from disccore.errors import DiscCoreError
 
     try:
+        import slicer  # noqa: F401  (3D Slicer, or slicer-core from PyPI)
+        import vtk  # noqa: F401
+    except ImportError:
+        print("batch.py: error: needs 3D Slicer (Slicer --no-main-window --python-script batch.py -- ...) or the "
+              "slicer-core package (pip install slicer-core); for plain Python use 'disccore batch'", file=sys.stderr)
+        return 2
+
+    try:
         return run(args)
     except DiscCoreError as exc:
         print(f"batch.py: error: {exc}", file=sys.stderr)
