@@ -68,10 +68,10 @@ def run(args) -> int:
     inputs = list(args.inputs) + list(args.more_inputs)
     if not inputs:
         raise InputError("no inputs given; name image files or folders with --input")
-    outdir = prepare_output_dir(Path(args.output))
-    paths = find_inputs(inputs)
+    paths = find_inputs(inputs)  # before creating the output folder: a typo must not leave folders behind
     if not paths:
         raise InputError("no images found in the given inputs")
+    outdir = prepare_output_dir(Path(args.output))
     summary_path, levels_path = outdir / "summary.csv", outdir / "all_levels.csv"
     for p in (summary_path, levels_path):
         check_output_path(p, args.overwrite)

@@ -61,6 +61,14 @@ def test_script_arguments_after_double_dash():
     assert (args.more_inputs, args.output, args.device, args.model, args.overwrite) == (["x"], "y", "cuda", "m", True)
 
 
+def test_missing_input_fails_without_creating_the_output_folder(tmp_path):
+    env = dict(os.environ, PYTHONPATH="")
+    proc = subprocess.run([sys.executable, str(REPO / "batch.py"), "--input", str(tmp_path / "nope.nii.gz"),
+                           "--output", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def _run_batch(tmp_path, *extra):
     env = dict(os.environ, DISCCORE_PYTHON=f"{sys.executable} {FAKE}", PYTHONPATH="")
     return subprocess.run([sys.executable, str(REPO / "batch.py"), "--input", str(tmp_path / "in"),
