@@ -1,0 +1,194 @@
+"""A one-page PNG report: mid-sagittal slice, label overlay, measured lines and a per-level table.
+
+The slice is resampled in physical space (LPS mm), so it displays with the correct physical aspect
+whatever the array order or direction matrix: **superior is up and anterior is left**. The
+"mid-sagittal" plane is the plane x = const (LPS, i.e. perpendicular to left-right) through the
+centroid of the labelled structures (the image centre when there are none), snapped to the nearest
+voxel centre along the image axis closest to left-right, so a sagittal series shows a real slice.
+Measured lines arrive in RAS (``result.lines[*].start_ras / end_ras``) and are projected onto that
+plane. matplotlib is imported inside :func:`render_report` (Agg canvas, no pyplot state).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from . import anatomy
+from .image import SpatialImage, ras_to_lps
+from .outputs import PathLike, atomic_output, check_output_path
+
+DASH = "\u2014"
+TABLE_COLUMNS = (("level", "Level", None), ("disc_height_mm", "Height\n(mm)", 1),
+                 ("disc_volume_mm3", "Volume\n(mm\u00b3)", 0), ("canal_ap_diameter_mm", "Canal AP\n(mm)", 1))
+_LINE_COLOURS = {"canal": "#00e5ff", "anterior": "#ffd54f", "posterior": "#ff8a65", "middle": "#fff176"}
+
+
+def _get(obj: Any, key: str, default=None):
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def format_value(value, decimals: Optional[int]) -> str:
+    """A table cell: '—' for None / NaN / unparsable, else the number with ``decimals`` places."""
+    if value is None:
+        return DASH
+    if decimals is None:
+        return str(value)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return DASH
+    if not math.isfinite(v):
+        return DASH
+    return f"{v:,.{decimals}f}"
+
+
+def _plane(image: SpatialImage, labels: Optional[SpatialImage]):
+    """(x_lps of the display plane, y range, z range) in LPS mm."""
+    g = image.geometry
+    n = np.array(g.size) - 1
+    corners = np.array([[i, j, k] for i in (0, n[0]) for j in (0, n[1]) for k in (0, n[2])], float)
+    c_lps = g.index_to_lps(corners)
+    centre = c_lps.mean(0)
+    if labels is not None and np.any(labels.array):
+        idx = np.argwhere(labels.array > 0).mean(0)
+        centre = labels.geometry.index_to_lps(idx)
+    # snap to a voxel centre along the image axis closest to left-right
+    ax = int(np.argmax(np.abs(g.direction[0, :])))
+    ci = g.lps_to_index(centre)
+    ci[ax] = np.clip(np.round(ci[ax]), 0, n[ax])
+    x = float(g.index_to_lps(ci)[0])
+    return x, (c_lps[:, 1].min(), c_lps[:, 1].max()), (c_lps[:, 2].min(), c_lps[:, 2].max())
+
+
+def _resample_plane(img: SpatialImage, x, ys, zs, order, cval=0.0):
+    from scipy import ndimage
+
+    Y, Z = np.meshgrid(ys, zs)  # rows: z (superior first), cols: y (anterior first)
+    pts = np.stack([np.full_like(Y, x), Y, Z], axis=-1)
+    idx = img.geometry.lps_to_index(pts)
+    arr = img.array
+    if order == 0:
+        ii = np.rint(idx).astype(int)
+        inside = np.all((ii >= 0) & (ii < np.array(arr.shape)), axis=-1)
+        out = np.zeros(Y.shape, dtype=arr.dtype)
+        sel = ii[inside]
+        out[inside] = arr[sel[:, 0], sel[:, 1], sel[:, 2]]
+        return out
+    coords = [idx[..., a] for a in range(3)]
+    return ndimage.map_coordinates(arr.astype(np.float32), coords, order=order, mode="constant", cval=cval)
+
+
+def render_report(image: SpatialImage, labels: Optional[SpatialImage], label_names: Optional[dict], result,
+                  path: PathLike, overwrite: bool = False, *, title: Optional[str] = None,
+                  max_pixels: int = 700) -> Path:
+    """Write a PNG report and return its path.
+
+    ``image``/``labels``: SpatialImages (labels may be None or on another grid; both are resampled in
+    LPS). ``label_names``: label value -> segment name (default: the anatomy scheme). ``result``: None
+    (segmentation only), or an object / dict with ``discs`` (rows with 'level', 'disc_height_mm',
+    'disc_volume_mm3', 'canal_ap_diameter_mm'; None/NaN shown as '—') and ``lines`` (objects / dicts
+    with level, measurement, value_mm, start_ras, end_ras in RAS mm). Refuses to overwrite an existing
+    file unless ``overwrite``; written atomically.
+    """
+    final = check_output_path(path, overwrite)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib import patheffects
+
+    names = {int(k): str(v) for k, v in (label_names or anatomy.default_label_names()).items()}
+    x, (y0, y1), (z0, z1) = _plane(image, labels)
+    px = float(max(min(image.geometry.spacing), max(y1 - y0, z1 - z0) / max_pixels))
+    ys = np.arange(y0, y1 + 1e-6, px)
+    zs = np.arange(z1, z0 - 1e-6, -px)  # superior first -> superior up
+    sl = _resample_plane(image, x, ys, zs, order=1)
+    finite = sl[np.isfinite(sl)]
+    lo, hi = (np.percentile(finite, [1, 99.5]) if finite.size else (0.0, 1.0))
+    if hi <= lo:
+        hi = lo + 1.0
+    extent = (y0 - px / 2, ys[-1] + px / 2, zs[-1] - px / 2, z1 + px / 2)  # y (A->P) left->right, z bottom->top
+
+    rows = list(_get(result, "discs", []) or [])
+    fig = Figure(figsize=(12.0, 8.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes([0.02, 0.04, 0.58, 0.88])
+    ax.imshow(sl, cmap="gray", vmin=lo, vmax=hi, extent=extent, origin="upper", interpolation="bilinear")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.01, 0.99, "A", transform=ax.transAxes, color="w", va="top", ha="left", fontsize=12, weight="bold")
+    ax.text(0.99, 0.99, "P", transform=ax.transAxes, color="w", va="top", ha="right", fontsize=12, weight="bold")
+    ax.text(0.5, 0.995, "S", transform=ax.transAxes, color="w", va="top", ha="center", fontsize=12, weight="bold")
+    outline = [patheffects.withStroke(linewidth=2.5, foreground="black")]
+
+    if labels is not None:
+        lab = _resample_plane(labels, x, ys, zs, order=0)
+        rgba = np.zeros(lab.shape + (4,), dtype=np.float32)
+        for value in np.unique(lab):
+            if value == 0:
+                continue
+            name = names.get(int(value))
+            try:
+                colour = anatomy.by_name(name).color if name else (0.7, 0.7, 0.7)
+            except Exception:
+                colour = (0.7, 0.7, 0.7)
+            m = lab == value
+            rgba[m, :3] = colour
+            rgba[m, 3] = 0.38
+            rr, cc = np.nonzero(m)
+            label_txt = name or str(int(value))
+            if name == "canal":
+                continue
+            ax.text(ys[int(cc.min())] - 3.0, zs[int(round(rr.mean()))], label_txt, color=colour, fontsize=8,
+                    ha="right", va="center", path_effects=outline)
+        ax.imshow(rgba, extent=extent, origin="upper", interpolation="nearest")
+
+    for line in list(_get(result, "lines", []) or []):
+        try:
+            a = ras_to_lps(np.asarray(_get(line, "start_ras"), float))
+            b = ras_to_lps(np.asarray(_get(line, "end_ras"), float))
+        except (TypeError, ValueError):
+            continue
+        if a.shape != (3,) or b.shape != (3,) or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            continue
+        meas = str(_get(line, "measurement", ""))
+        colour = next((c for k, c in _LINE_COLOURS.items() if k in meas), "#ffeb3b")
+        off_plane = max(abs(a[0] - x), abs(b[0] - x)) > 2.0 * float(max(image.geometry.spacing))
+        ax.plot([a[1], b[1]], [a[2], b[2]], color=colour, lw=1.4, ls="--" if off_plane else "-",
+                solid_capstyle="butt")
+        ax.plot([a[1], b[1]], [a[2], b[2]], ls="none", marker="o", ms=2.5, color=colour)
+
+    ax.set_title(title or f"Mid-sagittal slice (x = {x:.1f} mm LPS), {px:.2f} mm/pixel", fontsize=10)
+
+    tax = fig.add_axes([0.63, 0.04, 0.35, 0.88])
+    tax.axis("off")
+    sp = image.geometry.spacing
+    tax.set_title(f"Per-level measurements\nvoxel {sp[0]:.2f} x {sp[1]:.2f} x {sp[2]:.2f} mm", fontsize=10)
+    if result is None:
+        tax.text(0.5, 0.9, "segmentation only:\nno measurements", ha="center", va="top", fontsize=11,
+                 transform=tax.transAxes)
+    elif not rows:
+        tax.text(0.5, 0.9, "no disc was measured", ha="center", va="top", fontsize=11, transform=tax.transAxes)
+    else:
+        cells = [[format_value(_get(r, key), dec) for key, _, dec in TABLE_COLUMNS] for r in rows]
+        table = tax.table(cellText=cells, colLabels=[lbl for _, lbl, _ in TABLE_COLUMNS], loc="upper center",
+                          cellLoc="center")
+        table.auto_set_font_size(False)
+        table.set_fontsize(9)
+        table.scale(1.0, 1.6)
+        for (r, _c), cell in table.get_celld().items():
+            if r == 0:
+                cell.set_height(cell.get_height() * 1.6)
+                cell.set_facecolor("#e0e0e0")
+    with atomic_output(final, overwrite) as tmp:
+        fig.savefig(tmp, format="png", facecolor="white")
+    return final

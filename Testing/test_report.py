@@ -1,0 +1,111 @@
+"""The PNG report: written atomically, a valid PNG, never overwriting, correct orientation."""
+
+from __future__ import annotations
+
+import math
+import struct
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from disccore import anatomy, report
+from disccore.errors import OutputError
+from disccore.image import lps_to_ras
+from disccore.phantom import make_lumbar_phantom
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    return make_lumbar_phantom(spacing=(1.0, 1.0, 4.0), seed=2)
+
+
+def _stand_in_result(ph):
+    """A minimal MeasurementResult stand-in (discs rows + lines in RAS), built from the phantom truth."""
+    discs, lines = [], []
+    for i, (level, row) in enumerate(ph.truth["discs"].items()):
+        discs.append({"level": level, "disc_height_mm": row["disc_height_mm"],
+                      "disc_volume_mm3": None if i == 1 else row["disc_volume_voxels_mm3"],
+                      "canal_ap_diameter_mm": float("nan") if i == 2 else row["canal_ap_diameter_mm"]})
+        for meas, (a, b) in row["lines_lps"].items():
+            lines.append(SimpleNamespace(level=level, measurement=meas, value_mm=row[meas],
+                                         start_ras=tuple(lps_to_ras(a)), end_ras=tuple(lps_to_ras(b))))
+    return SimpleNamespace(discs=discs, lines=lines)
+
+
+def _png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_report_written_valid_png(phantom, tmp_path):
+    out = tmp_path / "case_report.png"
+    got = report.render_report(phantom.image, phantom.labels, phantom.label_names, _stand_in_result(phantom), out)
+    assert got == out and out.is_file()
+    w, h = _png_size(out)
+    assert 800 <= w <= 2000 and 500 <= h <= 1600
+    assert 20_000 < out.stat().st_size < 3_000_000
+    assert [p.name for p in tmp_path.iterdir()] == ["case_report.png"]  # no temporary left behind
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(str(out))
+    assert pixels.shape[:2] == (h, w) and pixels[..., :3].std() > 0.05  # not blank
+
+
+def test_report_refuses_to_overwrite(phantom, tmp_path):
+    out = tmp_path / "r.png"
+    out.write_bytes(b"keep me")
+    with pytest.raises(OutputError):
+        report.render_report(phantom.image, phantom.labels, phantom.label_names, None, out)
+    assert out.read_bytes() == b"keep me"
+    report.render_report(phantom.image, phantom.labels, phantom.label_names, None, out, overwrite=True)
+    assert out.read_bytes()[:8] == PNG_SIGNATURE
+    with pytest.raises(OutputError):
+        report.render_report(phantom.image, phantom.labels, None, None, tmp_path / "missing" / "r.png")
+
+
+def test_report_variants(phantom, tmp_path):
+    """Segmentation only, no labels, a dict result, an empty result, an oblique grid."""
+    res = _stand_in_result(phantom)
+    as_dict = {"discs": res.discs, "lines": [vars(l) for l in res.lines]}
+    report.render_report(phantom.image, None, None, None, tmp_path / "a.png")
+    report.render_report(phantom.image, phantom.labels, phantom.label_names, as_dict, tmp_path / "b.png")
+    report.render_report(phantom.image, phantom.labels, phantom.label_names, SimpleNamespace(discs=[], lines=[]),
+                         tmp_path / "c.png")
+    a = math.radians(20)
+    rot = np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
+    obl = make_lumbar_phantom(spacing=(1.2, 1.2, 3.0), direction=rot @ phantom.image.geometry.direction,
+                              fov=(280, 280, 90), noise=0)
+    report.render_report(obl.image, obl.labels, obl.label_names, res, tmp_path / "d.png")
+    for n in "abcd":
+        _png_size(tmp_path / f"{n}.png")
+
+
+def test_display_plane_orientation(phantom):
+    """The resampled slice is mid-sagittal with superior up and anterior left, whatever the array order."""
+    x, (y0, y1), (z0, z1) = report._plane(phantom.image, phantom.labels)
+    assert abs(x) < 1e-6  # the spine's midline is x = 0 LPS
+    ys = np.arange(y0, y1, 1.0)
+    zs = np.arange(z1, z0, -1.0)
+    lab = report._resample_plane(phantom.labels, x, ys, zs, order=0)
+
+    def centre(name):
+        rr, cc = np.nonzero(lab == anatomy.by_name(name).label)
+        return rr.mean(), cc.mean()
+
+    assert centre("L1")[0] < centre("L3")[0] < centre("S1")[0]  # superior is up (smaller row)
+    assert centre("L3-L4")[1] < centre("canal")[1]  # anterior is left (smaller column)
+    # the same plane from an axial array gives the same picture
+    ax = make_lumbar_phantom(spacing=(1.0, 1.0, 4.0), orientation="axial", fov=(80, 200, 240), noise=0)
+    lab2 = report._resample_plane(ax.labels, x, ys, zs, order=0)
+    agree = np.mean((lab2 == lab)[lab > 0])
+    assert agree > 0.9
+
+
+@pytest.mark.parametrize("value,dec,text", [(None, 1, "\u2014"), (float("nan"), 1, "\u2014"), ("x", 1, "\u2014"),
+                                             (8.04, 1, "8.0"), (12345.6, 0, "12,346"), ("L4-L5", None, "L4-L5")])
+def test_format_value(value, dec, text):
+    assert report.format_value(value, dec) == text
