@@ -35,7 +35,7 @@ class StackSpec:
     vertebra_height: float = 25.0  # Hv: height of each body at its centre (mm)
     tilt_deg: float = 0.0  # sagittal tilt of the spine axis
     canal_ap: float | None = 15.0  # full AP diameter (mm); None: no canal
-    canal_lr: float | None = None  # full LR width (mm); default 1.4 x AP
+    canal_lr: float | None = None  # full LR width (mm); default max(18, 1.1 x AP) (interpedicular widths are ~18-26 mm)
     canal_gap: float = 3.0  # from the disc's posterior rim to the canal (mm)
     centre_lps: tuple = (0.0, 0.0, 0.0)
     first_vertebra: str = "L4"
@@ -99,6 +99,10 @@ def make_geometry(spacing_thick_fine: tuple, order: str = "LPS", oblique_deg: fl
     return Geometry(tuple(int(s) for s in size), spacing, origin, direction)
 
 
+def _canal_lr(spec) -> float:
+    return spec.canal_lr or max(18.0, 1.1 * spec.canal_ap)
+
+
 def build_stack(spec: StackSpec, geometry: Geometry):
     """(labels SpatialImage, label_names, truth) for a stack sampled on ``geometry``.
 
@@ -155,7 +159,7 @@ def build_stack(spec: StackSpec, geometry: Geometry):
             "centre_t": centres[k],
         }
         if spec.canal_ap is not None:
-            cb = (spec.canal_lr or 1.4 * spec.canal_ap) / 2
+            cb = _canal_lr(spec) / 2
             dtruth["canal_ap_diameter_mm"] = spec.canal_ap
             dtruth["canal_area_mm2"] = np.pi * spec.canal_ap / 2 * cb
         truth["discs"][level] = dtruth
@@ -167,7 +171,7 @@ def build_stack(spec: StackSpec, geometry: Geometry):
         truth["vertebrae"][vname] = {"vertebra_volume_mm3": np.pi * A * B * hv}
     if spec.canal_ap is not None:
         ca = spec.canal_ap / 2
-        cb = (spec.canal_lr or 1.4 * spec.canal_ap) / 2
+        cb = _canal_lr(spec) / 2
         ac = -(A + spec.canal_gap + ca)
         start = centres[0] - spec.discs[0].h_mid / 2 - hv
         can = (((a - ac) / ca) ** 2 + (l / cb) ** 2 <= 1.0) & (t >= start) & (t <= end) & (lab == 0)

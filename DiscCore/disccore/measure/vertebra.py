@@ -32,7 +32,7 @@ def measure_vertebra(piece: Piece, above: Optional[Piece], below: Optional[Piece
         notes.append(note)
     hint = ANTERIOR_LPS
     if canal is not None:
-        sec = canal_section(canal, piece.centroid_lps, axis, step=0.5)
+        sec = canal_section(canal, piece.centroid_lps, axis, step=0.5, area=False)
         if sec is not None:
             hint = -sec.posterior
     frame = make_frame(piece.centroid_lps, axis, hint)
