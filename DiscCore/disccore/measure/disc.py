@@ -16,7 +16,7 @@ Definitions (DESIGN.md section 3):
 - anterior / middle / posterior height: on the mid-sagittal line (through the footprint centroid along
   the anterior direction), at 10 %, 50 % and 90 % of the footprint's AP extent counted from anterior.
   Each is the value at that point of a plane fitted (least squares) to the footprint heights within
-  +-5 % of the AP extent and +-10 % of the lateral extent around it: a single voxel column would carry
+  +-5 % of the AP extent and +-20 % of the lateral extent around it: a single voxel column would carry
   the staircase error of the voxel grid (up to a voxel), the local fit averages it out and is exact for
   linearly varying (wedge) heights.
 """
@@ -35,7 +35,7 @@ CENTRAL_FRACTION = 0.8
 AP_POSITIONS = {"anterior": 0.10, "middle": 0.50, "posterior": 0.90}
 #: half-widths of the local window (fractions of the AP and lateral extents) for anterior/middle/posterior
 AP_WINDOW = 0.05
-LATERAL_WINDOW = 0.10
+LATERAL_WINDOW = 0.20
 
 
 @dataclass
