@@ -15,8 +15,9 @@ Definitions (DESIGN.md section 3):
   partial-volume is worst, is excluded;
 - anterior / middle / posterior height: on the mid-sagittal line (through the footprint centroid along
   the anterior direction), at 10 %, 50 % and 90 % of the footprint's AP extent counted from anterior.
-  Each is the value at that point of a plane fitted (least squares) to the footprint heights within
-  +-5 % of the AP extent and +-20 % of the lateral extent around it: a single voxel column would carry
+  Each is the value at that point of a surface h = c0 + c1 da + c2 dl + c3 dl^2 fitted (least squares)
+  to the footprint heights within
+  +-7.5 % of the AP extent and +-20 % of the lateral extent around it: a single voxel column would carry
   the staircase error of the voxel grid (up to a voxel), the local fit averages it out and is exact for
   linearly varying (wedge) heights.
 """
@@ -34,7 +35,7 @@ from .sampling import crossings, frame_grid, inside_length, sample_box
 CENTRAL_FRACTION = 0.8
 AP_POSITIONS = {"anterior": 0.10, "middle": 0.50, "posterior": 0.90}
 #: half-widths of the local window (fractions of the AP and lateral extents) for anterior/middle/posterior
-AP_WINDOW = 0.05
+AP_WINDOW = 0.075
 LATERAL_WINDOW = 0.20
 
 
@@ -118,9 +119,10 @@ def measure_heights(piece: Piece, frame: Frame, inplane_step: float = 0.5, axial
         pos = ant_end - frac * (ant_end - post_end)
         col = _column(piece, frame, pos, cl, tl, th, min(dt, 0.05))
         sel = (np.abs(aa - pos) <= half_a) & (np.abs(ll - cl) <= half_l)
-        if sel.sum() >= 6:
-            # local plane fit h = c0 + c1 (a - pos) + c2 (l - cl): averages out voxel staircase phases
-            m = np.stack([np.ones(sel.sum()), aa[sel] - pos, ll[sel] - cl], axis=1)
+        if sel.sum() >= 8:
+            # local fit h = c0 + c1 (a - pos) + c2 (l - cl) + c3 (l - cl)^2: averages out the voxel
+            # staircase; the quadratic lateral term keeps a domed (laterally thinner) disc unbiased
+            m = np.stack([np.ones(sel.sum()), aa[sel] - pos, ll[sel] - cl, (ll[sel] - cl) ** 2], axis=1)
             value = float(np.linalg.lstsq(m, hh[sel], rcond=None)[0][0])
         elif col is not None:
             value = col[0]
