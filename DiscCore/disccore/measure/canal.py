@@ -2,10 +2,18 @@
 
 The section is the plane through the disc centre perpendicular to the local spine axis (LPS mm).
 The canal's interpolated occupancy is sampled on a fine grid in that plane; the section is the
-connected region with occupancy >= 0.5 nearest the disc (area = its cell count x cell area). The AP
-direction runs from the disc centre to the section's centroid (projected into the plane); the AP
-diameter is the length of the inside run, along that direction, through the section centroid, with
-sub-sample crossings (see :mod:`disccore.measure.sampling`).
+connected region with occupancy >= 0.5 nearest the disc. The AP direction runs from the disc centre to
+the section's centroid (projected into the plane); the AP diameter is the canal's extent along that
+direction through the section centroid.
+
+Sub-voxel accuracy (a single line or a single pixel count carries the voxel staircase error):
+- thick slices (spacing ratio >= 2) crossing the section: the chords that each slice's centre plane
+  cuts through the section are measured exactly at in-plane resolution; the area integrates a
+  quadratic fit of chord^2 across the slices (exact for an ellipse) and the AP diameter interpolates the
+  chords to the centroid;
+- otherwise the AP diameter comes from a quadratic fit of chord^2 over parallel AP lines near the
+  centroid, and the area is a pixel count;
+- both are averaged over five parallel planes within +-AP_SLAB_MM (2 mm) of the section plane.
 """
 
 from __future__ import annotations
@@ -71,11 +79,27 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
     area_mm2 = float(len(ia) * step * step)
     ca, cl = a[ia].mean(), l[il].mean()
     c_lps = frame.to_lps(ca, cl, 0.0)
-    chords = _slice_chords(canal, frame, (ca, cl), inside, a, l)
-    if chords is not None and area:
-        sliced = _area_from_chords(chords)
-        if sliced is not None:
-            area_mm2 = sliced
+    # chords on the thick slices' planes, in the section plane and in parallel planes up to +-AP_SLAB_MM
+    # along the axis (their staircase errors differ, so averaging the per-plane estimates reduces them)
+    chords = None
+    planes = []
+    if area:
+        for t in np.linspace(-AP_SLAB_MM, AP_SLAB_MM, 5):
+            shifted = Frame(frame.centre + t * frame.axis, frame.axis, frame.anterior)
+            ch = _slice_chords(canal, shifted, (ca, cl), inside, a, l)
+            if ch is None:
+                break
+            planes.append(ch)
+        chords = planes[len(planes) // 2] if len(planes) == 5 else None
+    if chords is not None:
+        estimates = [v for v in (_area_from_chords(ch) for ch in planes) if v is not None]
+        if estimates:
+            area_mm2 = float(np.mean(estimates))
+    elif area:
+        # pixel count, averaged over the parallel planes (same section piece, grown by 2 mm)
+        region = ndimage.binary_dilation(inside, iterations=max(1, int(round(2.0 / step))))
+        occ5 = sample_box(canal, frame, a, l, np.linspace(-AP_SLAB_MM, AP_SLAB_MM, 5))
+        area_mm2 = float(np.mean([np.count_nonzero((occ5[:, :, k] >= 0.5) & region) for k in range(5)]) * step * step)
     posterior = perpendicular_unit(c_lps - centre, axis)
     if posterior is None:  # canal centred on the disc: use the patient's posterior
         posterior = perpendicular_unit(np.array([0.0, 1.0, 0.0]), axis)
@@ -97,7 +121,8 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
         if chords is not None:
             cut_dir = chords.along[0] * frame.anterior + chords.along[1] * frame.lateral
             if abs(float(cut_dir @ posterior)) >= np.cos(np.radians(20.0)):
-                interp = _chord_at_centroid(chords)
+                values = [v for v in (_chord_at_centroid(ch) for ch in planes) if v is not None]
+                interp = float(np.mean(values)) if values else None
         else:
             ll = (frame.to_lps(a[ia], l[il], 0.0) - c_lps) @ line_frame.lateral
             interp = _ap_local_fit(canal, line_frame, s, 0.5 * float(ll.max() - ll.min()))

@@ -60,7 +60,9 @@ DEFINITIONS = {
     "central 80 % of its own footprint); only when both are segmented.",
     "canal_ap_diameter_mm": "In the plane through the disc centre perpendicular to the local axis, the canal "
     "section's extent along the anteroposterior direction through its centroid.",
-    "canal_area_mm2": "Area of the canal section in the same plane.",
+    "canal_area_mm2": "Area of the canal section in the same plane. Both canal values are averaged over five "
+    "parallel planes within +-2 mm of the section plane; with thick slices crossing the section they are built "
+    "from the chords measured on each slice's centre plane (see disccore.measure.canal).",
     "stenosis": "'absolute' when canal_ap_diameter_mm < 10, 'relative' when < 12, empty otherwise.",
     "vertebra_volume_mm3": "Voxels of the vertebral-body segment x voxel volume.",
     "vertebra_height": "Anterior / middle / posterior heights of the vertebral body, defined as for discs, along its "
