@@ -64,7 +64,7 @@ def test_lines_are_ras_and_match_values(spacing_key, order, tilt):
     for m in ("disc_height_mm", "disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm", "canal_ap_diameter_mm"):
         assert ("L4-L5", m) in lines, m
     row = result.discs[0]
-    for key in ("disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm", "canal_ap_diameter_mm"):
+    for key in ("disc_height_mm", "disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm", "canal_ap_diameter_mm"):
         ln = lines[("L4-L5", key)]
         start, end = np.array(ln.start_ras), np.array(ln.end_ras)
         assert np.linalg.norm(end - start) == pytest.approx(row[key], abs=1e-6)

@@ -102,6 +102,15 @@ def test_empty_and_unknown_names():
     assert any("no disc or vertebral body" in w for w in result.warnings)
 
 
+def test_unnamed_values_are_reported(stack):
+    labels, names, _ = stack
+    arr = labels.array.copy()
+    arr[0, 0, 0] = 255
+    result = measure_segmentation(SpatialImage(arr, labels.geometry), names)
+    assert any("without a name" in w and "255" in w for w in result.warnings)
+    assert [r["level"] for r in result.discs] == ["L4-L5"]
+
+
 def test_tiny_disc_does_not_crash():
     geom = Geometry((30, 30, 30), spacing=(1, 1, 1))
     arr = np.zeros(geom.size, np.uint8)

@@ -9,6 +9,7 @@ full image again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 import numpy as np
@@ -115,7 +116,7 @@ class Frame:
     axis: np.ndarray
     anterior: np.ndarray
 
-    @property
+    @cached_property
     def lateral(self) -> np.ndarray:
         return np.cross(self.axis, self.anterior)
 

@@ -39,7 +39,7 @@ SEARCH_RADIUS_MM = 60.0
 
 @dataclass
 class CanalSection:
-    area_mm2: float
+    area_mm2: Optional[float]
     centroid_lps: np.ndarray
     posterior: np.ndarray  # unit LPS vector, disc centre -> canal centre, perpendicular to the axis
     ap_diameter_mm: Optional[float]
@@ -48,7 +48,10 @@ class CanalSection:
 
 
 def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = True) -> Optional[CanalSection]:
-    """The canal's section in the plane through ``centre`` perpendicular to ``axis`` (LPS); None if absent."""
+    """The canal's section in the plane through ``centre`` perpendicular to ``axis`` (LPS); None if absent.
+
+    With ``area=False`` only the centroid and the AP direction are computed (area and diameter are None).
+    """
     centre = np.asarray(centre, float)
     axis = np.asarray(axis, float)
     frame = make_frame(centre, axis, None)  # in-plane basis only; AP is decided below
@@ -103,7 +106,9 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
     posterior = perpendicular_unit(c_lps - centre, axis)
     if posterior is None:  # canal centred on the disc: use the patient's posterior
         posterior = perpendicular_unit(np.array([0.0, 1.0, 0.0]), axis)
-    sec = CanalSection(area_mm2, c_lps, posterior, None, None, None)
+    sec = CanalSection(area_mm2 if area else None, c_lps, posterior, None, None, None)
+    if not area:
+        return sec
     # AP run through the centroid, along `posterior`
     line_frame = Frame(c_lps, axis, -posterior)  # a grows anteriorly
     reach = float(np.hypot(a[-1] - a[0], l[-1] - l[0]))

@@ -50,7 +50,9 @@ class Heights:
     posterior_mm: Optional[float] = None
     footprint_area_mm2: Optional[float] = None
     ap_extent_mm: Optional[float] = None
-    lines: dict = field(default_factory=dict)  # 'mean' | 'anterior' | 'middle' | 'posterior' -> (start, end, value)
+    # 'mean' | 'anterior' | 'middle' | 'posterior' -> (start LPS, end LPS, value): a segment along the axis,
+    # as long as the value, centred on the structure at that footprint point
+    lines: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
 
@@ -101,8 +103,9 @@ def measure_heights(piece: Piece, frame: Frame, inplane_step: float = 0.5, axial
     hit = np.flatnonzero(prof > 1e-6)
     tl, th = t[0], t[-1]
     centre_col = _column(piece, frame, ca, cl, tl, th, min(dt, 0.05))
-    if centre_col is not None:
-        out.lines["mean"] = (centre_col[1], centre_col[2], out.mean_mm)
+    if centre_col is not None:  # drawn on the footprint centroid's column, as long as the mean height
+        mid = 0.5 * (centre_col[1] + centre_col[2])
+        out.lines["mean"] = (mid - 0.5 * out.mean_mm * frame.axis, mid + 0.5 * out.mean_mm * frame.axis, out.mean_mm)
     if hit.size == 0:
         out.notes.append("no mid-sagittal profile")
         return out

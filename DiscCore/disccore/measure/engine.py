@@ -70,10 +70,13 @@ def _collect(arr: np.ndarray, labels: SpatialImage, label_names: dict, warnings:
         if int(value) <= 0:
             continue
         values_by_name.setdefault(s.name, []).append(int(value))
-    if not values_by_name:
-        return {}
-    max_value = max(v for vs in values_by_name.values() for v in vs)
-    slices = ndimage.find_objects(arr, max_label=max_value)
+    slices = ndimage.find_objects(arr)
+    present = {i + 1 for i, sl in enumerate(slices) if sl is not None}
+    named = {int(v) for v in label_names}
+    unnamed = sorted(present - named)
+    if unnamed:
+        shown = ", ".join(str(v) for v in unnamed[:10]) + (" ..." if len(unnamed) > 10 else "")
+        warnings.append(f"label values without a name were ignored: {shown}")
     out = {}
     for name, values in values_by_name.items():
         boxes = [slices[v - 1] for v in values if v - 1 < len(slices) and slices[v - 1] is not None]
@@ -97,9 +100,11 @@ def measure_segmentation(labels: SpatialImage, label_names: dict[int, str], prog
     """Measure every disc level, vertebral body and the canal in a label map.
 
     ``labels``: integer label map (any grid; LPS physical space). ``label_names``: value -> segment name of
-    the anatomy scheme ('L4-L5', 'L4', 'canal'; spellings normalised). Returns a :class:`MeasurementResult`
+    the anatomy scheme ('L4-L5', 'L4', 'canal'; spellings normalised; None: the scheme's own values). Returns a :class:`MeasurementResult`
     whose lines are in RAS mm. Missing structures give None and a note, never an exception.
     """
+    if label_names is None:
+        label_names = anatomy.default_label_names()
     geometry = labels.geometry
     geometry.validate()
     arr = _integer_labels(labels)
