@@ -62,12 +62,12 @@ def _collect(arr: np.ndarray, labels: SpatialImage, label_names: dict, warnings:
     """Named structures present in ``arr`` (scheme name -> _Structure)."""
     values_by_name: dict[str, list[int]] = {}
     for value, name in label_names.items():
+        if int(value) <= 0:  # background
+            continue
         try:
             s = anatomy.by_name(str(name))
         except LabelError:
             warnings.append(f"segment '{name}' (value {value}) is not a structure this tool measures; ignored")
-            continue
-        if int(value) <= 0:
             continue
         values_by_name.setdefault(s.name, []).append(int(value))
     slices = ndimage.find_objects(arr)
