@@ -170,3 +170,12 @@ def test_progress_and_cancel(stack):
 
     with pytest.raises(Cancelled):
         measure_segmentation(labels, names, progress=cancel)
+
+
+def test_narrow_canal_in_thick_slices_is_noted():
+    spec = StackSpec(discs=[DiscSpec(10.0, 0.05)], tilt_deg=10.0, canal_ap=8.0, canal_lr=7.0)
+    geom = make_geometry((4.4, 0.43, 0.43), "native", oblique_deg=2.0, extent_mm=105.0, phase=(0.5, 0.5, 0.5))
+    labels, names, _ = build_stack(spec, geom)
+    row = measure_segmentation(labels, names).discs[0]
+    assert "cut by only" in row["notes"]
+    assert row["canal_ap_diameter_mm"] is not None

@@ -45,6 +45,7 @@ class CanalSection:
     ap_diameter_mm: Optional[float]
     ap_start_lps: Optional[np.ndarray]  # anterior end
     ap_end_lps: Optional[np.ndarray]  # posterior end
+    note: Optional[str] = None
 
 
 def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = True) -> Optional[CanalSection]:
@@ -94,10 +95,16 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
                 break
             planes.append(ch)
         chords = planes[len(planes) // 2] if len(planes) == 5 else None
+    few_slices = None
     if chords is not None:
         estimates = [v for v in (_area_from_chords(ch) for ch in planes) if v is not None]
         if estimates:
             area_mm2 = float(np.mean(estimates))
+        run = _inner_run(chords)
+        n_cut = 0 if run is None else len(run[0])
+        if n_cut < 3:
+            few_slices = (f"the canal is cut by only {n_cut} of the thick slices here: its area and AP diameter "
+                          "are approximate")
     elif area:
         # pixel count, averaged over the parallel planes (same section piece, grown by 2 mm)
         region = ndimage.binary_dilation(inside, iterations=max(1, int(round(2.0 / step))))
@@ -106,7 +113,7 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
     posterior = perpendicular_unit(c_lps - centre, axis)
     if posterior is None:  # canal centred on the disc: use the patient's posterior
         posterior = perpendicular_unit(np.array([0.0, 1.0, 0.0]), axis)
-    sec = CanalSection(area_mm2 if area else None, c_lps, posterior, None, None, None)
+    sec = CanalSection(area_mm2 if area else None, c_lps, posterior, None, None, None, few_slices if area else None)
     if not area:
         return sec
     # AP run through the centroid, along `posterior`

@@ -173,6 +173,8 @@ def measure_segmentation(labels: SpatialImage, label_names: dict[int, str], prog
                 notes.append("canal not found at this level")
             else:
                 hint = -section.posterior
+                if section.note:
+                    notes.append(section.note)
                 row["canal_area_mm2"] = section.area_mm2
                 row["canal_ap_diameter_mm"] = section.ap_diameter_mm
                 row["stenosis"] = stenosis_flag(section.ap_diameter_mm)
