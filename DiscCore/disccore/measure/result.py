@@ -1,0 +1,173 @@
+"""Measurement results: rows with units, measured lines (RAS mm), CSV and JSON writers.
+
+Missing values are ``None`` in Python, empty cells in CSV and ``null`` in JSON. All files are written
+atomically through :mod:`disccore.outputs` (refuse to overwrite unless asked; never a partial file).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..outputs import atomic_output, check_output_path
+
+DISC_COLUMNS = (
+    "level",
+    "disc_volume_mm3",
+    "disc_height_mm",
+    "disc_height_median_mm",
+    "disc_height_anterior_mm",
+    "disc_height_middle_mm",
+    "disc_height_posterior_mm",
+    "disc_height_index",
+    "canal_ap_diameter_mm",
+    "canal_area_mm2",
+    "stenosis",
+    "voxel_size_mm",
+    "notes",
+)
+
+VERTEBRA_COLUMNS = (
+    "level",
+    "vertebra_volume_mm3",
+    "vertebra_height_anterior_mm",
+    "vertebra_height_middle_mm",
+    "vertebra_height_posterior_mm",
+    "notes",
+)
+
+DEFINITIONS = {
+    "coordinates": "Line endpoints are RAS millimetres (3D Slicer world coordinates); computations are done in "
+    "physical space (LPS internally) on the voxel grid's real geometry.",
+    "local_spine_axis": "From the centroid of the vertebral body above the disc to the centroid of the one below; "
+    "when either is missing, the disc's own thinnest principal direction (noted per row).",
+    "disc_volume_mm3": "Voxels of the disc segment (all pieces) x voxel volume.",
+    "footprint": "The disc projected on the plane perpendicular to the local spine axis (largest connected piece).",
+    "disc_height_mm": "Mean, over the central 80 % of the footprint, of the disc's extent along the local axis. "
+    "Central 80 %: the footprint shrunk to 80 % about its centroid (the middle 80 % of its extent in every "
+    "direction, 10 % dropped at each rim). Extents are measured with sub-voxel precision on the trilinearly "
+    "interpolated mask (inside where occupancy >= 0.5).",
+    "disc_height_median_mm": "Median of the same heights.",
+    "disc_height_anterior_mm": "Height at 10 % of the footprint's anteroposterior extent from its anterior end, on "
+    "the mid-sagittal line (through the footprint centroid); middle at 50 %, posterior at 90 %.",
+    "anteroposterior_direction": "From the canal's centre towards the disc centre, perpendicular to the local axis; "
+    "the patient's anterior direction when no canal is segmented.",
+    "disc_height_index": "disc_height_mm / mean of the two adjacent vertebral bodies' heights (each the mean over the "
+    "central 80 % of its own footprint); only when both are segmented.",
+    "canal_ap_diameter_mm": "In the plane through the disc centre perpendicular to the local axis, the canal "
+    "section's extent along the anteroposterior direction through its centroid.",
+    "canal_area_mm2": "Area of the canal section in the same plane. Both canal values are averaged over five "
+    "parallel planes within +-2 mm of the section plane; with thick slices crossing the section they are built "
+    "from the chords measured on each slice's centre plane (see disccore.measure.canal).",
+    "stenosis": "'absolute' when canal_ap_diameter_mm < 10, 'relative' when < 12, empty otherwise.",
+    "vertebra_volume_mm3": "Voxels of the vertebral-body segment x voxel volume.",
+    "vertebra_height": "Anterior / middle / posterior heights of the vertebral body, defined as for discs, along its "
+    "own local axis (centroids of the neighbouring vertebral bodies, else its thinnest principal direction).",
+    "stray_pieces": "Volumes count every voxel; heights and diameters use the largest connected piece (noted).",
+}
+
+
+@dataclass(frozen=True)
+class MeasuredLine:
+    """One measured segment: ``level`` (e.g. 'L4-L5'), ``measurement`` (its column name), ``value_mm``,
+    ``start_ras`` and ``end_ras`` (RAS mm, 3-tuples)."""
+
+    level: str
+    measurement: str
+    value_mm: float
+    start_ras: tuple
+    end_ras: tuple
+
+    def to_dict(self) -> dict:
+        return {
+            "level": self.level,
+            "measurement": self.measurement,
+            "value_mm": _round(self.value_mm, 3),
+            "start_ras": [round(float(v), 3) for v in self.start_ras],
+            "end_ras": [round(float(v), 3) for v in self.end_ras],
+        }
+
+
+@dataclass
+class MeasurementResult:
+    """Rows per disc (``discs``, keys DISC_COLUMNS, cranial->caudal) and vertebral body (``vertebrae``, keys
+    VERTEBRA_COLUMNS), the measured ``lines`` and context (voxel spacing, warnings, inputs)."""
+
+    discs: list = field(default_factory=list)
+    vertebrae: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+    voxel_spacing_mm: tuple = ()
+    warnings: list = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)
+
+    def disc(self, level: str) -> Optional[dict]:
+        """The row of one disc level, or None."""
+        return next((r for r in self.discs if r["level"] == level), None)
+
+    def vertebra(self, level: str) -> Optional[dict]:
+        return next((r for r in self.vertebrae if r["level"] == level), None)
+
+    def to_dict(self) -> dict:
+        """JSON-ready content (missing values are None -> null)."""
+        return {
+            "units": {"length": "mm", "area": "mm2", "volume": "mm3", "coordinates": "RAS"},
+            "voxel_spacing_mm": [round(float(s), 6) for s in self.voxel_spacing_mm],
+            "discs": [_clean_row(r, DISC_COLUMNS) for r in self.discs],
+            "vertebrae": [_clean_row(r, VERTEBRA_COLUMNS) for r in self.vertebrae],
+            "lines": [ln.to_dict() for ln in self.lines],
+            "warnings": list(self.warnings),
+            "inputs": dict(self.inputs),
+            "definitions": dict(DEFINITIONS),
+        }
+
+
+def _round(v, nd):
+    return None if v is None else round(float(v), nd)
+
+
+def _clean_row(row: dict, columns) -> dict:
+    out = {}
+    for c in columns:
+        v = row.get(c)
+        if isinstance(v, float):
+            v = round(v, 4 if c == "disc_height_index" else 3)
+        out[c] = v
+    return out
+
+
+def _csv_text(rows, columns) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        clean = _clean_row(r, columns)
+        w.writerow(["" if clean[c] is None else clean[c] for c in columns])
+    return buf.getvalue()
+
+
+def write_disc_csv(result: MeasurementResult, path, overwrite: bool = False) -> Path:
+    """One row per disc level, columns DISC_COLUMNS (units in the names). Atomic."""
+    check_output_path(path, overwrite)
+    with atomic_output(path, overwrite) as tmp:
+        tmp.write_text(_csv_text(result.discs, DISC_COLUMNS), encoding="utf-8")
+    return Path(path)
+
+
+def write_vertebra_csv(result: MeasurementResult, path, overwrite: bool = False) -> Path:
+    """One row per vertebral body, columns VERTEBRA_COLUMNS. Atomic."""
+    check_output_path(path, overwrite)
+    with atomic_output(path, overwrite) as tmp:
+        tmp.write_text(_csv_text(result.vertebrae, VERTEBRA_COLUMNS), encoding="utf-8")
+    return Path(path)
+
+
+def write_json(result: MeasurementResult, path, overwrite: bool = False) -> Path:
+    """The whole result (rows, lines in RAS mm, spacing, units, definitions) as JSON. Atomic."""
+    check_output_path(path, overwrite)
+    with atomic_output(path, overwrite) as tmp:
+        tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return Path(path)
