@@ -21,3 +21,12 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+def subprocess_env() -> dict:
+    """Environment for child Pythons: this checkout's DiscCore first on the path (installed or not)."""
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT / "DiscCore"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import subprocess_env
 from disccore import anatomy
 from disccore.cli.main import SUBCOMMANDS, main
 from disccore.errors import ImageContentError, InputError, OutputError
@@ -59,13 +60,13 @@ def test_every_subcommand_has_help_with_examples(capsys):
 
 
 def test_python_m_disccore_runs():
-    out = subprocess.run([sys.executable, "-m", "disccore", "--version"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "disccore", "--version"], capture_output=True, text=True, env=subprocess_env())
     assert out.returncode == 0 and "disccore" in out.stdout
 
 
 def test_import_disccore_is_cheap():
     code = "import sys, disccore, disccore.cli.main; print('torch' in sys.modules, 'monai' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=subprocess_env())
     assert out.stdout.split() == ["False", "False"]
 
 

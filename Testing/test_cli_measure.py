@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 
 import numpy as np
@@ -13,13 +12,6 @@ from disccore.cli import main as cli_main
 from disccore.image import Geometry, SpatialImage, to_sitk
 from disccore.measure import DISC_COLUMNS, VERTEBRA_COLUMNS
 from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry
-
-
-@pytest.fixture(autouse=True)
-def only_present_subcommands(monkeypatch):
-    """Other helpers' subcommands may not be merged yet in this branch; register those that exist."""
-    present = tuple(n for n in cli_main.SUBCOMMANDS if importlib.util.find_spec(f"disccore.cli.cmd_{n}") is not None)
-    monkeypatch.setattr(cli_main, "SUBCOMMANDS", present)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +35,7 @@ def seg(tmp_path_factory):
     sitk.WriteImage(to_sitk(SpatialImage((labels.array > 0).astype(np.float32), labels.geometry)), str(image))
     far = folder / "far.nii.gz"
     far_geom = Geometry((8, 8, 8), spacing=(1, 1, 1), origin=(1000.0, 0, 0))
-    sitk.WriteImage(to_sitk(SpatialImage(np.ones((8, 8, 8), np.float32), far_geom)), str(far))
+    sitk.WriteImage(to_sitk(SpatialImage(np.arange(512, dtype=np.float32).reshape(8, 8, 8), far_geom)), str(far))
     return {"labels": path, "bare": bare, "image": image, "far": far, "truth": truth}
 
 

@@ -58,20 +58,16 @@ def _outputs(args) -> list[Path]:
 
 
 def _read(args):
-    try:
-        from ..io import read_labelmap
-    except ImportError:  # io module not available in this build: minimal reader
-        from ..measure.fallback_io import read_labelmap
+    from ..io import read_labelmap
+
     return read_labelmap(args.segmentation, args.labels)
 
 
 def _check_image(args, labels) -> dict:
     import numpy as np
 
-    try:
-        from ..io import read_image
-    except ImportError:
-        from ..measure.fallback_io import read_image
+    from ..io import read_image
+
     image = read_image(args.image)
     g, h = labels.geometry, image.geometry
     info = {"image": str(args.image), "image_same_grid": bool(g.same_grid(h, tol=1e-3))}
