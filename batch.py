@@ -47,13 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("inputs", nargs="*", help="image files, folders of images, or DICOM folders")
-    p.add_argument("--input", dest="more_inputs", action="append", default=[], help="an image file or folder (may repeat)")
-    p.add_argument("-o", "--output", required=True, help="output folder (created if its parent exists)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the model runs")
-    p.add_argument("--model", default=None, help="model name from 'disccore models' (default: the newest installed)")
-    p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (refused otherwise)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from disccore.cli.cmd_batch import add_batch_arguments
+
+    add_batch_arguments(p)
     return p
 
 

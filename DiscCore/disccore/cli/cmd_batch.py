@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_overwrite, add_quiet, progress_for
+from .common import add_model_options, add_overwrite, add_quiet, progress_for
 
 EXAMPLES = """examples:
   disccore batch study/*.nii.gz -o results/
@@ -25,14 +25,18 @@ def add_parser(sub) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_batch_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_batch_arguments(p) -> None:
+    """The batch options, shared with Slicer's batch.py so both take the same command line."""
     p.add_argument("inputs", nargs="*", help="image files, folders of images, or DICOM folders")
-    p.add_argument("--input", dest="more_inputs", action="append", default=[], help="same as a positional input (may repeat; matches batch.py)")
+    p.add_argument("--input", dest="more_inputs", action="append", default=[], help="an image file or folder (may repeat)")
     p.add_argument("-o", "--output", required=True, help="output folder (created if its parent exists)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--model", default=None, help="model name from 'disccore models'")
+    add_model_options(p)
     add_overwrite(p)
     add_quiet(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_overwrite, add_quiet, progress_for
+from .common import add_model_options, add_overwrite, add_quiet, add_series_option, progress_for, series_choice
 
 EXAMPLES = """examples:
   disccore run sagittal_t2.nii.gz -o results/
@@ -26,9 +26,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("image", help="image file or DICOM folder")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--model", default=None, help="model name from 'disccore models'")
-    p.add_argument("--series", default=None, help="DICOM folder with several series: the series number (from 1) or UID")
+    add_model_options(p)
+    add_series_option(p)
     add_overwrite(p)
     add_quiet(p)
     p.set_defaults(func=run)
@@ -43,9 +42,8 @@ def run(args) -> int:
 
         raise InputError(f"'{image}' does not exist")
     outdir = prepare_output_dir(Path(args.output))
-    series = int(args.series) if args.series and args.series.isdigit() else args.series
     result = run_case(
-        image, outdir, model=args.model, device=args.device, overwrite=args.overwrite, series=series,
+        image, outdir, model=args.model, device=args.device, overwrite=args.overwrite, series=series_choice(args),
         progress=progress_for(args, "run "),
     )
     for path in result.outputs.all():

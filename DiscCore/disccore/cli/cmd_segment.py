@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_overwrite, add_quiet, progress_for
+from .common import add_model_options, add_overwrite, add_quiet, add_series_option, progress_for, series_choice
 
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii")
 
@@ -27,9 +27,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("image", help="image file or DICOM folder")
     p.add_argument("-o", "--output", required=True, help="output segmentation: .seg.nrrd, or .nii.gz/.nii (+ .json sidecar)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the model runs (default: auto = GPU if present)")
-    p.add_argument("--model", default=None, help="model name from 'disccore models' (default: the newest installed)")
-    p.add_argument("--series", default=None, help="DICOM folder with several series: the series number (from 1) or UID")
+    add_model_options(p)
+    add_series_option(p)
     add_overwrite(p)
     add_quiet(p)
     p.set_defaults(func=run)
@@ -62,8 +61,7 @@ def run(args) -> int:
 
     output = Path(args.output)
     check_segmentation_output(output, args.overwrite)
-    series = int(args.series) if args.series and args.series.isdigit() else args.series
-    image = read_image(args.image, series=series)
+    image = read_image(args.image, series=series_choice(args))
     progress = progress_for(args, "segment ")
     labels = segment_image(image, model=args.model, device=args.device, progress=progress)
     written = write_segmentation(labels, output, anatomy.default_label_names(), overwrite=args.overwrite)

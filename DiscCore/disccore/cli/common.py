@@ -41,6 +41,22 @@ class ProgressBar:
         self.stream.flush()
 
 
+def add_model_options(parser) -> None:
+    """--device and --model, shared by every subcommand that runs the model (and by batch.py)."""
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the model runs (default: auto = GPU if present, else CPU)")
+    parser.add_argument("--model", default=None, help="model name from 'disccore models' (default: the newest installed)")
+
+
+def add_series_option(parser) -> None:
+    parser.add_argument("--series", default=None, help="DICOM folder with several series: the series number (from 1) or UID")
+
+
+def series_choice(args):
+    """--series as given: a 1-based number or a UID string (None when absent)."""
+    return int(args.series) if args.series and args.series.isdigit() else args.series
+
+
 def add_overwrite(parser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (refused otherwise)")
 
