@@ -1,0 +1,68 @@
+"""Segmentation of vertebral bodies, discs and the spinal canal: ``segment_image``.
+
+Reorient to the canonical layout, resample slices to the model's spacing, normalise, run the 2D network,
+undo every step so the result lies exactly on the input grid, then post-process. torch/MONAI are imported
+only when it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ..errors import ModelError
+from ..image import SpatialImage
+from ..progress import ProgressCallback, report, sub_progress
+
+
+def load_network(info, device: str = "cpu"):
+    """Build the network described by a ModelInfo and load its (verified) weights."""
+    import torch
+
+    from .network import build_network
+
+    net = build_network(len(info.classes), features=tuple(info.network.get("features", (16, 32, 64, 128, 256, 32))))
+    state = torch.load(info.path, map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    return net.to(device).eval()
+
+
+def choose_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError("a GPU (CUDA) was requested but none is available; use --device cpu or auto")
+    return device
+
+
+def segment_image(image: SpatialImage, model: Optional[str] = None, device: str = "auto",
+                  progress: Optional[ProgressCallback] = None) -> SpatialImage:
+    """Label map (uint8, anatomy-scheme values) on exactly ``image``'s grid."""
+    import torch
+
+    from ..models import resolve_model
+    from .infer import predict_probabilities
+    from .levels import name_levels
+
+    info = resolve_model(model)
+    dev = choose_device(device)
+    torch.manual_seed(0)
+    if dev == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    report(progress, 0.0, f"loading model {info.name} on {dev}")
+    net = load_network(info, dev)
+    try:
+        probs = predict_probabilities(net, image, info.input_spacing_mm, dev, progress=sub_progress(progress, 0.05, 0.9))
+    except torch.cuda.OutOfMemoryError:
+        report(progress, 0.05, "GPU memory ran out: continuing on the CPU")
+        del net
+        torch.cuda.empty_cache()
+        net = load_network(info, "cpu")
+        probs = predict_probabilities(net, image, info.input_spacing_mm, "cpu", progress=sub_progress(progress, 0.05, 0.9))
+    report(progress, 0.9, "naming the levels")
+    labels, level_report = name_levels(probs, image.geometry)
+    if not level_report.anchored_on_l5:
+        report(progress, 0.95, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
+    report(progress, 1.0, "segmentation done")
+    return labels

@@ -1,0 +1,125 @@
+"""From class probabilities to named levels: components, L5 anchor, counting along the spine.
+
+The network marks vertebral bodies, the L5 body, discs and the canal. Here every body component is named
+by counting upwards from the one the network calls L5 (L4, L3, ... T11); a disc is named by the two
+bodies it lies between (the one just below L5 is L5-S1); fragments and structures out of order are dropped.
+"Up" is LPS z (superior), so any orientation in the file is handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import anatomy
+from ..image import SpatialImage
+from .classes import BODY, CANAL, DISC, L5_BODY
+
+MIN_BODY_MM3 = 1000.0
+MIN_DISC_MM3 = 150.0
+MIN_CANAL_MM3 = 300.0
+L5_ANCHOR_MIN_SCORE = 0.35
+MAX_END_DISC_DISTANCE_MM = 30.0  # a disc beyond the last named body must lie this close to it
+NAMES_UP_FROM_L5 = ("L5", "L4", "L3", "L2", "L1", "T12", "T11")
+
+
+@dataclass
+class LevelReport:
+    """What the level naming did (for messages and notes)."""
+
+    anchored_on_l5: bool = True
+    dropped: list = field(default_factory=list)
+
+
+def _components(mask: np.ndarray, min_voxels: int):
+    from scipy import ndimage
+
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
+    if n == 0:
+        return lab, []
+    sizes = ndimage.sum(mask, lab, range(1, n + 1))
+    return lab, [i + 1 for i in range(n) if sizes[i] >= min_voxels]
+
+
+def _z_mm(geometry, mask: np.ndarray) -> float:
+    return float(geometry.index_to_lps(np.argwhere(mask).mean(axis=0))[2])
+
+
+def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]:
+    """Label map (uint8, anatomy-scheme values) from class probabilities (C, i, j, k) on ``geometry``."""
+    voxel = geometry.voxel_volume_mm3
+    sem = np.argmax(probs, axis=0)
+    out = np.zeros(sem.shape, np.uint8)
+    rep = LevelReport()
+
+    # vertebral bodies: order superior -> inferior, anchor on the most L5-like, count upwards
+    body_lab, body_ids = _components((sem == BODY) | (sem == L5_BODY), int(MIN_BODY_MM3 / voxel))
+    bodies = []
+    for i in body_ids:
+        m = body_lab == i
+        p_l5 = probs[L5_BODY][m].sum()
+        score = float(p_l5 / max(p_l5 + probs[BODY][m].sum(), 1e-6))
+        bodies.append((_z_mm(geometry, m), score, m))
+    bodies.sort(key=lambda b: -b[0])
+    named = {}
+    if bodies:
+        scores = [b[1] for b in bodies]
+        anchor = int(np.argmax(scores))
+        if scores[anchor] < L5_ANCHOR_MIN_SCORE:
+            anchor = len(bodies) - 1  # no clear L5: assume the lowest body is L5
+            rep.anchored_on_l5 = False
+        for k in range(len(bodies)):
+            steps_up = anchor - k
+            if 0 <= steps_up < len(NAMES_UP_FROM_L5):
+                name = NAMES_UP_FROM_L5[steps_up]
+                out[bodies[k][2]] = anatomy.by_name(name).label
+                named[name] = bodies[k][0]
+            else:
+                rep.dropped.append("a vertebral body below L5" if steps_up < 0 else "a body above T11")
+
+    # discs: between two consecutive named bodies, or just below L5 / above the top body
+    disc_lab, disc_ids = _components(sem == DISC, int(MIN_DISC_MM3 / voxel))
+    best = {}
+    for i in disc_ids:
+        m = disc_lab == i
+        name = _disc_name(_z_mm(geometry, m), named)
+        if name is None:
+            rep.dropped.append("a disc not between two named vertebrae")
+            continue
+        size = int(m.sum())
+        if name not in best or size > best[name][0]:
+            best[name] = (size, i)
+    for name, (_, i) in best.items():
+        out[disc_lab == i] = anatomy.by_name(name).label
+
+    canal_lab, canal_ids = _components(sem == CANAL, int(MIN_CANAL_MM3 / voxel))
+    if canal_ids:
+        largest = max(canal_ids, key=lambda i: int((canal_lab == i).sum()))
+        out[canal_lab == largest] = anatomy.canal().label
+    return SpatialImage(out, geometry), rep
+
+
+def _disc_name(z: float, named: dict):
+    """The disc level at height z given the named bodies' heights (LPS z, mm); None if it fits nowhere."""
+    order = [n for n in NAMES_UP_FROM_L5[::-1] if n in named]  # superior -> inferior
+    for up, lo in zip(order, order[1:]):
+        if named[lo] < z < named[up] and _consecutive(up, lo):
+            return f"{up}-{lo}"
+    if "L5" in named and named["L5"] - MAX_END_DISC_DISTANCE_MM < z < named["L5"]:
+        return "L5-S1"
+    if order:
+        top = order[0]
+        above = _name_above(top)
+        if above and named[top] < z < named[top] + MAX_END_DISC_DISTANCE_MM:
+            return f"{above}-{top}"
+    return None
+
+
+def _consecutive(up: str, lo: str) -> bool:
+    return NAMES_UP_FROM_L5.index(up) == NAMES_UP_FROM_L5.index(lo) + 1
+
+
+def _name_above(name: str):
+    k = NAMES_UP_FROM_L5.index(name)
+    return NAMES_UP_FROM_L5[k + 1] if k + 1 < len(NAMES_UP_FROM_L5) else None

@@ -1,0 +1,150 @@
+"""The training cases in ../shared/data and their targets in the network's classes.
+
+Every array here is in the canonical layout of :mod:`disccore.segment.canonical` (slices right->left,
+rows superior->inferior, columns anterior->posterior). Targets hold class indices of
+:mod:`disccore.segment.classes`, or one of three "partially known" codes for the partial-label loss:
+
+- ``UNKNOWN``: background or any class not annotated in this image;
+- ``UNKNOWN_OR_CANAL``: the same or canal (outside the region where the canal could be derived);
+- ``IGNORE``: anything (next to the column above/below its annotated part, where unannotated levels lie:
+  T12 and the L5-S1 disc in MyoSegmenTUM, the bodies above L1 in the disc data...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..segment.canonical import reorientation_for
+from ..segment.classes import BODY, CANAL, DISC, L5_BODY, N_CLASSES
+from ..segment.preprocess import normalise_intensity
+from .derive import derive_canal, derive_discs_between_bodies
+
+UNKNOWN = -1
+UNKNOWN_OR_CANAL = -2
+IGNORE = -3
+COLUMN_MARGIN_MM = 12.0
+
+IVD_DISC_VALUES = {1: "L5-S1", 2: "L4-L5", 3: "L3-L4", 4: "L2-L3", 5: "L1-L2"}
+VB3_BODY_VALUES = {1: "L1", 2: "L2", 3: "L3", 4: "L4", 5: "L5"}
+VB2_BODIES_CRANIAL_TO_CAUDAL = ("T11", "T12", "L1", "L2", "L3", "L4", "L5")
+
+
+@dataclass
+class Case:
+    name: str
+    dataset: str  # 'ivd' | 'vb2' | 'vb3'
+    image_path: Path
+    label_path: Path
+
+
+@dataclass
+class PreparedCase:
+    name: str
+    dataset: str
+    image: np.ndarray  # float32 canonical, normalised
+    target: np.ndarray  # int8 canonical class indices / partial codes
+    annotated: set = field(default_factory=set)  # classes annotated (manually or derived) in this image
+    spacing: np.ndarray = None  # canonical voxel size (mm)
+
+
+def list_cases(data_root) -> list[Case]:
+    root = Path(data_root)
+    cases = []
+    for ds, img_glob, lab_suffix, img_suffix in (
+        ("ivd", "ivd/*_t2.nii.gz", "_discs.nii.gz", "_t2.nii.gz"),
+        ("vb3", "vb3/*_img.nii.gz", "_vertebrae.nii.gz", "_img.nii.gz"),
+        ("vb2", "vb2/*_img.nii.gz", "_vertebrae.nii.gz", "_img.nii.gz"),
+    ):
+        for img in sorted(root.glob(img_glob)):
+            lab = img.with_name(img.name.replace(img_suffix, lab_suffix))
+            if lab.exists():
+                cases.append(Case(img.name.replace(img_suffix, ""), ds, img, lab))
+    return cases
+
+
+def read_case(case: Case):
+    """(image, label map) as SpatialImages, exactly as stored."""
+    import SimpleITK as sitk
+
+    from ..image import from_sitk
+
+    return from_sitk(sitk.ReadImage(str(case.image_path))), from_sitk(sitk.ReadImage(str(case.label_path)))
+
+
+def named_manual_labels(case: Case, labels: np.ndarray, superior_axis_values=None) -> dict[str, np.ndarray]:
+    """Structure name -> boolean mask of the manual annotation (any array layout).
+
+    vb2's instance ids are not in anatomical order: its bodies are ordered by height (``superior_axis_values``:
+    for each id, a number that grows towards the feet; default: the centroid along array axis 1, which is
+    superior->inferior in the canonical layout) and named T11..L5 from the lowest, L5, upwards.
+    """
+    from scipy import ndimage
+
+    out = {}
+    if case.dataset == "ivd":
+        for v, n in IVD_DISC_VALUES.items():
+            out[n] = labels == v
+    elif case.dataset == "vb3":
+        for v, n in VB3_BODY_VALUES.items():
+            out[n] = labels == v
+    else:
+        ids = [int(v) for v in np.unique(labels) if v]
+        if superior_axis_values is None:
+            centroids = ndimage.center_of_mass(np.ones_like(labels), labels, ids)
+            superior_axis_values = {i: c[1] for i, c in zip(ids, centroids)}
+        ordered = sorted(ids, key=lambda i: superior_axis_values[i])
+        names = VB2_BODIES_CRANIAL_TO_CAUDAL[-len(ordered):]
+        for n, i in zip(names, ordered):
+            out[n] = labels == i
+    return {n: m for n, m in out.items() if m.any()}
+
+
+def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
+    img, lab = read_case(case)
+    reo = reorientation_for(img.geometry.direction)
+    image = normalise_intensity(reo.to_canonical(img.array))
+    labels = np.ascontiguousarray(reo.to_canonical(lab.array))
+    spacing = reo.spacing(img.geometry.spacing)
+    manual = named_manual_labels(case, labels)
+
+    target = np.full(labels.shape, UNKNOWN, dtype=np.int8)
+    annotated = set()
+    for name, mask in manual.items():
+        cls = DISC if "-" in name else (L5_BODY if name == "L5" else BODY)
+        target[mask] = cls
+        annotated.add(cls)
+    if case.dataset in ("vb2", "vb3"):  # a disc lies between its two vertebrae
+        for mask in derive_discs_between_bodies(manual, spacing).values():
+            target[mask & (target == UNKNOWN)] = DISC
+            annotated.add(DISC)
+    _ignore_beyond_annotated_column(target, spacing)
+    if derive_canal_labels:
+        canal, known_region = derive_canal(image, target > 0, spacing)
+        target[(target == UNKNOWN) & ~known_region] = UNKNOWN_OR_CANAL
+        if canal.any():
+            target[canal & ((target == UNKNOWN) | (target == UNKNOWN_OR_CANAL))] = CANAL
+            annotated.add(CANAL)
+    else:
+        target[target == UNKNOWN] = UNKNOWN_OR_CANAL
+    return PreparedCase(case.name, case.dataset, image, target, annotated, spacing)
+
+
+def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
+    """In place: above and below the annotated part of the column, near it, anything may be there."""
+    spine = target > 0
+    rows = np.nonzero(spine.any(axis=(0, 2)))[0]
+    cols = np.nonzero(spine.any(axis=(0, 1)))[0]
+    if len(rows) == 0:
+        return
+    margin = int(round(COLUMN_MARGIN_MM / spacing[2]))
+    c0, c1 = max(0, cols.min() - margin), cols.max() + margin + 1
+    for r0, r1 in ((0, rows.min()), (rows.max() + 1, target.shape[1])):
+        block = target[:, r0:r1, c0:c1]
+        block[block == UNKNOWN] = IGNORE
+
+
+def unannotated_classes(annotated: set) -> list[int]:
+    return [c for c in range(1, N_CLASSES) if c not in annotated]

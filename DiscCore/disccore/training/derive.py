@@ -1,0 +1,142 @@
+"""Labels derived from anatomy where the data has none (kept here so every derived label is reproducible).
+
+- Discs between consecutive annotated vertebral bodies (a disc lies between its two vertebrae).
+- The spinal canal from the bright CSF behind the annotated column (T2-like images).
+
+Arrays are canonical (slices right->left, rows superior->inferior, columns anterior->posterior);
+``spacing`` is the canonical voxel size in mm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import anatomy
+
+MAX_DISC_GAP_MM = 25.0
+CANAL_SEARCH_MM = 28.0  # how far behind the column the canal may end
+CANAL_START_MM = 7.0  # the canal must start this close behind the column (posterior ligament + dura)
+CANAL_HALF_WIDTH_MM = 7.0  # slices this close to the midline are searched
+CANAL_MAX_HALF_WIDTH_MM = 16.0  # beyond this from the midline there is no canal
+
+
+def derive_discs_between_bodies(bodies: dict, spacing) -> dict:
+    """{disc name: mask} for each pair of consecutive annotated bodies, slice by slice.
+
+    In each sagittal slice the gap between the lower endplate of the upper body and the upper endplate of
+    the lower body is filled along the axis joining the two bodies' centroids.
+    """
+    out = {}
+    for disc in anatomy.discs():
+        if disc.upper in bodies and disc.lower in bodies:
+            mask = np.zeros_like(bodies[disc.upper], dtype=bool)
+            for s in range(mask.shape[0]):
+                a, b = bodies[disc.upper][s], bodies[disc.lower][s]
+                if a.any() and b.any():
+                    mask[s] = _gap_between(a, b, spacing[1:])
+            if mask.any():
+                out[disc.name] = mask
+    return out
+
+
+def _gap_between(upper: np.ndarray, lower: np.ndarray, spacing_2d) -> np.ndarray:
+    sr, sc = float(spacing_2d[0]), float(spacing_2d[1])
+    ra, ca = np.nonzero(upper)
+    rb, cb = np.nonzero(lower)
+    pa = np.c_[ra * sr, ca * sc]
+    pb = np.c_[rb * sr, cb * sc]
+    u = pb.mean(0) - pa.mean(0)
+    if np.linalg.norm(u) < 1e-6:
+        return np.zeros_like(upper)
+    u /= np.linalg.norm(u)
+    v = np.array([-u[1], u[0]])
+    step = min(sr, sc)
+    # bounding box of both bodies
+    r0, r1 = min(ra.min(), rb.min()), max(ra.max(), rb.max()) + 1
+    c0, c1 = min(ca.min(), cb.min()), max(ca.max(), cb.max()) + 1
+    rr, cc = np.mgrid[r0:r1, c0:c1]
+    pts = np.c_[rr.ravel() * sr, cc.ravel() * sc]
+    vmin = min((pa @ v).min(), (pb @ v).min())
+    nbins = int(np.ceil(((max((pa @ v).max(), (pb @ v).max())) - vmin) / step)) + 2
+    bottom_a = np.full(nbins, -np.inf)
+    top_b = np.full(nbins, np.inf)
+    np.maximum.at(bottom_a, ((pa @ v - vmin) / step).astype(int), pa @ u)
+    np.minimum.at(top_b, ((pb @ v - vmin) / step).astype(int), pb @ u)
+    bins = np.clip(((pts @ v - vmin) / step).astype(int), 0, nbins - 1)
+    pu = pts @ u
+    inside = (pu > bottom_a[bins]) & (pu < top_b[bins]) & (top_b[bins] - bottom_a[bins] < MAX_DISC_GAP_MM)
+    out = np.zeros_like(upper)
+    out[r0:r1, c0:c1] = inside.reshape(rr.shape)
+    return out & ~upper & ~lower
+
+
+def _otsu(values: np.ndarray) -> float:
+    hist, edges = np.histogram(values, bins=128)
+    centers = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centers) / np.maximum(w0, 1)
+    m1 = (np.sum(hist * centers) - np.cumsum(hist * centers)) / np.maximum(w1, 1)
+    return float(centers[np.argmax(w0 * w1 * (m0 - m1) ** 2)])
+
+
+def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
+    """(canal mask, region where the canal is known) from bright CSF behind the annotated column.
+
+    Near the midline, for each row (superior->inferior) covered by the column, the canal is the first bright
+    run (above an Otsu threshold of the region behind the column) starting within CANAL_START_MM of the
+    column's posterior edge. The known region is where the absence of canal can be asserted: those rows near
+    the midline, and every slice far lateral of it.
+    """
+    from scipy import ndimage
+
+    canal = np.zeros(image.shape, bool)
+    known = np.zeros(image.shape, bool)
+    counts = spine.sum(axis=(1, 2)).astype(float)
+    if counts.sum() == 0:
+        return canal, known
+    s0 = int(round(float((np.arange(len(counts)) * counts).sum() / counts.sum())))
+    ss, sr, sc = (float(x) for x in spacing)
+    offsets = np.abs(np.arange(image.shape[0]) - s0) * ss
+    known[offsets > CANAL_MAX_HALF_WIDTH_MM] = True
+    band = np.nonzero(offsets <= CANAL_HALF_WIDTH_MM)[0]
+    search = int(round(CANAL_SEARCH_MM / sc))
+    start = int(round(CANAL_START_MM / sc))
+    # posterior edge of the column per row, on the midline slice band (union), smoothed
+    column = spine[band].any(axis=0)
+    rows = np.nonzero(column.any(axis=1))[0]
+    if len(rows) < 10:
+        return canal, known
+    post = np.array([np.nonzero(column[r])[0].max() for r in rows], float)
+    # the posterior wall is smooth: take the envelope over +-4 mm of rows (a disc's rim rows only reach
+    # part-way back), then interpolate across rows without annotation and smooth
+    window = 4.0 / sr
+    post = np.array([post[np.abs(rows - r) <= window].max() for r in rows])
+    r_all = np.arange(rows.min(), rows.max() + 1)
+    post_all = ndimage.median_filter(np.interp(r_all, rows, post), size=9, mode="nearest").round().astype(int)
+    roi_values = []
+    for s in band:
+        for r, p in zip(r_all, post_all):
+            roi_values.append(image[s, r, p + 1 : p + 1 + search])
+    threshold = _otsu(np.concatenate(roi_values))
+    for s in band:
+        for r, p in zip(r_all, post_all):
+            seg = image[s, r, p + 1 : p + 1 + search] > threshold
+            seg = ndimage.binary_closing(seg, structure=np.ones(3, bool)) | seg
+            hits = np.nonzero(seg[:start])[0]
+            if len(hits) == 0:
+                continue  # not found in this row: leave it unknown rather than assert "no canal"
+            known[s, r, :] = True
+            i0 = hits[0]
+            i1 = i0
+            while i1 < len(seg) and seg[i1]:
+                i1 += 1
+            canal[s, r, p + 1 + i0 : p + 1 + i1] = True
+    # one smooth tube: largest 3D component, small holes closed slice by slice
+    lab, n = ndimage.label(canal)
+    if n > 1:
+        sizes = ndimage.sum(canal, lab, range(1, n + 1))
+        canal = lab == (1 + int(np.argmax(sizes)))
+    for s in band:
+        canal[s] = ndimage.binary_closing(canal[s], structure=np.ones((5, 1), bool)) | canal[s]
+    return canal, known

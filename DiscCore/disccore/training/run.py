@@ -1,0 +1,80 @@
+"""One command from data to shipped model: prepare cases, cross-validate by subject, train on all, export."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from .data import list_cases, prepare_case
+from .train import TrainConfig, evaluate_case, export_model, folds_by_subject, train_network
+
+
+def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callable = print, only_folds=None) -> dict:
+    """Dice per held-out case and structure, training one model per fold (each subject held out once)."""
+    fold_of = folds_by_subject(cases, folds)
+    results = {}
+    for f in range(folds):
+        if only_folds is not None and f not in only_folds:
+            continue
+        train = [p for p, k in zip(prepared, fold_of) if k != f]
+        t0 = time.monotonic()
+        net = train_network(train, replace(config, seed=config.seed + f), log=lambda m: log(f"fold {f}: {m}"))
+        log(f"fold {f}: trained in {time.monotonic() - t0:.0f} s")
+        for c, k in zip(cases, fold_of):
+            if k == f:
+                results[c.name] = {"dataset": c.dataset, "fold": f, "dice": evaluate_case(net, c, config)}
+                log(f"fold {f}: {c.name} " + " ".join(f"{n}={d:.3f}" for n, d in results[c.name]["dice"].items()))
+    return results
+
+
+def summarise(results: dict) -> dict:
+    """Mean (and n) Dice per structure, and per kind (disc / vertebral body)."""
+    per = {}
+    for r in results.values():
+        for name, d in r["dice"].items():
+            per.setdefault(name, []).append(d)
+    out = {n: {"mean": float(np.nanmean(v)), "n": len(v)} for n, v in sorted(per.items())}
+    discs = [d for n, v in per.items() if "-" in n for d in v]
+    bodies = [d for n, v in per.items() if "-" not in n for d in v]
+    out["all discs"] = {"mean": float(np.nanmean(discs)) if discs else None, "n": len(discs)}
+    out["all vertebral bodies"] = {"mean": float(np.nanmean(bodies)) if bodies else None, "n": len(bodies)}
+    return out
+
+
+def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: str = "disc-unet2d",
+                 version: str = "1.0.0", limit_cases: Optional[int] = None, only_folds=None, cv_only: bool = False,
+                 log: Callable = print) -> Optional[Path]:
+    """Prepare, (optionally) cross-validate, train on everything and export into ``out_dir``."""
+    cases = list_cases(data_root)
+    if limit_cases:
+        by_ds = {}
+        for c in cases:
+            by_ds.setdefault(c.dataset, []).append(c)
+        cases = [c for v in by_ds.values() for c in v[:limit_cases]]
+    if not cases:
+        raise FileNotFoundError(f"no training cases found under {data_root}")
+    t0 = time.monotonic()
+    prepared = [prepare_case(c) for c in cases]
+    log(f"prepared {len(cases)} cases in {time.monotonic() - t0:.0f} s")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extra = {"training_cases": {ds: sum(c.dataset == ds for c in cases) for ds in ("ivd", "vb2", "vb3")}}
+    if folds > 1:
+        results = cross_validate(cases, prepared, config, folds, log, only_folds)
+        summary = summarise(results)
+        report = {"folds": folds, "only_folds": only_folds, "iterations": config.iterations, "summary": summary, "cases": results}
+        (out_dir / "cross_validation.json").write_text(json.dumps(report, indent=1))
+        extra["cross_validation"] = summary
+        if cv_only:
+            return None
+    t1 = time.monotonic()
+    net = train_network(prepared, config, log=lambda m: log(f"final: {m}"))
+    extra["training_seconds"] = round(time.monotonic() - t1)
+    weights = export_model(net, out_dir, config, name, version, extra)
+    log(f"wrote {weights}")
+    return weights

@@ -1,0 +1,191 @@
+"""Training loop, partial-label loss, cross-validation by subject, and model export."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..progress import ProgressCallback, report
+from ..segment.classes import CANAL, CLASS_NAMES, N_CLASSES
+from .data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, named_manual_labels, read_case, unannotated_classes
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = 1500
+    batch_size: int = 8
+    crop: int = 160
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    features: tuple = (16, 16, 32, 64, 128, 16)
+    dropout: float = 0.1
+    input_spacing_mm: tuple = (1.0, 1.0)
+    threads: int = 2
+
+
+def allowed_classes(target, unannotated, canal_index=CANAL):
+    """(B, C, H, W) bool: classes a voxel may belong to given its (partial) annotation.
+
+    Annotated voxels allow their class only; UNKNOWN allows background and every class not annotated in
+    that image; UNKNOWN_OR_CANAL also allows the canal (outside the region where it was derived); IGNORE
+    allows everything.
+    """
+    import torch
+
+    b, h, w = target.shape
+    allowed = torch.zeros((b, N_CLASSES, h, w), dtype=torch.bool)
+    known = target >= 0
+    allowed.scatter_(1, target.clamp_min(0)[:, None], known[:, None])
+    unk = (target == UNKNOWN) | (target == UNKNOWN_OR_CANAL)
+    marginal = unannotated.clone()  # (B, C) with background set
+    allowed |= unk[:, None] & marginal[:, :, None, None]
+    allowed[:, canal_index] |= target == UNKNOWN_OR_CANAL
+    allowed |= (target == IGNORE)[:, None]
+    return allowed
+
+
+def partial_label_loss(logits, target, unannotated, canal_index=CANAL):
+    """Marginal cross-entropy (unannotated classes merged with background) + soft Dice on annotated classes."""
+    import torch
+
+    allowed = allowed_classes(target, unannotated, canal_index)
+    log_all = torch.logsumexp(logits, dim=1)
+    log_allowed = torch.logsumexp(logits.masked_fill(~allowed, float("-inf")), dim=1)
+    ce = (log_all - log_allowed).mean()
+    probs = torch.softmax(logits, dim=1)
+    dice_terms = []
+    for b in range(target.shape[0]):
+        for c in torch.nonzero(~unannotated[b, 1:]).flatten().tolist():
+            c = c + 1
+            valid = target[b] != IGNORE
+            if c == canal_index:
+                valid &= target[b] != UNKNOWN_OR_CANAL
+            g = (target[b] == c) & valid
+            if g.sum() == 0:
+                continue
+            p = probs[b, c] * valid
+            dice_terms.append(1 - (2 * (p * g).sum() + 1) / (p.sum() + g.sum() + 1))
+    dice = torch.stack(dice_terms).mean() if dice_terms else logits.sum() * 0
+    return ce + dice
+
+
+def _unannotated_matrix(cases: list[PreparedCase]):
+    import torch
+
+    m = torch.zeros((len(cases), N_CLASSES), dtype=torch.bool)
+    for i, c in enumerate(cases):
+        m[i, 0] = True
+        for u in unannotated_classes(c.annotated):
+            m[i, u] = True
+    return m
+
+
+def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Optional[ProgressCallback] = None, log=None):
+    """Train a fresh network on prepared cases; returns it (CPU, eval mode)."""
+    import torch
+
+    from ..segment.network import build_network
+
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    rng = np.random.default_rng(config.seed)
+    net = build_network(N_CLASSES, config.features, dropout=config.dropout)
+    opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    warmup = max(1, config.iterations // 20)
+
+    def lr_factor(step: int) -> float:  # linear warm-up, then cosine decay to 2 %
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * (step - warmup) / max(1, config.iterations - warmup)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    unannotated = _unannotated_matrix(cases)
+    canal_index = CANAL
+    # sample datasets evenly (the 3 disc-annotated images would otherwise be rare), cases within uniformly
+    by_ds = {}
+    for i, c in enumerate(cases):
+        by_ds.setdefault(c.dataset, []).append(i)
+    datasets = sorted(by_ds)
+    net.train()
+    start = time.monotonic()
+    running = None
+    from .augment import sample_slice
+
+    for it in range(config.iterations):
+        idx = [int(rng.choice(by_ds[datasets[int(rng.integers(len(datasets)))]])) for _ in range(config.batch_size)]
+        xs, ts = zip(*(sample_slice(rng, cases[i], config.crop, augment=True) for i in idx))
+        x = torch.stack(xs)[:, None]
+        t = torch.stack(ts)
+        loss = partial_label_loss(net(x), t, unannotated[idx], canal_index)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        value = float(loss.detach())
+        running = value if running is None else 0.98 * running + 0.02 * value
+        if (it + 1) % 50 == 0 or it + 1 == config.iterations:
+            msg = f"iteration {it + 1}/{config.iterations} loss {running:.3f} ({time.monotonic() - start:.0f} s)"
+            report(progress, (it + 1) / config.iterations, msg)
+            if log:
+                log(msg)
+    return net.eval()
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    s = a.sum() + b.sum()
+    return float(2 * (a & b).sum() / s) if s else float("nan")
+
+
+def evaluate_case(net, case, config: TrainConfig) -> dict:
+    """Dice per manually annotated structure (not the derived ones) after full inference and level naming."""
+    from .. import anatomy
+    from ..segment.infer import predict_probabilities
+    from ..segment.levels import name_levels
+
+    img, lab = read_case(case)
+    probs = predict_probabilities(net, img, config.input_spacing_mm)
+    pred, _ = name_levels(probs, img.geometry)
+    ids = [int(v) for v in np.unique(lab.array) if v]
+    heights = {i: -float(img.geometry.index_to_lps(np.argwhere(lab.array == i).mean(0))[2]) for i in ids}
+    manual = named_manual_labels(case, lab.array, heights)
+    return {name: dice(pred.array == anatomy.by_name(name).label, mask) for name, mask in manual.items()}
+
+
+def folds_by_subject(cases, k: int) -> list[int]:
+    """Fold of each case: round-robin within each dataset (each subject is one image here)."""
+    folds, seen = [], {}
+    for c in cases:
+        n = seen.get(c.dataset, 0)
+        folds.append(n % k)
+        seen[c.dataset] = n + 1
+    return folds
+
+
+def export_model(net, out_dir: Path, config: TrainConfig, name: str, version: str, extra: dict) -> Path:
+    """Write weights (state_dict) and this model's manifest entry (with sha256) into ``out_dir``."""
+    import torch
+
+    from ..models import sha256_of
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / "model.pt"
+    torch.save({k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, weights)
+    entry = {
+        "name": name,
+        "version": version,
+        "file": f"{out_dir.name}/model.pt",
+        "sha256": sha256_of(weights),
+        "classes": list(CLASS_NAMES),
+        "input_spacing_mm": list(config.input_spacing_mm),
+        "network": {"type": "monai.BasicUNet 2D (sagittal slices)", "features": list(config.features)},
+        "training_config": asdict(config),
+        **extra,
+    }
+    (out_dir / "entry.json").write_text(json.dumps(entry, indent=1))
+    return weights

@@ -1,0 +1,119 @@
+"""Inference plumbing without a trained model: canonical reorientation, grid exactness, level naming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from disccore import anatomy
+from disccore.image import Geometry, SpatialImage
+from disccore.segment.canonical import reorientation_for
+from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY, N_CLASSES
+from disccore.segment.levels import name_levels
+
+
+def rotation(axis, deg):
+    a = np.deg2rad(deg)
+    c, s = np.cos(a), np.sin(a)
+    m = np.eye(3)
+    i, j = [k for k in range(3) if k != axis]
+    m[i, i], m[i, j], m[j, i], m[j, j] = c, -s, s, c
+    return m
+
+
+SAGITTAL_LPS = np.array([[0, 0, -1], [0, 1, 0], [-1, 0, 0]], float)  # as in the shared data
+DIRECTIONS = {
+    "sagittal (shared data)": SAGITTAL_LPS,
+    "identity (axial LPS)": np.eye(3),
+    "RAS-ordered": np.diag([-1.0, -1.0, 1.0]),
+    "oblique left-handed": rotation(0, 20) @ rotation(2, 30) @ np.diag([1.0, -1.0, 1.0]),
+    "permuted": np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], float),
+}
+
+
+@pytest.mark.parametrize("name", DIRECTIONS)
+def test_reorientation_round_trip_is_exact(name):
+    arr = np.random.default_rng(0).integers(0, 1000, size=(5, 7, 9))
+    reo = reorientation_for(DIRECTIONS[name])
+    back = reo.from_canonical(reo.to_canonical(arr))
+    assert np.array_equal(back, arr)
+    probs = np.stack([reo.to_canonical(arr), reo.to_canonical(arr) * 2])
+    assert np.array_equal(reo.from_canonical(probs, leading=1)[1], arr * 2)
+
+
+@pytest.mark.parametrize("name", DIRECTIONS)
+def test_canonical_axes_point_left_inferior_posterior(name):
+    d = DIRECTIONS[name]
+    reo = reorientation_for(d)
+    g = Geometry((5, 7, 9), direction=d)
+    # moving one voxel along each canonical axis moves mostly +L, -S (down), +P in LPS
+    canon_shape = reo.to_canonical(np.zeros(g.size)).shape
+    idx = np.zeros(canon_shape, int)
+    for n, target in enumerate(((0, 1), (2, -1), (1, 1))):
+        probe = np.zeros(canon_shape)
+        sl = [0, 0, 0]
+        sl[n] = 1
+        probe[tuple(sl)] = 1
+        ijk1 = np.argwhere(reo.from_canonical(probe) == 1)[0]
+        zero = np.zeros(canon_shape)
+        zero[0, 0, 0] = 1
+        ijk0 = np.argwhere(reo.from_canonical(zero) == 1)[0]
+        step = g.index_to_lps(ijk1) - g.index_to_lps(ijk0)
+        axis, sign = target
+        assert np.argmax(np.abs(step)) == axis and np.sign(step[axis]) == sign, (name, n, step)
+    del idx
+
+
+def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGITTAL_LPS):
+    """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid."""
+    shape = (12, 8 * n_bodies + 8, 30)  # canonical: slices, rows (down), columns (back)
+    sem = np.zeros(shape, int)
+    l5 = np.zeros(shape, bool)
+    for b in range(n_bodies):
+        r0 = 2 + 8 * b
+        sem[2:10, r0 : r0 + 5, 5:20] = BODY
+        if b == l5_index:
+            l5[2:10, r0 : r0 + 5, 5:20] = True
+        sem[2:10, r0 + 5 : r0 + 8, 6:19] = DISC
+    if with_canal:
+        sem[4:8, :, 22:26] = CANAL
+    sem[l5] = L5_BODY
+    probs = np.zeros((N_CLASSES,) + shape, np.float32)
+    for c in range(N_CLASSES):
+        probs[c][sem == c] = 0.9
+    probs += 0.02
+    reo = reorientation_for(direction)
+    p = reo.from_canonical(probs, leading=1)
+    return np.ascontiguousarray(p), Geometry(p.shape[1:], spacing=(4.0, 4.0, 4.0), direction=direction)
+
+
+@pytest.mark.parametrize("name", ["sagittal (shared data)", "oblique left-handed"])
+def test_levels_counted_up_from_l5(name):
+    probs, geom = _stack_probabilities(direction=DIRECTIONS[name])
+    labels, rep = name_levels(probs, geom)
+    present = {anatomy.by_label(int(v)).name for v in np.unique(labels.array) if v}
+    # 6 bodies with the fifth from the top marked L5: L1..L5 named, the sixth (sacrum-like) dropped
+    assert {"L1", "L2", "L3", "L4", "L5"} <= present
+    assert {"L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1", "canal"} <= present
+    assert "T12" not in present and rep.anchored_on_l5
+    assert any("below L5" in d for d in rep.dropped)
+
+    def z(name):
+        m = labels.array == anatomy.by_name(name).label
+        return geom.index_to_lps(np.argwhere(m).mean(0))[2]
+
+    assert z("L1") > z("L1-L2") > z("L2") > z("L5") > z("L5-S1")
+
+
+def test_without_an_l5_signal_the_lowest_body_is_l5():
+    probs, geom = _stack_probabilities(n_bodies=4, l5_index=-1)
+    labels, rep = name_levels(probs, geom)
+    assert not rep.anchored_on_l5
+    names = {anatomy.by_label(int(v)).name for v in np.unique(labels.array) if v}
+    assert {"L2", "L3", "L4", "L5"} <= names and "L1" not in names
+
+
+def test_levels_output_is_on_the_input_grid():
+    probs, geom = _stack_probabilities(direction=DIRECTIONS["permuted"])
+    labels, _ = name_levels(probs, geom)
+    assert labels.array.shape == geom.size and labels.geometry is geom and labels.array.dtype == np.uint8

@@ -1,0 +1,61 @@
+"""A bounded training run end to end (the recipe itself runs with `disccore train`, see the model card)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from disccore.models import ModelInfo, sha256_of
+from disccore.segment import load_network
+from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY
+from disccore.training.data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, list_cases, prepare_case
+from disccore.training.run import run_training
+from disccore.training.train import TrainConfig, allowed_classes, partial_label_loss
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
+    cfg = TrainConfig(iterations=3, batch_size=2, crop=64)
+    weights = run_training(shared_data, tmp_path / "m", cfg, limit_cases=1, log=lambda m: None)
+    entry = json.loads((tmp_path / "m" / "entry.json").read_text())
+    assert entry["sha256"] == sha256_of(weights)
+    info = ModelInfo(entry["name"], entry["version"], weights, classes=tuple(entry["classes"]),
+                     network=entry["network"])
+    net = load_network(info)
+    assert sum(p.numel() for p in net.parameters()) > 1000
+
+
+@pytest.mark.shared_data
+def test_training_targets_follow_the_annotation(shared_data):
+    cases = {c.dataset: c for c in list_cases(shared_data)}
+    vb = prepare_case(cases["vb3"])
+    assert {BODY, L5_BODY, DISC} <= vb.annotated  # discs derived between annotated bodies
+    ivd = prepare_case(cases["ivd"])
+    assert DISC in ivd.annotated and BODY not in ivd.annotated
+    for p in (vb, ivd):
+        codes = set(np.unique(p.target).tolist())
+        assert codes <= {IGNORE, UNKNOWN_OR_CANAL, UNKNOWN, 0, BODY, L5_BODY, DISC, CANAL}
+        assert IGNORE in codes  # beyond the annotated part of the column
+
+
+def test_partial_label_loss_ignores_unannotated_classes():
+    import torch
+
+    target = torch.full((1, 4, 4), UNKNOWN, dtype=torch.long)
+    target[0, 0, 0] = DISC
+    unannotated = torch.zeros((1, 5), dtype=torch.bool)
+    unannotated[0, 0] = unannotated[0, BODY] = True  # background and body unannotated in this image
+    allowed = allowed_classes(target, unannotated)
+    assert allowed[0, :, 0, 0].tolist() == [False, False, False, True, False]
+    assert allowed[0, :, 1, 1].tolist() == [True, True, False, False, False]
+    # predicting "body" where unannotated costs (almost) nothing; predicting "disc" there does
+    logits_body = torch.full((1, 5, 4, 4), -10.0)
+    logits_body[:, BODY] = 10.0
+    logits_body[0, :, 0, 0] = -10.0
+    logits_body[0, DISC, 0, 0] = 10.0
+    logits_disc = torch.full((1, 5, 4, 4), -10.0)
+    logits_disc[:, DISC] = 10.0
+    assert partial_label_loss(logits_body, target, unannotated) < 0.1 < partial_label_loss(logits_disc, target, unannotated)
