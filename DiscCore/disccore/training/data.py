@@ -26,6 +26,7 @@ UNKNOWN = -1
 UNKNOWN_OR_CANAL = -2
 IGNORE = -3
 COLUMN_MARGIN_MM = 12.0
+BELOW_BAND_MM = 18.0
 
 IVD_DISC_VALUES = {1: "L5-S1", 2: "L4-L5", 3: "L3-L4", 4: "L2-L3", 5: "L1-L2"}
 VB3_BODY_VALUES = {1: "L1", 2: "L2", 3: "L3", 4: "L4", 5: "L5"}
@@ -133,7 +134,13 @@ def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
 
 
 def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
-    """In place: above and below the annotated part of the column, near it, anything may be there."""
+    """In place: where unannotated levels may lie next to the column, anything may be there.
+
+    Above the annotated part of the column (T12 in MyoSegmenTUM, L1 in the disc data, ...) everything near
+    the column is ignored. Below the lowest annotated structure only a band of BELOW_BAND_MM is ignored (where
+    an unannotated L5-S1 disc may lie); the sacrum below it stays "unknown" so that, where bodies are annotated,
+    the network learns that the sacrum is not a lumbar body.
+    """
     spine = target > 0
     rows = np.nonzero(spine.any(axis=(0, 2)))[0]
     cols = np.nonzero(spine.any(axis=(0, 1)))[0]
@@ -141,8 +148,13 @@ def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
         return
     margin = int(round(COLUMN_MARGIN_MM / spacing[2]))
     c0, c1 = max(0, cols.min() - margin), cols.max() + margin + 1
-    for r0, r1 in ((0, rows.min()), (rows.max() + 1, target.shape[1])):
-        block = target[:, r0:r1, c0:c1]
+    above = target[:, : rows.min(), c0:c1]
+    above[above == UNKNOWN] = IGNORE
+    band = int(round(BELOW_BAND_MM / spacing[1]))
+    lowest = np.where(spine.any(axis=0), np.arange(target.shape[1])[:, None], -1).max(axis=0)  # per column
+    for c in range(c0, min(c1, target.shape[2])):
+        r0 = lowest[c] + 1 if lowest[c] >= 0 else rows.max() + 1
+        block = target[:, r0 : r0 + band, c]
         block[block == UNKNOWN] = IGNORE
 
 
