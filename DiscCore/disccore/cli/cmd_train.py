@@ -51,7 +51,7 @@ def run(args) -> int:
         raise InputError(f"'{data}' holds no training data (expected ivd/, vb2/, vb3/ folders)")
     config = TrainConfig(seed=args.seed, threads=args.threads)
     if args.smoke:
-        config = replace(config, iterations=3, batch_size=2, crop=64)
+        config = replace(config, iterations=3, batch_size=2, crop=64, synthetic_cases=1)
     if args.iterations:
         config = replace(config, iterations=args.iterations)
     run_training(

@@ -10,18 +10,21 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .data import list_cases, prepare_case
+from .data import list_cases, prepare_case, synthetic_cases
 from .train import TrainConfig, evaluate_case, export_model, folds_by_subject, train_network
 
 
-def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callable = print, only_folds=None) -> dict:
-    """Dice per held-out case and structure, training one model per fold (each subject held out once)."""
+def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callable = print, only_folds=None,
+                   synthetic=()) -> dict:
+    """Dice per held-out case and structure, training one model per fold (each subject held out once);
+    the synthetic phantoms are in every fold's training set."""
+    synthetic = list(synthetic)
     fold_of = folds_by_subject(cases, folds)
     results = {}
     for f in range(folds):
         if only_folds is not None and f not in only_folds:
             continue
-        train = [p for p, k in zip(prepared, fold_of) if k != f]
+        train = [p for p, k in zip(prepared, fold_of) if k != f] + synthetic
         t0 = time.monotonic()
         net = train_network(train, replace(config, seed=config.seed + f), log=lambda m: log(f"fold {f}: {m}"))
         log(f"fold {f}: trained in {time.monotonic() - t0:.0f} s")
@@ -60,12 +63,14 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
         raise FileNotFoundError(f"no training cases found under {data_root}")
     t0 = time.monotonic()
     prepared = [prepare_case(c) for c in cases]
-    log(f"prepared {len(cases)} cases in {time.monotonic() - t0:.0f} s")
+    synthetic = synthetic_cases(config.synthetic_cases, config.seed) if config.synthetic_cases else []
+    log(f"prepared {len(cases)} cases and {len(synthetic)} phantoms in {time.monotonic() - t0:.0f} s")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {"training_cases": {ds: sum(c.dataset == ds for c in cases) for ds in ("ivd", "vb2", "vb3")}}
+    extra["training_cases"]["synthetic phantoms"] = config.synthetic_cases
     if folds > 1:
-        results = cross_validate(cases, prepared, config, folds, log, only_folds)
+        results = cross_validate(cases, prepared, config, folds, log, only_folds, synthetic)
         summary = summarise(results)
         report = {"folds": folds, "only_folds": only_folds, "iterations": config.iterations, "summary": summary, "cases": results}
         (out_dir / "cross_validation.json").write_text(json.dumps(report, indent=1))
@@ -73,7 +78,7 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
         if cv_only:
             return None
     t1 = time.monotonic()
-    net = train_network(prepared, config, log=lambda m: log(f"final: {m}"))
+    net = train_network(prepared + synthetic, config, log=lambda m: log(f"final: {m}"))
     extra["training_seconds"] = round(time.monotonic() - t1)
     weights = export_model(net, out_dir, config, name, version, extra)
     log(f"wrote {weights}")

@@ -14,6 +14,8 @@ from ..progress import ProgressCallback, report
 from ..segment.classes import CANAL, CLASS_NAMES, N_CLASSES
 from .data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, named_manual_labels, read_case, unannotated_classes
 
+SYNTHETIC_WEIGHT = 0.5
+
 
 @dataclass
 class TrainConfig:
@@ -27,6 +29,7 @@ class TrainConfig:
     dropout: float = 0.1
     input_spacing_mm: tuple = (1.0, 1.0)
     threads: int = 2
+    synthetic_cases: int = 16
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
@@ -107,18 +110,21 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     unannotated = _unannotated_matrix(cases)
     canal_index = CANAL
-    # sample datasets evenly (the 3 disc-annotated images would otherwise be rare), cases within uniformly
+    # sample datasets evenly (the 3 disc-annotated images would otherwise be rare), synthetic ones at half
+    # weight, cases within a dataset uniformly
     by_ds = {}
     for i, c in enumerate(cases):
         by_ds.setdefault(c.dataset, []).append(i)
     datasets = sorted(by_ds)
+    weights = np.array([SYNTHETIC_WEIGHT if d == "phantom" else 1.0 for d in datasets])
+    weights /= weights.sum()
     net.train()
     start = time.monotonic()
     running = None
     from .augment import sample_slice
 
     for it in range(config.iterations):
-        idx = [int(rng.choice(by_ds[datasets[int(rng.integers(len(datasets)))]])) for _ in range(config.batch_size)]
+        idx = [int(rng.choice(by_ds[datasets[int(rng.choice(len(datasets), p=weights))]])) for _ in range(config.batch_size)]
         xs, ts = zip(*(sample_slice(rng, cases[i], config.crop, augment=True) for i in idx))
         x = torch.stack(xs)[:, None]
         t = torch.stack(ts)
