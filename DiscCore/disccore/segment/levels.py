@@ -17,6 +17,8 @@ from ..image import SpatialImage
 from .classes import BODY, CANAL, DISC, L5_BODY
 
 MIN_BODY_MM3 = 1000.0
+MIN_BODY_CORE_MM3 = 300.0
+CORE_HALF_WIDTH_MM = 10.0
 MIN_DISC_MM3 = 150.0
 MIN_CANAL_MM3 = 300.0
 L5_ANCHOR_MIN_SCORE = 0.35
@@ -42,6 +44,32 @@ def _components(mask: np.ndarray, min_voxels: int):
     return lab, [i + 1 for i in range(n) if sizes[i] >= min_voxels]
 
 
+def _body_components(body: np.ndarray, geometry):
+    """Bodies separated on the central slab, then extended to all body voxels (nearest central piece).
+
+    Far from the mid-sagittal plane discs fade and neighbouring bodies touch through partial volume; within
+    CORE_HALF_WIDTH_MM of it the discs separate them reliably.
+    """
+    from scipy import ndimage
+
+    if not body.any():
+        return np.zeros(body.shape, np.int32), []
+    idx = np.argwhere(body)
+    x = geometry.index_to_lps(idx)[:, 0]  # LPS x: right -> left
+    mid = float(np.median(x))
+    core = np.zeros(body.shape, bool)
+    central = np.abs(x - mid) <= CORE_HALF_WIDTH_MM
+    core[tuple(idx[central].T)] = True
+    core_lab, core_ids = _components(core, int(MIN_BODY_CORE_MM3 / geometry.voxel_volume_mm3))
+    if not core_ids:
+        return _components(body, int(MIN_BODY_MM3 / geometry.voxel_volume_mm3))
+    kept = np.where(np.isin(core_lab, core_ids), core_lab, 0)
+    _, nearest = ndimage.distance_transform_edt(kept == 0, sampling=geometry.spacing, return_indices=True)
+    lab = np.where(body, kept[tuple(nearest)], 0)
+    sizes = {i: int((lab == i).sum()) for i in core_ids}
+    return lab, [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
+
+
 def _z_mm(geometry, mask: np.ndarray) -> float:
     return float(geometry.index_to_lps(np.argwhere(mask).mean(axis=0))[2])
 
@@ -54,7 +82,7 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
     rep = LevelReport()
 
     # vertebral bodies: order superior -> inferior, anchor on the most L5-like, count upwards
-    body_lab, body_ids = _components((sem == BODY) | (sem == L5_BODY), int(MIN_BODY_MM3 / voxel))
+    body_lab, body_ids = _body_components((sem == BODY) | (sem == L5_BODY), geometry)
     bodies = []
     for i in body_ids:
         m = body_lab == i

@@ -15,7 +15,7 @@ from .train import TrainConfig, evaluate_case, export_model, folds_by_subject, t
 
 
 def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callable = print, only_folds=None,
-                   synthetic=()) -> dict:
+                   synthetic=(), save_dir=None) -> dict:
     """Dice per held-out case and structure, training one model per fold (each subject held out once);
     the synthetic phantoms are in every fold's training set."""
     synthetic = list(synthetic)
@@ -28,6 +28,10 @@ def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callab
         t0 = time.monotonic()
         net = train_network(train, replace(config, seed=config.seed + f), log=lambda m: log(f"fold {f}: {m}"))
         log(f"fold {f}: trained in {time.monotonic() - t0:.0f} s")
+        if save_dir is not None:
+            import torch
+
+            torch.save(net.state_dict(), Path(save_dir) / f"fold{f}.pt")
         for c, k in zip(cases, fold_of):
             if k == f:
                 results[c.name] = {"dataset": c.dataset, "fold": f, "dice": evaluate_case(net, c, config)}
@@ -38,12 +42,12 @@ def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callab
 def summarise(results: dict) -> dict:
     """Mean (and n) Dice per structure, and per kind (disc / vertebral body)."""
     per = {}
-    for r in results.values():
+    for r in results.values():  # "any level" entries score the segmentation regardless of level names
         for name, d in r["dice"].items():
             per.setdefault(name, []).append(d)
     out = {n: {"mean": float(np.nanmean(v)), "n": len(v)} for n, v in sorted(per.items())}
-    discs = [d for n, v in per.items() if "-" in n for d in v]
-    bodies = [d for n, v in per.items() if "-" not in n for d in v]
+    discs = [d for n, v in per.items() if "-" in n and not n.startswith("any") for d in v]
+    bodies = [d for n, v in per.items() if "-" not in n and not n.startswith("any") for d in v]
     out["all discs"] = {"mean": float(np.nanmean(discs)) if discs else None, "n": len(discs)}
     out["all vertebral bodies"] = {"mean": float(np.nanmean(bodies)) if bodies else None, "n": len(bodies)}
     return out
@@ -70,7 +74,7 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
     extra = {"training_cases": {ds: sum(c.dataset == ds for c in cases) for ds in ("ivd", "vb2", "vb3")}}
     extra["training_cases"]["synthetic phantoms"] = config.synthetic_cases
     if folds > 1:
-        results = cross_validate(cases, prepared, config, folds, log, only_folds, synthetic)
+        results = cross_validate(cases, prepared, config, folds, log, only_folds, synthetic, save_dir=out_dir)
         summary = summarise(results)
         report = {"folds": folds, "only_folds": only_folds, "iterations": config.iterations, "summary": summary, "cases": results}
         (out_dir / "cross_validation.json").write_text(json.dumps(report, indent=1))

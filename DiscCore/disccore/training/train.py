@@ -160,7 +160,13 @@ def evaluate_case(net, case, config: TrainConfig) -> dict:
     ids = [int(v) for v in np.unique(lab.array) if v]
     heights = {i: -float(img.geometry.index_to_lps(np.argwhere(lab.array == i).mean(0))[2]) for i in ids}
     manual = named_manual_labels(case, lab.array, heights)
-    return {name: dice(pred.array == anatomy.by_name(name).label, mask) for name, mask in manual.items()}
+    scores = {name: dice(pred.array == anatomy.by_name(name).label, mask) for name, mask in manual.items()}
+    for kind, names in (("bodies", [n for n in manual if "-" not in n]), ("discs", [n for n in manual if "-" in n])):
+        if names:
+            kind_values = [s.label for s in (anatomy.discs() if kind == "discs" else anatomy.vertebrae())]
+            truth = np.any([manual[n] for n in names], axis=0)
+            scores[f"any level: {kind}"] = dice(np.isin(pred.array, kind_values), truth)
+    return scores
 
 
 def folds_by_subject(cases, k: int) -> list[int]:
