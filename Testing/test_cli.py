@@ -114,7 +114,7 @@ def test_segment_writes_nifti_and_sidecar(tmp_path, phantom_file, fake_segmenter
 @pytest.mark.parametrize(
     "array, expected",
     [
-        (np.zeros((20, 20, 5), np.float32), "zero"),
+        (np.zeros((20, 20, 5), np.float32), "empty"),
         (np.ones((20, 20, 1), np.float32), "2D"),
     ],
 )

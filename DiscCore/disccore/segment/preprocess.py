@@ -16,8 +16,6 @@ def normalise_intensity(array: np.ndarray) -> np.ndarray:
     values = a[a != 0]
     if values.size < 100:
         values = a.reshape(-1)
-    if values.size > 2_000_000:  # a deterministic subsample is plenty for percentiles
-        values = values[:: values.size // 2_000_000 + 1]
     lo, hi = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE])
     if hi <= lo:
         hi = lo + 1.0
