@@ -30,3 +30,15 @@ def subprocess_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT / "DiscCore"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
+
+
+def rotation(axis: int, degrees: float):
+    """3x3 rotation about LPS axis ``axis`` (0, 1 or 2)."""
+    import numpy as np
+
+    a = np.deg2rad(degrees)
+    c, s = np.cos(a), np.sin(a)
+    m = np.eye(3)
+    i, j = [k for k in range(3) if k != axis]
+    m[i, i], m[i, j], m[j, i], m[j, j] = c, -s, s, c
+    return m

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import rotation
 from disccore import anatomy
 from disccore.errors import ImageContentError, LabelError, OutputError
 from disccore.image import Geometry, SpatialImage, from_sitk, lps_to_ras, to_sitk
@@ -54,17 +55,8 @@ def test_unknown_name_is_a_label_error():
 
 
 # --- geometry -----------------------------------------------------------------------------------------
-def _rotation(ax, deg):
-    a = np.deg2rad(deg)
-    c, s = np.cos(a), np.sin(a)
-    m = np.eye(3)
-    i, j = [k for k in range(3) if k != ax]
-    m[i, i], m[i, j], m[j, i], m[j, j] = c, -s, s, c
-    return m
-
-
 def oblique_geometry():
-    d = _rotation(0, 17) @ _rotation(2, -31) @ np.diag([1, -1, 1])  # left-handed, oblique
+    d = rotation(0, 17) @ rotation(2, -31) @ np.diag([1, -1, 1])  # left-handed, oblique
     return Geometry((7, 9, 5), spacing=(0.43, 0.43, 4.4), origin=(-12.5, 40.25, 3.0), direction=d)
 
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import rotation
 from disccore import anatomy
 from disccore.image import Geometry, SpatialImage
 from disccore.segment.canonical import reorientation_for
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY, N_CLASSES
 from disccore.segment.levels import name_levels
-
-
-def rotation(axis, deg):
-    a = np.deg2rad(deg)
-    c, s = np.cos(a), np.sin(a)
-    m = np.eye(3)
-    i, j = [k for k in range(3) if k != axis]
-    m[i, i], m[i, j], m[j, i], m[j, j] = c, -s, s, c
-    return m
 
 
 SAGITTAL_LPS = np.array([[0, 0, -1], [0, 1, 0], [-1, 0, 0]], float)  # as in the shared data
