@@ -18,6 +18,7 @@ from .classes import BODY, CANAL, DISC, L5_BODY
 
 MIN_BODY_MM3 = 1000.0
 MIN_BODY_CORE_MM3 = 300.0
+MIN_BODY_FRACTION_OF_MEDIAN = 0.4
 CORE_HALF_WIDTH_MM = 10.0
 MIN_DISC_MM3 = 150.0
 MIN_CANAL_MM3 = 300.0
@@ -81,6 +82,7 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
     out = np.zeros(sem.shape, np.uint8)
     rep = LevelReport()
 
+    disc_lab, disc_ids = _components(sem == DISC, int(MIN_DISC_MM3 / voxel))
     # vertebral bodies: order superior -> inferior, anchor on the most L5-like, count upwards
     body_lab, body_ids = _body_components((sem == BODY) | (sem == L5_BODY), geometry)
     bodies = []
@@ -90,6 +92,11 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
         score = float(p_l5 / max(p_l5 + probs[BODY][m].sum(), 1e-6))
         bodies.append((_z_mm(geometry, m), score, m))
     bodies.sort(key=lambda b: -b[0])
+    if len(bodies) >= 3:  # pieces far smaller than a typical body: fragments, a body cut by the field of view, sacrum
+        typical = float(np.median([b[2].sum() for b in bodies]))
+        small = [b for b in bodies if b[2].sum() < MIN_BODY_FRACTION_OF_MEDIAN * typical]
+        rep.dropped += ["a body piece much smaller than the others"] * len(small)
+        bodies = [b for b in bodies if b[2].sum() >= MIN_BODY_FRACTION_OF_MEDIAN * typical]
     named = {}
     if bodies:
         scores = [b[1] for b in bodies]
@@ -97,6 +104,12 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
         if scores[anchor] < L5_ANCHOR_MIN_SCORE:
             anchor = len(bodies) - 1  # no clear L5: assume the lowest body is L5
             rep.anchored_on_l5 = False
+        disc_z = [_z_mm(geometry, disc_lab == i) for i in disc_ids]
+        # L5 has the L5-S1 disc below it; the sacrum (S1) has none. A "most L5-like" body with no disc below
+        # but a disc above is the sacrum: L5 is the body above it.
+        if anchor > 0 and not _disc_below(bodies, anchor, disc_z) and _disc_below(bodies, anchor - 1, disc_z):
+            anchor -= 1
+            rep.dropped.append("the sacrum")
         for k in range(len(bodies)):
             steps_up = anchor - k
             if 0 <= steps_up < len(NAMES_UP_FROM_L5):
@@ -107,7 +120,6 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
                 rep.dropped.append("a vertebral body below L5" if steps_up < 0 else "a body above T11")
 
     # discs: between two consecutive named bodies, or just below L5 / above the top body
-    disc_lab, disc_ids = _components(sem == DISC, int(MIN_DISC_MM3 / voxel))
     best = {}
     for i in disc_ids:
         m = disc_lab == i
@@ -126,6 +138,13 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
         largest = max(canal_ids, key=lambda i: int((canal_lab == i).sum()))
         out[canal_lab == largest] = anatomy.canal().label
     return SpatialImage(out, geometry), rep
+
+
+def _disc_below(bodies, k: int, disc_z) -> bool:
+    """Whether a disc lies below body k (between it and the next body, or within reach if it is the lowest)."""
+    z = bodies[k][0]
+    floor = bodies[k + 1][0] if k + 1 < len(bodies) else z - MAX_END_DISC_DISTANCE_MM
+    return any(floor < dz < z for dz in disc_z)
 
 
 def _disc_name(z: float, named: dict):
