@@ -15,7 +15,7 @@ from disccore.image import Geometry, SpatialImage
 from disccore.models import resolve_model
 from disccore.segment import load_network, segment_image
 from disccore.segment.infer import predict_probabilities
-from disccore.training.data import list_cases, named_manual_labels, read_case
+from disccore.training.data import list_cases, manual_labels_on_file_grid, read_case
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
@@ -29,9 +29,7 @@ def _case(shared_data, dataset):
 
 
 def _manual(case, img, lab):
-    ids = [int(v) for v in np.unique(lab.array) if v]
-    heights = {i: -float(img.geometry.index_to_lps(np.argwhere(lab.array == i).mean(0))[2]) for i in ids}
-    return named_manual_labels(case, lab.array, heights)
+    return manual_labels_on_file_grid(case, img, lab)
 
 
 @pytest.fixture(scope="module")

@@ -34,17 +34,10 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def sidecar_path(output: Path) -> Path:
-    name = output.name
-    for suffix in (".nii.gz", ".nii"):
-        if name.lower().endswith(suffix):
-            return output.with_name(name[: -len(suffix)] + ".json")
-    raise ValueError(output)
-
-
 def check_segmentation_output(output: Path, overwrite: bool) -> None:
     """Fail fast on a bad output path (suffix, folder, existing file or sidecar)."""
     from ..errors import OutputError
+    from ..io import sidecar_path
     from ..outputs import check_output_path
 
     if not output.name.lower().endswith(SEGMENTATION_SUFFIXES):

@@ -103,6 +103,13 @@ def named_manual_labels(case: Case, labels: np.ndarray, superior_axis_values=Non
     return {n: m for n, m in out.items() if m.any()}
 
 
+def manual_labels_on_file_grid(case: Case, image, labels) -> dict[str, np.ndarray]:
+    """Named manual masks on the file's own grid (vb2 bodies ordered by LPS height, not by array axis)."""
+    ids = [int(v) for v in np.unique(labels.array) if v]
+    depth = {i: -float(image.geometry.index_to_lps(np.argwhere(labels.array == i).mean(0))[2]) for i in ids}
+    return named_manual_labels(case, labels.array, depth)
+
+
 def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
     img, lab = read_case(case)
     reo = reorientation_for(img.geometry.direction)

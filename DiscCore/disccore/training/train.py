@@ -12,7 +12,7 @@ import numpy as np
 
 from ..progress import ProgressCallback, report
 from ..segment.classes import CANAL, CLASS_NAMES, N_CLASSES
-from .data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, named_manual_labels, read_case, unannotated_classes
+from .data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid, read_case, unannotated_classes
 
 SYNTHETIC_WEIGHT = 0.5
 
@@ -157,9 +157,7 @@ def evaluate_case(net, case, config: TrainConfig) -> dict:
     img, lab = read_case(case)
     probs = predict_probabilities(net, img, config.input_spacing_mm)
     pred, _ = name_levels(probs, img.geometry)
-    ids = [int(v) for v in np.unique(lab.array) if v]
-    heights = {i: -float(img.geometry.index_to_lps(np.argwhere(lab.array == i).mean(0))[2]) for i in ids}
-    manual = named_manual_labels(case, lab.array, heights)
+    manual = manual_labels_on_file_grid(case, img, lab)
     scores = {name: dice(pred.array == anatomy.by_name(name).label, mask) for name, mask in manual.items()}
     for kind, names in (("bodies", [n for n in manual if "-" not in n]), ("discs", [n for n in manual if "-" in n])):
         if names:
