@@ -13,7 +13,7 @@ import pytest
 from disccore import anatomy
 from disccore.image import Geometry, SpatialImage
 from disccore.models import resolve_model
-from disccore.segment import load_network, segment_image
+from disccore.segment import context_offsets, load_network, segment_image
 from disccore.segment.infer import predict_probabilities
 from disccore.training.data import list_cases, manual_labels_on_file_grid, read_case
 
@@ -70,9 +70,10 @@ def test_any_orientation_in_the_file_gives_the_same_segmentation(vb3_case):
     # the network's output is identical; only ties between equidistant body pieces (when bodies that touch
     # laterally are separated) may fall the other way, in a handful of voxels
     assert (back != pred.array).sum() < 1e-3 * (pred.array > 0).sum()
-    net = load_network(resolve_model())
-    p1 = predict_probabilities(net, img, (1.0, 1.0))
-    p2 = predict_probabilities(net, moved, (1.0, 1.0))
+    info = resolve_model()
+    net = load_network(info)
+    p1 = predict_probabilities(net, img, (1.0, 1.0), context_offsets(info))
+    p2 = predict_probabilities(net, moved, (1.0, 1.0), context_offsets(info))
     assert np.array_equal(np.transpose(np.flip(p2, axis=1 + flip), (0,) + tuple(1 + int(a) for a in np.argsort(perm))), p1)
 
 

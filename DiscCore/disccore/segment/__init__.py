@@ -20,10 +20,16 @@ def load_network(info, device: str = "cpu"):
 
     from .network import build_network
 
-    net = build_network(len(info.classes), features=tuple(info.network.get("features", (16, 32, 64, 128, 256, 32))))
+    net = build_network(len(info.classes), features=tuple(info.network.get("features", (16, 32, 64, 128, 256, 32))),
+                        in_channels=len(context_offsets(info)))
     state = torch.load(info.path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     return net.to(device).eval()
+
+
+def context_offsets(info) -> tuple:
+    """The neighbouring-slice offsets (mm) the model takes as input channels (one channel: the slice alone)."""
+    return tuple(float(d) for d in info.network.get("context_offsets_mm", (0.0,)))
 
 
 def choose_device(device: str = "auto") -> str:
@@ -53,13 +59,13 @@ def segment_image(image: SpatialImage, model: Optional[str] = None, device: str 
     report(progress, 0.0, f"loading model {info.name} on {dev}")
     net = load_network(info, dev)
     try:
-        probs = predict_probabilities(net, image, info.input_spacing_mm, dev, progress=sub_progress(progress, 0.05, 0.9))
+        probs = predict_probabilities(net, image, info.input_spacing_mm, context_offsets(info), dev, progress=sub_progress(progress, 0.05, 0.9))
     except torch.cuda.OutOfMemoryError:
         report(progress, 0.05, "GPU memory ran out: continuing on the CPU")
         del net
         torch.cuda.empty_cache()
         net = load_network(info, "cpu")
-        probs = predict_probabilities(net, image, info.input_spacing_mm, "cpu", progress=sub_progress(progress, 0.05, 0.9))
+        probs = predict_probabilities(net, image, info.input_spacing_mm, context_offsets(info), "cpu", progress=sub_progress(progress, 0.05, 0.9))
     report(progress, 0.9, "naming the levels")
     labels, level_report = name_levels(probs, image.geometry)
     if not level_report.anchored_on_l5:

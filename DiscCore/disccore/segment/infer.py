@@ -7,13 +7,18 @@ import numpy as np
 from ..image import SpatialImage
 from ..progress import report
 from .canonical import reorientation_for
+from .context import context_slices
 from .preprocess import inplane_size, normalise_intensity, resize_slices
 
 PAD_MULTIPLE = 16  # the U-Net halves the size four times
 
 
-def predict_probabilities(net, image: SpatialImage, target_spacing, device="cpu", batch_size=8, progress=None) -> np.ndarray:
-    """Class probabilities (C, i, j, k) on exactly the input grid (float32)."""
+def predict_probabilities(net, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,), device="cpu", batch_size=8,
+                          progress=None) -> np.ndarray:
+    """Class probabilities (C, i, j, k) on exactly the input grid (float32).
+
+    Each slice goes in with its neighbours at ``context_offsets_mm`` as channels (see :mod:`.context`).
+    """
     import torch
     import torch.nn.functional as F
 
@@ -27,7 +32,8 @@ def predict_probabilities(net, image: SpatialImage, target_spacing, device="cpu"
     probs = None
     with torch.inference_mode():
         for start in range(0, n_slices, batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(canon[start : start + batch_size]))[:, None].to(device)
+            centers = range(start, min(start + batch_size, n_slices))
+            x = torch.from_numpy(context_slices(canon, centers, context_offsets_mm, float(spacing[0]))).to(device)
             x = resize_slices(x, size, "bilinear")
             x = F.pad(x, (0, pw, 0, ph))
             logits = net(x)[:, :, : size[0], : size[1]]

@@ -49,6 +49,7 @@ class PreparedCase:
     target: np.ndarray  # int8 canonical class indices / partial codes
     annotated: set = field(default_factory=set)  # classes annotated (manually or derived) in this image
     spacing: np.ndarray = None  # canonical voxel size (mm)
+    annotated_slices: np.ndarray = None  # slices with any annotated voxel (filled when first sampled)
 
 
 def list_cases(data_root) -> list[Case]:

@@ -11,6 +11,7 @@ from typing import Optional
 import numpy as np
 
 from ..progress import ProgressCallback, report
+from ..segment.context import DEFAULT_OFFSETS_MM
 from ..segment.classes import CANAL, CLASS_NAMES, N_CLASSES
 from .data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid, read_case, unannotated_classes
 
@@ -30,6 +31,7 @@ class TrainConfig:
     input_spacing_mm: tuple = (1.0, 1.0)
     threads: int = 2
     synthetic_cases: int = 16
+    context_offsets_mm: tuple = DEFAULT_OFFSETS_MM
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
@@ -98,7 +100,8 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
-    net = build_network(N_CLASSES, config.features, dropout=config.dropout)
+    offsets = tuple(config.context_offsets_mm)
+    net = build_network(N_CLASSES, config.features, in_channels=len(offsets), dropout=config.dropout)
     opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     warmup = max(1, config.iterations // 20)
 
@@ -125,8 +128,8 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
 
     for it in range(config.iterations):
         idx = [int(rng.choice(by_ds[datasets[int(rng.choice(len(datasets), p=weights))]])) for _ in range(config.batch_size)]
-        xs, ts = zip(*(sample_slice(rng, cases[i], config.crop, augment=True) for i in idx))
-        x = torch.stack(xs)[:, None]
+        xs, ts = zip(*(sample_slice(rng, cases[i], config.crop, True, offsets) for i in idx))
+        x = torch.stack(xs)
         t = torch.stack(ts)
         loss = partial_label_loss(net(x), t, unannotated[idx], canal_index)
         opt.zero_grad(set_to_none=True)
@@ -155,7 +158,7 @@ def evaluate_case(net, case, config: TrainConfig) -> dict:
     from ..segment.levels import name_levels
 
     img, lab = read_case(case)
-    probs = predict_probabilities(net, img, config.input_spacing_mm)
+    probs = predict_probabilities(net, img, config.input_spacing_mm, tuple(config.context_offsets_mm))
     pred, _ = name_levels(probs, img.geometry)
     manual = manual_labels_on_file_grid(case, img, lab)
     scores = {name: dice(pred.array == anatomy.by_name(name).label, mask) for name, mask in manual.items()}
@@ -193,7 +196,8 @@ def export_model(net, out_dir: Path, config: TrainConfig, name: str, version: st
         "sha256": sha256_of(weights),
         "classes": list(CLASS_NAMES),
         "input_spacing_mm": list(config.input_spacing_mm),
-        "network": {"type": "monai.BasicUNet 2D (sagittal slices)", "features": list(config.features)},
+        "network": {"type": "monai.BasicUNet 2D (sagittal slices)", "features": list(config.features),
+                    "context_offsets_mm": list(config.context_offsets_mm)},
         "training_config": asdict(config),
         **extra,
     }
