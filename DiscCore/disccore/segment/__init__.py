@@ -1,8 +1,8 @@
 """Segmentation of vertebral bodies, discs and the spinal canal: ``segment_image``.
 
 Reorient to the canonical layout, resample slices to the model's spacing, normalise, run the 2D network,
-undo every step so the result lies exactly on the input grid, then post-process. torch/MONAI are imported
-only when it runs.
+undo every step so the result lies exactly on the input grid, then post-process. torch is imported only when
+it runs; MONAI is needed for training, not here.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from ..progress import ProgressCallback, report, sub_progress
 
 
 def load_network(info, device: str = "cpu"):
-    """Build the network described by a ModelInfo and load its (verified) weights."""
+    """Build the network described by a ModelInfo and load its (verified) weights (MONAI's BasicUNet
+    architecture, built without importing MONAI: see :mod:`.unet`)."""
     import torch
 
-    from .network import build_network
+    from .unet import BasicUNet2D
 
-    net = build_network(len(info.classes), features=tuple(info.network.get("features", (16, 32, 64, 128, 256, 32))),
-                        in_channels=len(context_offsets(info)))
+    net = BasicUNet2D(len(context_offsets(info)), len(info.classes),
+                      features=tuple(info.network.get("features", (16, 32, 64, 128, 256, 32))))
     state = torch.load(info.path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     return net.to(device).eval()

@@ -65,8 +65,10 @@ def _body_components(body: np.ndarray, geometry):
     if not core_ids:
         return _components(body, int(MIN_BODY_MM3 / geometry.voxel_volume_mm3))
     kept = np.where(np.isin(core_lab, core_ids), core_lab, 0)
-    _, nearest = ndimage.distance_transform_edt(kept == 0, sampling=geometry.spacing, return_indices=True)
-    lab = np.where(body, kept[tuple(nearest)], 0)
+    box = tuple(slice(int(a), int(b) + 1) for a, b in zip(idx.min(axis=0), idx.max(axis=0)))  # all body voxels
+    _, nearest = ndimage.distance_transform_edt(kept[box] == 0, sampling=geometry.spacing, return_indices=True)
+    lab = np.zeros(body.shape, np.int32)
+    lab[box] = np.where(body[box], kept[box][tuple(nearest)], 0)
     sizes = {i: int((lab == i).sum()) for i in core_ids}
     return lab, [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
 
