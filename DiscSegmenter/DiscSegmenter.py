@@ -38,8 +38,9 @@ _ensureDiscCoreImportable()
 #: parameters the widget syncs itself (their choices come from the model manifest at run time)
 PARAMETERS_SYNCED_BY_CODE = ("model",)
 
-#: Python packages the model needs (import name -> pip name); torch comes through the PyTorch extension
-REQUIRED_PACKAGES = {"scipy": "scipy", "SimpleITK": "SimpleITK", "monai": "monai>=1.3", "torch": "torch"}
+#: Python packages running the model needs (import name -> pip name); torch comes through the PyTorch
+#: extension. MONAI is needed only to train (inference builds the same network from plain torch).
+REQUIRED_PACKAGES = {"scipy": "scipy", "SimpleITK": "SimpleITK", "torch": "torch"}
 
 
 #
