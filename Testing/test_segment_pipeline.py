@@ -56,23 +56,36 @@ def test_canonical_axes_point_left_inferior_posterior(name):
     del idx
 
 
-def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGITTAL_LPS):
-    """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid."""
-    shape = (12, 8 * n_bodies + 8, 30)  # canonical: slices, rows (down), columns (back)
+def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGITTAL_LPS, extra_rows=0, front=0,
+                         pieces=(), l5_share=None):
+    """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid.
+
+    ``pieces``: extra body-like boxes (rows, columns, L5-like?) in canonical indices, e.g. a bowel loop in front of
+    the column (``front`` adds that many columns before it) or a sacral piece below (``extra_rows`` below it).
+    ``l5_share``: the L5 body's L5 probability when it should look less L5-like than such a piece."""
+    shape = (12, 8 * n_bodies + 8 + extra_rows, 30 + front)  # canonical: slices, rows (down), columns (back)
     sem = np.zeros(shape, int)
     l5 = np.zeros(shape, bool)
+    column_l5 = np.zeros(shape, bool)
+    c0 = front
     for b in range(n_bodies):
         r0 = 2 + 8 * b
-        sem[2:10, r0 : r0 + 5, 5:20] = BODY
+        sem[2:10, r0 : r0 + 5, c0 + 5 : c0 + 20] = BODY
         if b == l5_index:
-            l5[2:10, r0 : r0 + 5, 5:20] = True
-        sem[2:10, r0 + 5 : r0 + 8, 6:19] = DISC
+            column_l5[2:10, r0 : r0 + 5, c0 + 5 : c0 + 20] = True
+        sem[2:10, r0 + 5 : r0 + 8, c0 + 6 : c0 + 19] = DISC
+    for rows, cols, l5_like in pieces:
+        sem[2:10, rows, cols] = BODY
+        l5[2:10, rows, cols] = l5_like
     if with_canal:
-        sem[4:8, :, 22:26] = CANAL
-    sem[l5] = L5_BODY
+        sem[4:8, :, c0 + 22 : c0 + 26] = CANAL
+    sem[l5 | column_l5] = L5_BODY
     probs = np.zeros((N_CLASSES,) + shape, np.float32)
     for c in range(N_CLASSES):
         probs[c][sem == c] = 0.9
+    if l5_share is not None:
+        probs[L5_BODY][column_l5] = l5_share
+        probs[BODY][column_l5] = 0.9 - l5_share
     probs += 0.02
     reo = reorientation_for(direction)
     p = reo.from_canonical(probs, leading=1)
@@ -95,6 +108,43 @@ def test_levels_counted_up_from_l5(name):
         return geom.index_to_lps(np.argwhere(m).mean(0))[2]
 
     assert z("L1") > z("L1-L2") > z("L2") > z("L5") > z("L5-S1")
+
+
+def _names_by_height(labels, geom):
+    """Level names from top to bottom (by the centre height of each labelled structure)."""
+    names = [anatomy.by_label(int(v)).name for v in np.unique(labels.array) if v]
+    z = {n: geom.index_to_lps(np.argwhere(labels.array == anatomy.by_name(n).label).mean(0))[2] for n in names}
+    return sorted((n for n in names if n != "canal"), key=lambda n: -z[n])
+
+
+EXPECTED_FIVE = ["L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4", "L4-L5", "L5", "L5-S1"]
+
+
+def test_an_l5_like_piece_in_front_of_the_column_is_not_counted():
+    # five bodies (L1..L5, L5 marked) and, 40 mm in front of L2, a bowel loop the network calls L5
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, front=14, pieces=[(slice(10, 15), slice(0, 8), True)])
+    labels, rep = name_levels(probs, geom)
+    assert _names_by_height(labels, geom) == EXPECTED_FIVE
+    assert any("off the spinal column" in d for d in rep.dropped)
+
+
+def test_an_l5_like_piece_far_below_the_column_is_not_counted():
+    # a sacral or pelvic piece 3 body spacings below L5, more L5-like than L5 itself
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, extra_rows=24,
+                                       pieces=[(slice(66, 71), slice(5, 20), True)])
+    probs[L5_BODY][probs[L5_BODY] > 0.5] = 0.9
+    labels, rep = name_levels(probs, geom)
+    assert _names_by_height(labels, geom) == EXPECTED_FIVE
+    assert any("off the spinal column" in d for d in rep.dropped)
+
+
+def test_a_smaller_sacral_piece_right_below_l5_does_not_take_its_name():
+    # below L5, a body-like piece half its size (the top of S1) that the network finds more L5-like than L5
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, extra_rows=8, l5_share=0.5,
+                                       pieces=[(slice(42, 47), slice(5, 12), True)])
+    labels, rep = name_levels(probs, geom)
+    assert _names_by_height(labels, geom) == EXPECTED_FIVE
+    assert "the sacrum" in rep.dropped
 
 
 def test_without_an_l5_signal_the_lowest_body_is_l5():

@@ -1,9 +1,10 @@
 """From class probabilities to named levels: components, L5 anchor, counting along the spine.
 
-The network marks vertebral bodies, the L5 body, discs and the canal. Here every body component is named
-by counting upwards from the one the network calls L5 (L4, L3, ... T11); a disc is named by the two
-bodies it lies between (the one just below L5 is L5-S1); fragments and structures out of order are dropped.
-"Up" is LPS z (superior), so any orientation in the file is handled.
+The network marks vertebral bodies, the L5 body, discs and the canal. Here body pieces off the column (bowel or
+pelvis in front of or beside it, sacral pieces far below) are set aside, every remaining body is named by counting
+upwards from the one taken as L5 (L4, L3, ... T11), and a disc is named by the two bodies it lies between (the one
+just below L5 is L5-S1); fragments and structures out of order are dropped. "Up" is LPS z (superior), so any
+orientation in the file is handled.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ MIN_DISC_MM3 = 150.0
 MIN_CANAL_MM3 = 300.0
 L5_ANCHOR_MIN_SCORE = 0.35
 MAX_END_DISC_DISTANCE_MM = 30.0  # a disc beyond the last named body must lie this close to it
+MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
+MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
+SACRAL_PIECE_FRACTION = 0.6  # a lowest "L5" smaller than this share of the body above is the top of S1
+L5_TIE_FRACTION = 0.9  # bodies at least this share of the best L5 score are candidates for L5 (the highest wins)
 NAMES_UP_FROM_L5 = ("L5", "L4", "L3", "L2", "L1", "T12", "T11")
 
 
@@ -92,32 +97,25 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
         m = body_lab == i
         p_l5 = probs[L5_BODY][m].sum()
         score = float(p_l5 / max(p_l5 + probs[BODY][m].sum(), 1e-6))
-        bodies.append((_z_mm(geometry, m), score, m))
-    bodies.sort(key=lambda b: -b[0])
+        bodies.append(_Body(geometry.index_to_lps(np.argwhere(m).mean(axis=0)), score, m))
+    bodies.sort(key=lambda b: -b.z)
     if len(bodies) >= 3:  # pieces far smaller than a typical body: fragments, a body cut by the field of view, sacrum
-        typical = float(np.median([b[2].sum() for b in bodies]))
-        small = [b for b in bodies if b[2].sum() < MIN_BODY_FRACTION_OF_MEDIAN * typical]
+        typical = float(np.median([b.voxels for b in bodies]))
+        small = [b for b in bodies if b.voxels < MIN_BODY_FRACTION_OF_MEDIAN * typical]
         rep.dropped += ["a body piece much smaller than the others"] * len(small)
-        bodies = [b for b in bodies if b[2].sum() >= MIN_BODY_FRACTION_OF_MEDIAN * typical]
+        bodies = [b for b in bodies if b.voxels >= MIN_BODY_FRACTION_OF_MEDIAN * typical]
+    bodies, off_column = _on_the_column(bodies)
+    bodies, beyond = _main_column(bodies)
+    rep.dropped += ["a body-like piece off the spinal column"] * (len(off_column) + len(beyond))
     named = {}
     if bodies:
-        scores = [b[1] for b in bodies]
-        anchor = int(np.argmax(scores))
-        if scores[anchor] < L5_ANCHOR_MIN_SCORE:
-            anchor = len(bodies) - 1  # no clear L5: assume the lowest body is L5
-            rep.anchored_on_l5 = False
-        disc_z = [_z_mm(geometry, disc_lab == i) for i in disc_ids]
-        # L5 has the L5-S1 disc below it; the sacrum (S1) has none. A "most L5-like" body with no disc below
-        # but a disc above is the sacrum: L5 is the body above it.
-        if anchor > 0 and not _disc_below(bodies, anchor, disc_z) and _disc_below(bodies, anchor - 1, disc_z):
-            anchor -= 1
-            rep.dropped.append("the sacrum")
+        anchor = _l5_anchor(bodies, [_z_mm(geometry, disc_lab == i) for i in disc_ids], rep)
         for k in range(len(bodies)):
             steps_up = anchor - k
             if 0 <= steps_up < len(NAMES_UP_FROM_L5):
                 name = NAMES_UP_FROM_L5[steps_up]
-                out[bodies[k][2]] = anatomy.by_name(name).label
-                named[name] = bodies[k][0]
+                out[bodies[k].mask] = anatomy.by_name(name).label
+                named[name] = bodies[k].z
             else:
                 rep.dropped.append("a vertebral body below L5" if steps_up < 0 else "a body above T11")
 
@@ -142,10 +140,79 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
     return SpatialImage(out, geometry), rep
 
 
+@dataclass
+class _Body:
+    centre: np.ndarray  # LPS, mm
+    score: float  # how L5-like: the network's L5 share of the body probability
+    mask: np.ndarray
+
+    @property
+    def z(self) -> float:
+        return float(self.centre[2])
+
+    @property
+    def voxels(self) -> int:
+        return int(self.mask.sum())
+
+
+def _on_the_column(bodies):
+    """Bodies near a smooth curve through the column (antero-posterior position quadratic in height, left-right
+    constant); bowel or pelvic pieces taken for bodies lie well in front of it or to the side. The farthest piece is
+    dropped until all lie within MAX_OFF_COLUMN_MM."""
+    kept, off = list(bodies), []
+    while len(kept) >= 4:
+        c = np.array([b.centre for b in kept])
+        ap_fit = np.polyval(np.polyfit(c[:, 2], c[:, 1], 2 if len(kept) >= 5 else 1), c[:, 2])
+        dist = np.hypot(c[:, 1] - ap_fit, c[:, 0] - np.median(c[:, 0]))
+        worst = int(np.argmax(dist))
+        if dist[worst] <= MAX_OFF_COLUMN_MM:
+            break
+        off.append(kept.pop(worst))
+    return kept, off
+
+
+def _main_column(bodies):
+    """The longest run of consecutive bodies (superior -> inferior) without a gap wider than MAX_GAP_FACTOR
+    typical spacings; the rest (pelvic or bowel pieces, sacral segments far below) is returned apart."""
+    if len(bodies) < 3:
+        return bodies, []
+    gaps = [float(np.linalg.norm(a.centre - b.centre)) for a, b in zip(bodies, bodies[1:])]
+    typical = float(np.median(gaps))
+    runs, start = [], 0
+    for k, gap in enumerate(gaps):
+        if gap > MAX_GAP_FACTOR * typical:
+            runs.append(bodies[start : k + 1])
+            start = k + 1
+    runs.append(bodies[start:])
+    best = max(runs, key=lambda r: (len(r), sum(b.voxels for b in r)))
+    return best, [b for r in runs if r is not best for b in r]
+
+
+def _l5_anchor(bodies, disc_z, rep: LevelReport) -> int:
+    """Index of the body taken as L5: the most L5-like one, corrected for a sacral piece taken for it."""
+    scores = [b.score for b in bodies]
+    anchor = int(np.argmax(scores))
+    # the L5 signal also lights up sacral pieces below L5: of the bodies nearly as L5-like as the best, the highest
+    anchor = min(k for k, s in enumerate(scores) if s >= L5_TIE_FRACTION * scores[anchor])
+    if scores[anchor] < L5_ANCHOR_MIN_SCORE:
+        rep.anchored_on_l5 = False
+        return len(bodies) - 1  # no clear L5: assume the lowest body is L5
+    if anchor > 0 and anchor == len(bodies) - 1 and scores[anchor - 1] >= L5_ANCHOR_MIN_SCORE \
+            and bodies[anchor].voxels < SACRAL_PIECE_FRACTION * bodies[anchor - 1].voxels:
+        rep.dropped.append("the sacrum")  # the top of S1, smaller than L5 above it, which looks like L5 too
+        return anchor - 1
+    # L5 has the L5-S1 disc below it; the sacrum (S1) has none. A "most L5-like" body with no disc below
+    # but a disc above is the sacrum: L5 is the body above it.
+    if anchor > 0 and not _disc_below(bodies, anchor, disc_z) and _disc_below(bodies, anchor - 1, disc_z):
+        rep.dropped.append("the sacrum")
+        return anchor - 1
+    return anchor
+
+
 def _disc_below(bodies, k: int, disc_z) -> bool:
     """Whether a disc lies below body k (between it and the next body, or within reach if it is the lowest)."""
-    z = bodies[k][0]
-    floor = bodies[k + 1][0] if k + 1 < len(bodies) else z - MAX_END_DISC_DISTANCE_MM
+    z = bodies[k].z
+    floor = bodies[k + 1].z if k + 1 < len(bodies) else z - MAX_END_DISC_DISTANCE_MM
     return any(floor < dz < z for dz in disc_z)
 
 
