@@ -20,7 +20,7 @@ SYNTHETIC_WEIGHT = 0.5
 
 @dataclass
 class TrainConfig:
-    iterations: int = 1500
+    iterations: int = 2400
     batch_size: int = 8
     crop: int = 160
     learning_rate: float = 2e-3
@@ -153,12 +153,18 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 def evaluate_case(net, case, config: TrainConfig) -> dict:
     """Dice per manually annotated structure (not the derived ones) after full inference and level naming."""
-    from .. import anatomy
     from ..segment.infer import predict_probabilities
-    from ..segment.levels import name_levels
 
     img, lab = read_case(case)
     probs = predict_probabilities(net, img, config.input_spacing_mm, tuple(config.context_offsets_mm))
+    return score_probabilities(case, img, lab, probs)
+
+
+def score_probabilities(case, img, lab, probs) -> dict:
+    """Dice per manual structure (and per kind, regardless of level) of the named levels from ``probs``."""
+    from .. import anatomy
+    from ..segment.levels import name_levels
+
     pred, _ = name_levels(probs, img.geometry)
     manual = manual_labels_on_file_grid(case, img, lab)
     scores = {name: dice(pred.array == anatomy.by_name(name).label, mask) for name, mask in manual.items()}
