@@ -60,7 +60,7 @@ def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGI
                          pieces=(), l5_share=None):
     """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid.
 
-    ``pieces``: extra body-like boxes (rows, columns, L5-like?) in canonical indices, e.g. a bowel loop in front of
+    ``pieces``: extra boxes (rows, columns, "body" | "l5" | "disc") in canonical indices, e.g. a bowel loop in front of
     the column (``front`` adds that many columns before it) or a sacral piece below (``extra_rows`` below it).
     ``l5_share``: the L5 body's L5 probability when it should look less L5-like than such a piece."""
     shape = (12, 8 * n_bodies + 8 + extra_rows, 30 + front)  # canonical: slices, rows (down), columns (back)
@@ -74,9 +74,9 @@ def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGI
         if b == l5_index:
             column_l5[2:10, r0 : r0 + 5, c0 + 5 : c0 + 20] = True
         sem[2:10, r0 + 5 : r0 + 8, c0 + 6 : c0 + 19] = DISC
-    for rows, cols, l5_like in pieces:
-        sem[2:10, rows, cols] = BODY
-        l5[2:10, rows, cols] = l5_like
+    for rows, cols, kind in pieces:
+        sem[2:10, rows, cols] = DISC if kind == "disc" else BODY
+        l5[2:10, rows, cols] = kind == "l5"
     if with_canal:
         sem[4:8, :, c0 + 22 : c0 + 26] = CANAL
     sem[l5 | column_l5] = L5_BODY
@@ -121,27 +121,28 @@ EXPECTED_FIVE = ["L1", "L1-L2", "L2", "L2-L3", "L3", "L3-L4", "L4", "L4-L5", "L5
 
 
 def test_an_l5_like_piece_in_front_of_the_column_is_not_counted():
-    # five bodies (L1..L5, L5 marked) and, 40 mm in front of L2, a bowel loop the network calls L5
-    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, front=14, pieces=[(slice(10, 15), slice(0, 8), True)])
+    # five bodies (L1..L5, L5 marked) and, about 9 cm in front of L2, a bowel loop the network calls L5
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, front=14, pieces=[(slice(10, 15), slice(0, 8), "l5")])
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE
     assert any("off the spinal column" in d for d in rep.dropped)
 
 
 def test_an_l5_like_piece_far_below_the_column_is_not_counted():
-    # a sacral or pelvic piece 3 body spacings below L5, more L5-like than L5 itself
-    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, extra_rows=24,
-                                       pieces=[(slice(66, 71), slice(5, 20), True)])
-    probs[L5_BODY][probs[L5_BODY] > 0.5] = 0.9
+    # a sacral or pelvic piece 4 body spacings below L5, more L5-like than L5 itself
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, extra_rows=24, l5_share=0.6,
+                                       pieces=[(slice(66, 71), slice(5, 20), "l5")])
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE
     assert any("off the spinal column" in d for d in rep.dropped)
 
 
 def test_a_smaller_sacral_piece_right_below_l5_does_not_take_its_name():
-    # below L5, a body-like piece half its size (the top of S1) that the network finds more L5-like than L5
+    # below L5, a body-like piece half its size (the top of S1) that the network finds more L5-like than L5,
+    # with a disc-like piece under it (so only its size tells it from L5)
     probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, extra_rows=8, l5_share=0.5,
-                                       pieces=[(slice(42, 47), slice(5, 12), True)])
+                                       pieces=[(slice(42, 47), slice(5, 12), "l5"),
+                                               (slice(47, 50), slice(5, 12), "disc")])
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE
     assert "the sacrum" in rep.dropped
