@@ -148,6 +148,15 @@ def test_a_smaller_sacral_piece_right_below_l5_does_not_take_its_name():
     assert "the sacrum" in rep.dropped
 
 
+def test_two_bodies_joined_where_the_disc_was_missed_are_cut_apart():
+    # the L4-L5 disc missed: a narrower bridge of "body" joins L4 and L5 into one piece twice the usual size
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, pieces=[(slice(31, 34), slice(6, 19), "disc"),
+                                                                       (slice(31, 34), slice(9, 16), "body")])
+    labels, rep = name_levels(probs, geom)
+    names = _names_by_height(labels, geom)
+    assert [n for n in names if "-" not in n] == ["L1", "L2", "L3", "L4", "L5"], names
+
+
 def test_without_an_l5_signal_the_lowest_body_is_l5():
     probs, geom = _stack_probabilities(n_bodies=4, l5_index=-1)
     labels, rep = name_levels(probs, geom)

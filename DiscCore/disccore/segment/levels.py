@@ -25,6 +25,7 @@ MIN_DISC_MM3 = 150.0
 MIN_CANAL_MM3 = 300.0
 L5_ANCHOR_MIN_SCORE = 0.35
 MAX_END_DISC_DISTANCE_MM = 30.0  # a disc beyond the last named body must lie this close to it
+MERGED_FACTOR = 1.7  # a body this many times the median size is two bodies joined
 MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
 MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
 SACRAL_PIECE_FRACTION = 0.6  # a lowest "L5" smaller than this share of the body above is the top of S1
@@ -104,6 +105,7 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
         small = [b for b in bodies if b.voxels < MIN_BODY_FRACTION_OF_MEDIAN * typical]
         rep.dropped += ["a body piece much smaller than the others"] * len(small)
         bodies = [b for b in bodies if b.voxels >= MIN_BODY_FRACTION_OF_MEDIAN * typical]
+    bodies = _split_merged(bodies, probs, geometry)
     bodies, off_column = _on_the_column(bodies)
     bodies, beyond = _main_column(bodies)
     rep.dropped += ["a body-like piece off the spinal column"] * (len(off_column) + len(beyond))
@@ -153,6 +155,33 @@ class _Body:
     @property
     def voxels(self) -> int:
         return int(self.mask.sum())
+
+
+def _split_merged(bodies, probs, geometry):
+    """A body about twice the typical size is two bodies joined where the disc between them was missed: cut it
+    across the spine (LPS z) where it is thinnest, in the middle half of its height."""
+    if len(bodies) < 3:
+        return bodies
+    typical = float(np.median([b.voxels for b in bodies]))
+    out = []
+    for b in bodies:
+        if b.voxels < MERGED_FACTOR * typical:
+            out.append(b)
+            continue
+        idx = np.argwhere(b.mask)
+        z = geometry.index_to_lps(idx)[:, 2]
+        lo, hi = np.percentile(z, 25), np.percentile(z, 75)
+        step = max(1.0, float(max(geometry.spacing)))  # bins no finer than the voxels, or some stay empty
+        edges = np.arange(lo, hi + step, step)
+        counts, _ = np.histogram(z, edges)
+        cut = float(edges[int(np.argmin(counts))] + 0.5) if len(counts) else float(np.median(z))
+        for part in (z >= cut, z < cut):
+            m = np.zeros(b.mask.shape, bool)
+            m[tuple(idx[part].T)] = True
+            p_l5 = probs[L5_BODY][m].sum()
+            score = float(p_l5 / max(p_l5 + probs[BODY][m].sum(), 1e-6))
+            out.append(_Body(geometry.index_to_lps(idx[part].mean(axis=0)), score, m))
+    return sorted(out, key=lambda b: -b.z)
 
 
 def _on_the_column(bodies):
