@@ -93,13 +93,7 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
     disc_lab, disc_ids = _components(sem == DISC, int(MIN_DISC_MM3 / voxel))
     # vertebral bodies: order superior -> inferior, anchor on the most L5-like, count upwards
     body_lab, body_ids = _body_components((sem == BODY) | (sem == L5_BODY), geometry)
-    bodies = []
-    for i in body_ids:
-        m = body_lab == i
-        p_l5 = probs[L5_BODY][m].sum()
-        score = float(p_l5 / max(p_l5 + probs[BODY][m].sum(), 1e-6))
-        bodies.append(_Body(geometry.index_to_lps(np.argwhere(m).mean(axis=0)), score, m))
-    bodies.sort(key=lambda b: -b.z)
+    bodies = sorted((_body(body_lab == i, probs, geometry) for i in body_ids), key=lambda b: -b.z)
     if len(bodies) >= 3:  # pieces far smaller than a typical body: fragments, a body cut by the field of view, sacrum
         typical = float(np.median([b.voxels for b in bodies]))
         small = [b for b in bodies if b.voxels < MIN_BODY_FRACTION_OF_MEDIAN * typical]
@@ -157,6 +151,12 @@ class _Body:
         return int(self.mask.sum())
 
 
+def _body(mask: np.ndarray, probs: np.ndarray, geometry) -> _Body:
+    p_l5 = probs[L5_BODY][mask].sum()
+    score = float(p_l5 / max(p_l5 + probs[BODY][mask].sum(), 1e-6))
+    return _Body(geometry.index_to_lps(np.argwhere(mask).mean(axis=0)), score, mask)
+
+
 def _split_merged(bodies, probs, geometry):
     """A body about twice the typical size is two bodies joined where the disc between them was missed: cut it
     across the spine (LPS z) where it is thinnest, in the middle half of its height."""
@@ -174,13 +174,15 @@ def _split_merged(bodies, probs, geometry):
         step = max(1.0, float(max(geometry.spacing)))  # bins no finer than the voxels, or some stay empty
         edges = np.arange(lo, hi + step, step)
         counts, _ = np.histogram(z, edges)
-        cut = float(edges[int(np.argmin(counts))] + 0.5) if len(counts) else float(np.median(z))
-        for part in (z >= cut, z < cut):
+        cut = float(edges[int(np.argmin(counts))] + step / 2) if len(counts) else float(np.median(z))
+        parts = (z >= cut, z < cut)
+        if not all(p.any() for p in parts):
+            out.append(b)
+            continue
+        for part in parts:
             m = np.zeros(b.mask.shape, bool)
             m[tuple(idx[part].T)] = True
-            p_l5 = probs[L5_BODY][m].sum()
-            score = float(p_l5 / max(p_l5 + probs[BODY][m].sum(), 1e-6))
-            out.append(_Body(geometry.index_to_lps(idx[part].mean(axis=0)), score, m))
+            out.append(_body(m, probs, geometry))
     return sorted(out, key=lambda b: -b.z)
 
 
