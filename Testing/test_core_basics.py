@@ -159,7 +159,8 @@ def _executed_at_import(node):
 
 
 # Modules made of torch layers: they import torch at their top, so every other module imports them lazily.
-TORCH_ONLY_MODULES = {"segment/unet.py": "unet"}
+TORCH_ONLY_MODULES = {"segment/unet.py"}
+TORCH_ONLY_NAMES = {Path(m).stem for m in TORCH_ONLY_MODULES}
 
 
 def test_torch_and_monai_only_imported_inside_functions():
@@ -171,7 +172,7 @@ def test_torch_and_monai_only_imported_inside_functions():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 if node.level > 0:  # a relative import of a torch-only module runs torch at import too
                     last = node.module.split(".")[-1]
-                    assert last not in TORCH_ONLY_MODULES.values(), f"{rel} imports .{last} at import time"
+                    assert last not in TORCH_ONLY_NAMES, f"{rel} imports .{last} at import time"
                     continue
                 mods = [node.module.split(".")[0]]
             else:

@@ -79,8 +79,13 @@ def _body_components(body: np.ndarray, geometry):
     return lab, [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
 
 
+def _centre(geometry, mask: np.ndarray) -> np.ndarray:
+    """Centre of a mask in LPS (mm)."""
+    return geometry.index_to_lps(np.argwhere(mask).mean(axis=0))
+
+
 def _z_mm(geometry, mask: np.ndarray) -> float:
-    return float(geometry.index_to_lps(np.argwhere(mask).mean(axis=0))[2])
+    return float(_centre(geometry, mask)[2])
 
 
 def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]:
@@ -154,7 +159,7 @@ class _Body:
 def _body(mask: np.ndarray, probs: np.ndarray, geometry) -> _Body:
     p_l5 = probs[L5_BODY][mask].sum()
     score = float(p_l5 / max(p_l5 + probs[BODY][mask].sum(), 1e-6))
-    return _Body(geometry.index_to_lps(np.argwhere(mask).mean(axis=0)), score, mask)
+    return _Body(_centre(geometry, mask), score, mask)
 
 
 def _split_merged(bodies, probs, geometry):
@@ -222,9 +227,8 @@ def _main_column(bodies):
 def _l5_anchor(bodies, disc_z, rep: LevelReport) -> int:
     """Index of the body taken as L5: the most L5-like one, corrected for a sacral piece taken for it."""
     scores = [b.score for b in bodies]
-    anchor = int(np.argmax(scores))
     # the L5 signal also lights up sacral pieces below L5: of the bodies nearly as L5-like as the best, the highest
-    anchor = min(k for k, s in enumerate(scores) if s >= L5_TIE_FRACTION * scores[anchor])
+    anchor = min(k for k, s in enumerate(scores) if s >= L5_TIE_FRACTION * max(scores))
     if scores[anchor] < L5_ANCHOR_MIN_SCORE:
         rep.anchored_on_l5 = False
         return len(bodies) - 1  # no clear L5: assume the lowest body is L5
