@@ -57,12 +57,13 @@ def test_canonical_axes_point_left_inferior_posterior(name):
 
 
 def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGITTAL_LPS, extra_rows=0, front=0,
-                         pieces=(), l5_share=None):
+                         pieces=(), l5_share=None, unsure=()):
     """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid.
 
     ``pieces``: extra boxes (rows, columns, "body" | "l5" | "disc") in canonical indices, e.g. a bowel loop in front of
     the column (``front`` adds that many columns before it) or a sacral piece below (``extra_rows`` below it).
-    ``l5_share``: the L5 body's L5 probability when it should look less L5-like than such a piece."""
+    ``l5_share``: the L5 body's L5 probability when it should look less L5-like than such a piece.
+    ``unsure``: boxes (rows, columns) where the body is still the arg-max but only at probability 0.6."""
     shape = (12, 8 * n_bodies + 8 + extra_rows, 30 + front)  # canonical: slices, rows (down), columns (back)
     sem = np.zeros(shape, int)
     l5 = np.zeros(shape, bool)
@@ -86,6 +87,11 @@ def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGI
     if l5_share is not None:
         probs[L5_BODY][column_l5] = l5_share
         probs[BODY][column_l5] = 0.9 - l5_share
+    for rows, cols in unsure:
+        box = np.zeros(shape, bool)
+        box[:, rows, cols] = True
+        box &= sem == BODY
+        probs[BODY][box], probs[0][box] = 0.6, 0.3
     probs += 0.02
     reo = reorientation_for(direction)
     p = reo.from_canonical(probs, leading=1)
@@ -155,6 +161,27 @@ def test_two_bodies_joined_where_the_disc_was_missed_are_cut_apart():
     labels, rep = name_levels(probs, geom)
     names = _names_by_height(labels, geom)
     assert [n for n in names if "-" not in n] == ["L1", "L2", "L3", "L4", "L5"], names
+
+
+def _voxels(labels, name):
+    return int((labels.array == anatomy.by_name(name).label).sum())
+
+
+def test_a_body_is_trimmed_to_where_the_network_is_sure():
+    # L2 (rows 10-14, columns 5-19) with an unsure front and back column and top row: arg-max body, but only at 0.6
+    probs, geom = _stack_probabilities(unsure=[(slice(10, 15), slice(5, 6)), (slice(10, 15), slice(19, 20)),
+                                               (slice(10, 11), slice(5, 20))])
+    labels, _ = name_levels(probs, geom)
+    assert _voxels(labels, "L2") == 8 * 4 * 13  # 8 slices x 4 rows x 13 columns left of 8 x 5 x 15
+    assert _voxels(labels, "L3") == 8 * 5 * 15
+    assert _names_by_height(labels, geom)[:5] == ["L1", "L1-L2", "L2", "L2-L3", "L3"]
+
+
+def test_a_body_the_network_is_hardly_anywhere_sure_of_keeps_its_argmax_mask():
+    # an unfamiliar contrast: L3 at 0.6 but for one column; trimming would keep 1/15 of it, so the arg-max body stays
+    probs, geom = _stack_probabilities(unsure=[(slice(18, 23), slice(0, 12)), (slice(18, 23), slice(13, 30))])
+    labels, _ = name_levels(probs, geom)
+    assert _voxels(labels, "L3") == 8 * 5 * 15
 
 
 def test_without_an_l5_signal_the_lowest_body_is_l5():
