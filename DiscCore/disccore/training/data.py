@@ -6,10 +6,8 @@ rows superior->inferior, columns anterior->posterior). Targets hold class indice
 
 - ``UNKNOWN``: background or any class not annotated in this image;
 - ``UNKNOWN_OR_CANAL``: the same or canal (outside the region where the canal could be derived);
-- ``IGNORE``: anything (next to the column above its annotated part, where unannotated levels lie: T12 in
-  MyoSegmenTUM, the bodies above L1 in the disc data...);
-- ``NOT_BODY``: anything but a vertebral body (just below the lowest annotated level: the L5-S1 disc, unannotated
-  in the body data, and the top of the sacrum, which is not a lumbar body).
+- ``IGNORE``: anything (next to the column above/below its annotated part, where unannotated levels lie:
+  T12 and the L5-S1 disc in MyoSegmenTUM, the bodies above L1 in the disc data...).
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ from .derive import derive_canal, derive_discs_between_bodies
 UNKNOWN = -1
 UNKNOWN_OR_CANAL = -2
 IGNORE = -3
-NOT_BODY = -4
 COLUMN_MARGIN_MM = 12.0
 BELOW_BAND_MM = 18.0
 
@@ -145,12 +142,12 @@ def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
 
 
 def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
-    """In place: where unannotated levels may lie next to the column, say what may be there.
+    """In place: where unannotated levels may lie next to the column, anything may be there.
 
     Above the annotated part of the column (T12 in MyoSegmenTUM, L1 in the disc data, ...) everything near
-    the column is ignored. Below the lowest annotated structure a band of BELOW_BAND_MM may hold an unannotated
-    L5-S1 disc and the top of the sacrum, but no lumbar body (``NOT_BODY``: the network learns where L5 ends even
-    without an S1 label); below the band the sacrum stays "unknown".
+    the column is ignored. Below the lowest annotated structure only a band of BELOW_BAND_MM is ignored (where
+    an unannotated L5-S1 disc may lie); the sacrum below it stays "unknown" so that, where bodies are annotated,
+    the network learns that the sacrum is not a lumbar body.
     """
     spine = target > 0
     rows = np.nonzero(spine.any(axis=(0, 2)))[0]
@@ -166,7 +163,7 @@ def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
     for c in range(c0, min(c1, target.shape[2])):
         r0 = lowest[c] + 1 if lowest[c] >= 0 else rows.max() + 1
         block = target[:, r0 : r0 + band, c]
-        block[block == UNKNOWN] = NOT_BODY
+        block[block == UNKNOWN] = IGNORE
 
 
 def synthetic_cases(n: int, seed: int = 0) -> list[PreparedCase]:

@@ -12,8 +12,8 @@ import numpy as np
 
 from ..progress import ProgressCallback, report
 from ..segment.context import DEFAULT_OFFSETS_MM
-from ..segment.classes import BODY, CANAL, CLASS_NAMES, L5_BODY, N_CLASSES
-from .data import IGNORE, NOT_BODY, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid, read_case, unannotated_classes
+from ..segment.classes import CANAL, CLASS_NAMES, N_CLASSES
+from .data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid, read_case, unannotated_classes
 
 SYNTHETIC_WEIGHT = 0.5
 
@@ -38,8 +38,8 @@ def allowed_classes(target, unannotated, canal_index=CANAL):
     """(B, C, H, W) bool: classes a voxel may belong to given its (partial) annotation.
 
     Annotated voxels allow their class only; UNKNOWN allows background and every class not annotated in
-    that image; UNKNOWN_OR_CANAL also allows the canal (outside the region where it was derived); NOT_BODY allows
-    every class but the vertebral bodies; IGNORE allows everything.
+    that image; UNKNOWN_OR_CANAL also allows the canal (outside the region where it was derived); IGNORE
+    allows everything.
     """
     import torch
 
@@ -52,10 +52,6 @@ def allowed_classes(target, unannotated, canal_index=CANAL):
     allowed |= unk[:, None] & marginal[:, :, None, None]
     allowed[:, canal_index] |= target == UNKNOWN_OR_CANAL
     allowed |= (target == IGNORE)[:, None]
-    not_body = target == NOT_BODY
-    for c in range(N_CLASSES):
-        if c not in (BODY, L5_BODY):
-            allowed[:, c] |= not_body
     return allowed
 
 
@@ -75,8 +71,6 @@ def partial_label_loss(logits, target, unannotated, canal_index=CANAL):
             valid = target[b] != IGNORE
             if c == canal_index:
                 valid &= target[b] != UNKNOWN_OR_CANAL
-            if c not in (BODY, L5_BODY):  # an unannotated disc may lie there
-                valid &= target[b] != NOT_BODY
             g = (target[b] == c) & valid
             if g.sum() == 0:
                 continue
