@@ -3,7 +3,8 @@
 The network marks vertebral bodies, the L5 body, discs and the canal. Here body pieces off the column (bowel or
 pelvis in front of or beside it, sacral pieces far below) are set aside, every remaining body is named by counting
 upwards from the one taken as L5 (L4, L3, ... T11), and a disc is named by the two bodies it lies between (the one
-just below L5 is L5-S1); fragments and structures out of order are dropped. "Up" is LPS z (superior), so any
+just below L5 is L5-S1); fragments and structures out of order are dropped. Each named body is then trimmed to
+the voxels the network is sure of (its arg-max outline runs a little wide). "Up" is LPS z (superior), so any
 orientation in the file is handled.
 """
 
@@ -31,7 +32,8 @@ MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical 
 SACRAL_PIECE_FRACTION = 0.6  # a lowest "L5" smaller than this share of the body above is the top of S1
 L5_TIE_FRACTION = 0.9  # bodies at least this share of the best L5 score are candidates for L5 (the highest wins)
 # The argmax body reaches 1-3 mm past the manual outline (held-out precision 0.74, recall 0.94, worst at the lateral
-# edges); keeping the voxels the network is this sure of matches the outline best (chosen by nested CV, see the card).
+# edges); keeping the voxels the network is this sure of matches the outline best (chosen on held-out predictions,
+# confirmed by nested cross-validation: see the model card).
 BODY_TRIM_PROBABILITY = 0.9
 MIN_TRIMMED_SHARE = 0.5  # a body the network is rarely that sure of (unfamiliar contrast) keeps its argmax mask
 NAMES_UP_FROM_L5 = ("L5", "L4", "L3", "L2", "L1", "T12", "T11")
