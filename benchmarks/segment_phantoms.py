@@ -4,7 +4,7 @@ A robustness check beside the cross-validation: other contrasts and slice thickn
 vertebral body. Prints, per phantom, the Dice of T12..L5 with the trimmed bodies that `disccore segment` outputs and
 with plain arg-max bodies, and whether the levels were named right (all zero when the naming is shifted).
 
-    PYTHONPATH=DiscCore python benchmarks/segment_phantoms.py [--weights other_model.pt]
+    python benchmarks/segment_phantoms.py [--weights other_model.pt]
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "DiscCore"))
 from disccore import anatomy  # noqa: E402
 from disccore.models import resolve_model  # noqa: E402
 from disccore.phantom import make_lumbar_phantom  # noqa: E402
-from disccore.segment import context_offsets, levels, load_network  # noqa: E402
+from disccore.segment import context_offsets, load_network  # noqa: E402
 from disccore.segment.infer import predict_probabilities  # noqa: E402
+from disccore.segment.levels import name_levels  # noqa: E402
 
 BODIES = ("T12", "L1", "L2", "L3", "L4", "L5")
 # (seed, contrast, voxel size in mm: in-plane, in-plane, slice); seeds differ from the training phantoms' stream
@@ -54,13 +55,8 @@ def main() -> None:
         ph = make_lumbar_phantom(seed=seed, contrast=contrast, spacing=spacing, lordosis_deg=20 + seed % 5 * 7,
                                  disc_heights=6 + seed % 4 * 2, levels=BODIES + ("S1",), fov=(240.0, 240.0, 60.0))
         probs = predict_probabilities(net, ph.image, info.input_spacing_mm, context_offsets(info), "cpu")
-        trimmed = body_dice(levels.name_levels(probs, ph.image.geometry)[0].array, ph.labels.array)
-        keep = levels.BODY_TRIM_PROBABILITY
-        levels.BODY_TRIM_PROBABILITY = 0.0  # every arg-max body voxel passes
-        try:
-            argmax = body_dice(levels.name_levels(probs, ph.image.geometry)[0].array, ph.labels.array)
-        finally:
-            levels.BODY_TRIM_PROBABILITY = keep
+        trimmed = body_dice(name_levels(probs, ph.image.geometry)[0].array, ph.labels.array)
+        argmax = body_dice(name_levels(probs, ph.image.geometry, body_trim_probability=0.0)[0].array, ph.labels.array)
         named = max(trimmed) > 0
         print(f"seed {seed} {contrast} {spacing}: {'named right' if named else 'levels shifted'}; "
               f"trimmed {np.mean(trimmed):.3f} {np.round(trimmed, 3).tolist()}; arg-max {np.mean(argmax):.3f}")

@@ -99,8 +99,11 @@ def _z_mm(geometry, mask: np.ndarray) -> float:
     return float(_centre(geometry, mask)[2])
 
 
-def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]:
-    """Label map (uint8, anatomy-scheme values) from class probabilities (C, i, j, k) on ``geometry``."""
+def name_levels(probs: np.ndarray, geometry, body_trim_probability: float = BODY_TRIM_PROBABILITY,
+                ) -> tuple[SpatialImage, LevelReport]:
+    """Label map (uint8, anatomy-scheme values) from class probabilities (C, i, j, k) on ``geometry``.
+
+    ``body_trim_probability``: each named body keeps its voxels at least this sure (0 keeps the arg-max bodies)."""
     voxel = geometry.voxel_volume_mm3
     sem = np.argmax(probs, axis=0)
     out = np.zeros(sem.shape, np.uint8)
@@ -127,7 +130,7 @@ def name_levels(probs: np.ndarray, geometry) -> tuple[SpatialImage, LevelReport]
             steps_up = anchor - k
             if 0 <= steps_up < len(NAMES_UP_FROM_L5):
                 name = NAMES_UP_FROM_L5[steps_up]
-                out[_trimmed(bodies[k].mask, p_body)] = anatomy.by_name(name).label
+                out[_trimmed(bodies[k].mask, p_body, body_trim_probability)] = anatomy.by_name(name).label
                 named[name] = bodies[k].z
             else:
                 rep.dropped.append("a vertebral body below L5" if steps_up < 0 else "a body above T11")
@@ -174,13 +177,13 @@ def _body(mask: np.ndarray, probs: np.ndarray, geometry) -> _Body:
     return _Body(_centre(geometry, mask), score, mask)
 
 
-def _trimmed(mask: np.ndarray, p_body: np.ndarray) -> np.ndarray:
-    """The body's voxels with body probability >= BODY_TRIM_PROBABILITY (largest piece), or the whole mask when that
-    keeps less than MIN_TRIMMED_SHARE of it."""
+def _trimmed(mask: np.ndarray, p_body: np.ndarray, threshold: float) -> np.ndarray:
+    """The body's voxels with body probability >= threshold (largest piece), or the whole mask when that keeps less
+    than MIN_TRIMMED_SHARE of it."""
     from scipy import ndimage
 
     box = _bounding_box(np.argwhere(mask))
-    lab, n = ndimage.label(mask[box] & (p_body[box] >= BODY_TRIM_PROBABILITY), structure=np.ones((3, 3, 3), bool))
+    lab, n = ndimage.label(mask[box] & (p_body[box] >= threshold), structure=np.ones((3, 3, 3), bool))
     if n == 0:
         return mask
     sizes = np.bincount(lab.ravel())[1:]
