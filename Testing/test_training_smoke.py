@@ -12,7 +12,7 @@ from disccore.segment import load_network
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY
 from disccore.training.data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, list_cases, prepare_case
 from disccore.training.run import run_training
-from disccore.training.train import TrainConfig, allowed_classes, partial_label_loss
+from disccore.training.train import TrainConfig, allowed_classes, partial_label_loss, train_network
 
 
 @pytest.mark.shared_data
@@ -26,6 +26,36 @@ def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
                      network=entry["network"])
     net = load_network(info)
     assert sum(p.numel() for p in net.parameters()) > 1000
+
+
+@pytest.mark.shared_data
+def test_a_second_cycle_starts_from_the_given_weights(shared_data, tmp_path):
+    import torch
+    from dataclasses import replace
+
+    case = prepare_case(next(c for c in list_cases(shared_data) if c.dataset == "vb3"))
+    # learning rate 0: the weights a run ends with are the weights it started from
+    cfg = TrainConfig(iterations=1, batch_size=1, crop=64, synthetic_cases=0, learning_rate=0.0, threads=1)
+    first = train_network([case], replace(cfg, seed=1))
+    torch.save(first.state_dict(), tmp_path / "w.pt")
+    second = train_network([case], replace(cfg, init_weights=str(tmp_path / "w.pt")))
+    fresh = train_network([case], cfg)
+    same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert same(first, second) and not same(first, fresh)
+
+
+@pytest.mark.shared_data
+def test_init_with_several_folds_is_refused(shared_data, tmp_path, capsys):
+    from disccore.cli.main import main
+    from disccore.errors import InputError
+
+    (tmp_path / "w.pt").write_bytes(b"")
+    args = ["train", "--data", str(shared_data), "-o", str(tmp_path / "cv"), "--folds", "3", "--cv-only"]
+    assert main(args + ["--init", str(tmp_path / "w.pt")]) == InputError.exit_code
+    assert "exactly one --fold" in capsys.readouterr().err
+    assert main(args + ["--fold", "0", "--init", str(tmp_path / "missing.pt")]) == InputError.exit_code
+    assert "no weights file" in capsys.readouterr().err
+    assert not (tmp_path / "cv").exists()
 
 
 @pytest.mark.shared_data

@@ -32,6 +32,10 @@ def add_parser(sub) -> None:
     p.add_argument("--folds", type=int, default=0, help="cross-validate with this many folds by subject first")
     p.add_argument("--fold", type=int, action="append", default=None, help="run only this fold (repeatable)")
     p.add_argument("--cv-only", action="store_true", help="cross-validate only; do not train the final model")
+    p.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default from the recipe)")
+    p.add_argument("--init", default=None, metavar="WEIGHTS",
+                   help="start from these weights (model.pt or foldK.pt) for a second training cycle; with --folds, "
+                   "run exactly one --fold (its own fold's weights)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--name", default="disc-unet2d")
     p.add_argument("--version", default="1.0.0")
@@ -54,6 +58,14 @@ def run(args) -> int:
         config = replace(config, iterations=3, batch_size=2, crop=64, synthetic_cases=1)
     if args.iterations:
         config = replace(config, iterations=args.iterations)
+    if args.learning_rate:
+        config = replace(config, learning_rate=args.learning_rate)
+    if args.init:
+        if not Path(args.init).is_file():
+            raise InputError(f"--init: no weights file '{args.init}'")
+        if args.folds and (not args.fold or len(args.fold) != 1 or not args.cv_only):
+            raise InputError("--init with --folds needs exactly one --fold and --cv-only (each fold starts from its own weights)")
+        config = replace(config, init_weights=str(args.init))
     run_training(
         data, Path(args.output), config, folds=args.folds, name=args.name, version=args.version,
         limit_cases=2 if args.smoke else None, only_folds=args.fold, cv_only=args.cv_only,

@@ -32,6 +32,7 @@ class TrainConfig:
     threads: int = 2
     synthetic_cases: int = 16
     context_offsets_mm: tuple = DEFAULT_OFFSETS_MM
+    init_weights: Optional[str] = None  # start from these weights (a second cycle) instead of at random
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
@@ -92,7 +93,7 @@ def _unannotated_matrix(cases: list[PreparedCase]):
 
 
 def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Optional[ProgressCallback] = None, log=None):
-    """Train a fresh network on prepared cases; returns it (CPU, eval mode)."""
+    """Train a network on prepared cases (fresh, or from ``config.init_weights``); returns it (CPU, eval mode)."""
     import torch
 
     from ..segment.network import build_network
@@ -102,6 +103,8 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
     rng = np.random.default_rng(config.seed)
     offsets = tuple(config.context_offsets_mm)
     net = build_network(N_CLASSES, config.features, in_channels=len(offsets), dropout=config.dropout)
+    if config.init_weights:
+        net.load_state_dict(torch.load(config.init_weights, map_location="cpu", weights_only=True))
     opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     warmup = max(1, config.iterations // 20)
 
