@@ -55,8 +55,8 @@ def segment_image(image: SpatialImage, model: Optional[str] = None, device: str 
     info = resolve_model(model)
     dev = choose_device(device)
     torch.manual_seed(0)
-    if dev == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
+    # No torch.use_deterministic_algorithms: the CPU kernels of this network are deterministic as they are
+    # (test_deterministic_on_cpu), and the call imports torch's compiler stack (~1.7 s of a 10 s budget).
     report(progress, 0.0, f"loading model {info.name} on {dev}")
     net = load_network(info, dev)
     try:
