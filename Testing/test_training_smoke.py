@@ -18,7 +18,7 @@ from disccore.training.train import TrainConfig, allowed_classes, partial_label_
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
-    cfg = TrainConfig(iterations=3, batch_size=2, crop=64)
+    cfg = TrainConfig(iterations=3, cycles=1, batch_size=2, crop=64)
     weights = run_training(shared_data, tmp_path / "m", cfg, limit_cases=1, log=lambda m: None)
     entry = json.loads((tmp_path / "m" / "entry.json").read_text())
     assert entry["sha256"] == sha256_of(weights)
@@ -35,13 +35,32 @@ def test_a_second_cycle_starts_from_the_given_weights(shared_data, tmp_path):
 
     case = prepare_case(next(c for c in list_cases(shared_data) if c.dataset == "vb3"))
     # learning rate 0: the weights a run ends with are the weights it started from
-    cfg = TrainConfig(iterations=1, batch_size=1, crop=64, synthetic_cases=0, learning_rate=0.0, threads=1)
+    cfg = TrainConfig(iterations=1, cycles=1, batch_size=1, crop=64, synthetic_cases=0, learning_rate=0.0, threads=1)
     first = train_network([case], replace(cfg, seed=1))
     torch.save(first.state_dict(), tmp_path / "w.pt")
     second = train_network([case], replace(cfg, init_weights=str(tmp_path / "w.pt")))
     fresh = train_network([case], cfg)
     same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     assert same(first, second) and not same(first, fresh)
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_training_cycles_equal_chained_runs_from_saved_weights(shared_data, tmp_path):
+    """The shipped weights were trained as chained runs (--init, one cycle each); --cycles does the same in one."""
+    import torch
+    from dataclasses import replace
+
+    cfg = TrainConfig(iterations=2, cycles=2, cycle_iterations=2, batch_size=2, crop=64, synthetic_cases=1, threads=1)
+    quiet = {"limit_cases": 1, "log": lambda m: None}
+    both = run_training(shared_data, tmp_path / "both", cfg, **quiet)
+    first = run_training(shared_data, tmp_path / "first", replace(cfg, cycles=1), **quiet)
+    second = run_training(shared_data, tmp_path / "second", replace(
+        cfg, cycles=1, iterations=cfg.cycle_iterations, learning_rate=cfg.cycle_learning_rate, seed=cfg.seed + 1,
+        init_weights=str(first)), **quiet)
+    load = lambda p: torch.load(p, weights_only=True)
+    same = lambda a, b: all(torch.equal(a[k], b[k]) for k in a)
+    assert same(load(both), load(second)) and not same(load(first), load(second))
 
 
 @pytest.mark.shared_data

@@ -6,9 +6,11 @@ import argparse
 from pathlib import Path
 
 EXAMPLES = """examples:
-  disccore train --data ../shared/data -o models/disc-unet2d-v1 --seed 0             # the shipped model
+  disccore train --data ../shared/data -o models/disc-unet2d --seed 0                # the shipped model
   disccore train --data ../shared/data -o /tmp/cv --folds 3 --cv-only                 # cross-validation by subject
   disccore train --data ../shared/data -o /tmp/smoke --smoke                          # tiny run (CI)
+  disccore train --data ../shared/data -o /tmp/more --init models/disc-unet2d/model.pt --cycles 1 \
+      --iterations 1600 --learning-rate 1e-3 --seed 3                                 # one more cycle from given weights
 
 writes OUT/model.pt (state_dict), OUT/entry.json (its manifest entry with sha256) and, with --folds,
 OUT/cross_validation.json (Dice per held-out case and structure)
@@ -28,14 +30,18 @@ def add_parser(sub) -> None:
     p.add_argument("--data", required=True, help="the shared data folder (with ivd/, vb2/, vb3/)")
     p.add_argument("-o", "--output", required=True, help="output folder for the model")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--iterations", type=int, default=None, help="training iterations (default from the recipe)")
+    p.add_argument("--iterations", type=int, default=None, help="iterations of the first cycle (default from the recipe)")
+    p.add_argument("--cycles", type=int, default=None,
+                   help="training cycles (default from the recipe); each later one restarts the learning-rate schedule "
+                   "from the weights the previous one ended with")
     p.add_argument("--folds", type=int, default=0, help="cross-validate with this many folds by subject first")
     p.add_argument("--fold", type=int, action="append", default=None, help="run only this fold (repeatable)")
     p.add_argument("--cv-only", action="store_true", help="cross-validate only; do not train the final model")
-    p.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default from the recipe)")
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="peak learning rate of the first cycle (default from the recipe)")
     p.add_argument("--init", default=None, metavar="WEIGHTS",
-                   help="start from these weights (model.pt or foldK.pt) for a second training cycle; with --folds, "
-                   "run exactly one --fold (its own fold's weights)")
+                   help="start the first cycle from these weights (model.pt or foldK.pt) instead of at random; with "
+                   "--folds, run exactly one --fold (its own fold's weights)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--name", default="disc-unet2d")
     p.add_argument("--version", default="1.0.0")
@@ -55,9 +61,11 @@ def run(args) -> int:
         raise InputError(f"'{data}' holds no training data (expected ivd/, vb2/, vb3/ folders)")
     config = TrainConfig(seed=args.seed, threads=args.threads)
     if args.smoke:
-        config = replace(config, iterations=3, batch_size=2, crop=64, synthetic_cases=1)
+        config = replace(config, iterations=3, cycles=2, cycle_iterations=2, batch_size=2, crop=64, synthetic_cases=1)
     if args.iterations:
         config = replace(config, iterations=args.iterations)
+    if args.cycles:
+        config = replace(config, cycles=args.cycles)
     if args.learning_rate:
         config = replace(config, learning_rate=args.learning_rate)
     if args.init:

@@ -5,28 +5,28 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from .data import list_cases, prepare_case, synthetic_cases
-from .train import TrainConfig, evaluate_case, export_model, folds_by_subject, train_network
+from .train import TrainConfig, evaluate_case, export_model, folds_by_subject, train_cycles
 
 
 def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callable = print, only_folds=None,
-                   synthetic=(), save_dir=None) -> dict:
+                   synthetic_for: Callable = lambda cycle: [], save_dir=None) -> dict:
     """Dice per held-out case and structure, training one model per fold (each subject held out once);
-    the synthetic phantoms are in every fold's training set."""
-    synthetic = list(synthetic)
+    the synthetic phantoms of each cycle are in every fold's training set."""
     fold_of = folds_by_subject(cases, folds)
     results = {}
     for f in range(folds):
         if only_folds is not None and f not in only_folds:
             continue
-        train = [p for p, k in zip(prepared, fold_of) if k != f] + synthetic
+        train = [p for p, k in zip(prepared, fold_of) if k != f]
         t0 = time.monotonic()
-        net = train_network(train, replace(config, seed=config.seed + f), log=lambda m: log(f"fold {f}: {m}"))
+        net = train_cycles(train, synthetic_for, replace(config, seed=config.seed + f), log=lambda m: log(f"fold {f}: {m}"))
         log(f"fold {f}: trained in {time.monotonic() - t0:.0f} s")
         if save_dir is not None:
             import torch
@@ -67,22 +67,26 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
         raise FileNotFoundError(f"no training cases found under {data_root}")
     t0 = time.monotonic()
     prepared = [prepare_case(c) for c in cases]
-    synthetic = synthetic_cases(config.synthetic_cases, config.seed) if config.synthetic_cases else []
-    log(f"prepared {len(cases)} cases and {len(synthetic)} phantoms in {time.monotonic() - t0:.0f} s")
+    log(f"prepared {len(cases)} cases in {time.monotonic() - t0:.0f} s")
+
+    @lru_cache(maxsize=None)
+    def synthetic_for(cycle: int) -> list:  # each cycle its own phantoms (seed + cycle), shared by all folds
+        return synthetic_cases(config.synthetic_cases, config.seed + cycle) if config.synthetic_cases else []
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {"training_cases": {ds: sum(c.dataset == ds for c in cases) for ds in ("ivd", "vb2", "vb3")}}
     extra["training_cases"]["synthetic phantoms"] = config.synthetic_cases
     if folds > 1:
-        results = cross_validate(cases, prepared, config, folds, log, only_folds, synthetic, save_dir=out_dir)
+        results = cross_validate(cases, prepared, config, folds, log, only_folds, synthetic_for, save_dir=out_dir)
         summary = summarise(results)
-        report = {"folds": folds, "only_folds": only_folds, "iterations": config.iterations, "summary": summary, "cases": results}
+        report = {"folds": folds, "only_folds": only_folds, "iterations": config.iterations, "cycles": config.cycles,
+                  "cycle_iterations": config.cycle_iterations, "summary": summary, "cases": results}
         (out_dir / "cross_validation.json").write_text(json.dumps(report, indent=1))
         extra["cross_validation"] = summary
         if cv_only:
             return None
     t1 = time.monotonic()
-    net = train_network(prepared + synthetic, config, log=lambda m: log(f"final: {m}"))
+    net = train_cycles(prepared, synthetic_for, config, log=lambda m: log(f"final: {m}"))
     extra["training_seconds"] = round(time.monotonic() - t1)
     weights = export_model(net, out_dir, config, name, version, extra)
     log(f"wrote {weights}")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -32,7 +32,12 @@ class TrainConfig:
     threads: int = 2
     synthetic_cases: int = 16
     context_offsets_mm: tuple = DEFAULT_OFFSETS_MM
-    init_weights: Optional[str] = None  # start from these weights (a second cycle) instead of at random
+    init_weights: Optional[str] = None  # start the first cycle from these weights instead of at random
+    # Later cycles restart the learning-rate schedule from the previous cycle's weights (warm restarts), each with
+    # its own sampling seed and phantoms: the loss was still falling at the end of the first cycle.
+    cycles: int = 3
+    cycle_iterations: int = 1600
+    cycle_learning_rate: float = 1e-3
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
@@ -92,8 +97,29 @@ def _unannotated_matrix(cases: list[PreparedCase]):
     return m
 
 
-def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Optional[ProgressCallback] = None, log=None):
-    """Train a network on prepared cases (fresh, or from ``config.init_weights``); returns it (CPU, eval mode)."""
+def cycle_config(config: TrainConfig, cycle: int) -> TrainConfig:
+    """The settings of training cycle ``cycle`` (0 is the first)."""
+    if cycle == 0:
+        return config
+    return replace(config, iterations=config.cycle_iterations, learning_rate=config.cycle_learning_rate,
+                   seed=config.seed + cycle, init_weights=None)
+
+
+def train_cycles(real: list[PreparedCase], synthetic_for: Callable[[int], list], config: TrainConfig, log=None):
+    """``config.cycles`` training cycles, each from the weights the previous one ended with; cycle c trains on
+    ``real`` plus ``synthetic_for(c)``. Identical to chaining single-cycle runs with ``init_weights``."""
+    net = None
+    for c in range(config.cycles):
+        prefix = f"cycle {c + 1}/{config.cycles}: " if config.cycles > 1 else ""
+        net = train_network(real + synthetic_for(c), cycle_config(config, c), log=log and (lambda m: log(prefix + m)),
+                            init_state=None if net is None else net.state_dict())
+    return net
+
+
+def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Optional[ProgressCallback] = None, log=None,
+                  init_state=None):
+    """One training cycle on prepared cases, from ``init_state`` (a state dict), ``config.init_weights`` or random
+    weights; returns the network (CPU, eval mode)."""
     import torch
 
     from ..segment.network import build_network
@@ -103,8 +129,10 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
     rng = np.random.default_rng(config.seed)
     offsets = tuple(config.context_offsets_mm)
     net = build_network(N_CLASSES, config.features, in_channels=len(offsets), dropout=config.dropout)
-    if config.init_weights:
-        net.load_state_dict(torch.load(config.init_weights, map_location="cpu", weights_only=True))
+    if init_state is None and config.init_weights:
+        init_state = torch.load(config.init_weights, map_location="cpu", weights_only=True)
+    if init_state is not None:
+        net.load_state_dict(init_state)
     opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     warmup = max(1, config.iterations // 20)
 
