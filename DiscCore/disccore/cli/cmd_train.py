@@ -9,8 +9,8 @@ EXAMPLES = """examples:
   disccore train --data ../shared/data -o models/disc-unet2d --seed 0                # the shipped model
   disccore train --data ../shared/data -o /tmp/cv --folds 3 --cv-only                 # cross-validation by subject
   disccore train --data ../shared/data -o /tmp/smoke --smoke                          # tiny run (CI)
-  disccore train --data ../shared/data -o /tmp/more --init models/disc-unet2d/model.pt --cycles 1 \
-      --iterations 1600 --learning-rate 1e-3 --seed 3                                 # one more cycle from given weights
+  disccore train --data ../shared/data -o /tmp/more --init models/disc-unet2d/model.pt \\
+      --cycles 1 --iterations 1600 --learning-rate 1e-3 --seed 3               # one more cycle from these weights
 
 writes OUT/model.pt (state_dict), OUT/entry.json (its manifest entry with sha256) and, with --folds,
 OUT/cross_validation.json (Dice per held-out case and structure)
