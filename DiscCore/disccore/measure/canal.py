@@ -35,6 +35,9 @@ SLAB_MM = 8.0
 AP_SLAB_MM = 2.0
 #: how far from the disc centre (mm) the canal may lie
 SEARCH_RADIUS_MM = 60.0
+#: a piece of the section smaller than this share of the largest is a fragment (a speck of the canal
+#: segment cut off in this plane), never the section, however near the disc it lies
+MIN_PIECE_SHARE = 0.25
 
 
 @dataclass
@@ -73,11 +76,12 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
     lab, n = ndimage.label(inside)
     if n == 0:
         return None
-    if n > 1:  # keep the piece nearest the disc centre (largest on ties)
+    if n > 1:  # keep the piece nearest the disc centre (largest on ties), of those not mere fragments
         ia, il = np.nonzero(inside)
         d2 = a[ia] ** 2 + l[il] ** 2
         sizes = np.bincount(lab[ia, il])
-        best = min(range(1, n + 1), key=lambda k: (d2[lab[ia, il] == k].min(), -sizes[k]))
+        pieces = [k for k in range(1, n + 1) if sizes[k] >= MIN_PIECE_SHARE * sizes.max()]
+        best = min(pieces, key=lambda k: (d2[lab[ia, il] == k].min(), -sizes[k]))
         inside = lab == best
     ia, il = np.nonzero(inside)
     area_mm2 = float(len(ia) * step * step)
