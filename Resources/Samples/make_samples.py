@@ -32,7 +32,7 @@ from disccore.phantom import make_lumbar_phantom  # noqa: E402
 NAME = "synthetic_lumbar_t2"
 INTENSITY_SCALE = 500.0  # stored value = round(relative intensity x 500), int16
 PARAMETERS = dict(seed=20261122, contrast="T2", spacing=(0.6, 0.6, 4.0), fov=(240.0, 240.0, 60.0),
-                  levels=("T12", "L1", "L2", "L3", "L4", "L5"), canal_ap_mm={"L4-L5": 9.5}, noise=0.03,
+                  levels=("T12", "L1", "L2", "L3", "L4", "L5", "S1"), canal_ap_mm={"L4-L5": 9.5}, noise=0.03,
                   bias_field=0.2)
 
 
