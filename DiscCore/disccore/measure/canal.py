@@ -2,7 +2,8 @@
 
 The section is the plane through the disc centre perpendicular to the local spine axis (LPS mm).
 The canal's interpolated occupancy is sampled on a fine grid in that plane; the section is the
-connected region with occupancy >= 0.5 nearest the disc. The AP direction runs from the disc centre to
+connected region with occupancy >= 0.5 nearest the disc (pieces under a quarter of the largest are fragments
+and never chosen). The AP direction runs from the disc centre to
 the section's centroid (projected into the plane); the AP diameter is the canal's extent along that
 direction through the section centroid.
 
