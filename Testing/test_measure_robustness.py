@@ -71,21 +71,21 @@ def test_a_canal_speck_nearer_the_disc_is_not_taken_for_the_canal(stack):
     canal = next(v for v, n in names.items() if n == "canal")
     disc = next(v for v, n in names.items() if "-" in n)
     g = labels.geometry
+    voxel = lambda p: tuple(np.round(g.lps_to_index(p)).astype(int))
     centre = g.index_to_lps(np.argwhere(labels.array == disc)).mean(axis=0)
-    posterior = -frame_vectors(20.0)[0]
+    anterior, _, caudal = frame_vectors(20.0)  # the stack fixture's tilt
+    posterior, up = -anterior, -caudal
     # walk back from the disc centre to the canal's front, then put a 4 x 4 x 4 mm canal-labelled speck
     # 6 mm in front of it (between the disc and the canal, in the disc's plane)
-    at = lambda s: labels.array[tuple(np.round(g.lps_to_index(centre + s * posterior)).astype(int))]
-    front = next(s for s in np.arange(0.0, 60.0, 0.25) if at(s) == canal)
-    speck = np.round(g.lps_to_index(centre + (front - 6.0) * posterior)).astype(int)
-    arr = labels.array.copy()
-    arr[speck[0], speck[1] - 4 : speck[1] + 4, speck[2] - 4 : speck[2] + 4] = canal
-    # joined to the canal by a thin bridge 8 mm above the plane: one canal segment, two pieces in the plane
-    up = -frame_vectors(20.0)[2]
+    front = next(s for s in np.arange(0.0, 60.0, 0.25) if labels.array[voxel(centre + s * posterior)] == canal)
     start = centre + (front - 6.0) * posterior
+    i, j, k = voxel(start)
+    arr = labels.array.copy()
+    arr[i, j - 4 : j + 4, k - 4 : k + 4] = canal
+    # joined to the canal by a thin bridge 8 mm above the plane: one canal segment, two pieces in the plane
     path = [start + s * up for s in np.arange(0, 8, 0.25)] + [start + 8 * up + s * posterior for s in np.arange(0, 8, 0.25)]
     for p in path:
-        arr[tuple(np.round(g.lps_to_index(p)).astype(int))] = canal
+        arr[voxel(p)] = canal
     row = measure_segmentation(SpatialImage(arr, g), names).discs[0]
     assert row["canal_ap_diameter_mm"] == pytest.approx(15.0, abs=0.5)
 

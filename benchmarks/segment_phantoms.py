@@ -23,6 +23,7 @@ from disccore.phantom import make_lumbar_phantom  # noqa: E402
 from disccore.segment import context_offsets, load_network  # noqa: E402
 from disccore.segment.infer import predict_probabilities  # noqa: E402
 from disccore.segment.levels import name_levels  # noqa: E402
+from disccore.training.train import dice  # noqa: E402
 
 BODIES = ("T12", "L1", "L2", "L3", "L4", "L5")
 # (seed, contrast, voxel size in mm: in-plane, in-plane, slice); seeds differ from the training phantoms' stream
@@ -30,13 +31,8 @@ CASES = [(101, "T1", (0.6, 0.6, 4.0)), (102, "T1", (0.8, 0.8, 3.0)), (103, "T2",
          (104, "T1", (0.6, 0.6, 4.0)), (105, "T2", (0.9, 0.9, 3.3)), (106, "T1", (0.7, 0.7, 5.0))]
 
 
-def body_dice(labels: np.ndarray, truth: np.ndarray) -> list[float]:
-    out = []
-    for name in BODIES:
-        v = anatomy.by_name(name).label
-        a, b = truth == v, labels == v
-        out.append(float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1)))
-    return out
+def body_dice(labels: np.ndarray, truth: np.ndarray, names=BODIES) -> list[float]:
+    return [dice(labels == anatomy.by_name(n).label, truth == anatomy.by_name(n).label) for n in names]
 
 
 def main() -> None:
