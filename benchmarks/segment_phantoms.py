@@ -2,7 +2,9 @@
 
 A robustness check beside the cross-validation: other contrasts and slice thicknesses, and a sacrum that looks like a
 vertebral body. Prints, per phantom, the Dice of T12..L5 with the trimmed bodies that `disccore segment` outputs and
-with plain arg-max bodies, and whether the levels were named right (all zero when the naming is shifted).
+with plain arg-max bodies, and whether the levels were named right (all zero when the naming is shifted). Then, on
+three more phantoms, fields of view that end at several heights around the L5-S1 disc (the image blanked below):
+whether L3-L5 are still named right.
 
     python benchmarks/segment_phantoms.py [--weights other_model.pt]
 """
@@ -29,6 +31,9 @@ BODIES = ("T12", "L1", "L2", "L3", "L4", "L5")
 # (seed, contrast, voxel size in mm: in-plane, in-plane, slice); seeds differ from the training phantoms' stream
 CASES = [(101, "T1", (0.6, 0.6, 4.0)), (102, "T1", (0.8, 0.8, 3.0)), (103, "T2", (0.6, 0.6, 4.4)),
          (104, "T1", (0.6, 0.6, 4.0)), (105, "T2", (0.9, 0.9, 3.3)), (106, "T1", (0.7, 0.7, 5.0))]
+
+CUT_CASES = [(20261122, "T2"), (201, "T1"), (202, "T2")]
+CUTS_BELOW_L5_S1_MM = (40.0, 12.0, 3.0, -6.0, -18.0)  # negative: above the disc centre, i.e. through L5
 
 
 def body_dice(labels: np.ndarray, truth: np.ndarray, names=BODIES) -> list[float]:
@@ -62,6 +67,24 @@ def main() -> None:
     print(f"named right: {len(trimmed_means)}/{len(CASES)}; where right, bodies trimmed "
           f"{np.mean(trimmed_means) if trimmed_means else float('nan'):.3f}, arg-max "
           f"{np.mean(argmax_means) if argmax_means else float('nan'):.3f}")
+    field_of_view_cuts(net, info)
+
+
+def field_of_view_cuts(net, info) -> None:
+    from disccore.image import SpatialImage
+
+    for seed, contrast in CUT_CASES:
+        ph = make_lumbar_phantom(seed=seed, contrast=contrast, spacing=(0.6, 0.6, 4.0), fov=(240.0, 240.0, 60.0),
+                                 levels=BODIES + ("S1",), noise=0.03, bias_field=0.2)
+        g = ph.image.geometry
+        disc_z = g.index_to_lps(np.argwhere(ph.labels.array == anatomy.by_name("L5-S1").label))[:, 2].mean()
+        z = g.index_to_lps(np.indices(ph.image.array.shape).reshape(3, -1).T)[:, 2].reshape(ph.image.array.shape)
+        for below in CUTS_BELOW_L5_S1_MM:
+            image = SpatialImage(np.where(z >= disc_z - below, ph.image.array, 0).astype(np.float32), g)
+            probs = predict_probabilities(net, image, info.input_spacing_mm, context_offsets(info), "cpu")
+            d = body_dice(name_levels(probs, g)[0].array, ph.labels.array, ("L3", "L4", "L5"))
+            print(f"seed {seed} {contrast}, field of view ending {below:+.0f} mm below the L5-S1 disc centre: "
+                  f"{'named right' if max(d) > 0 else 'levels shifted'}; L3-L5 {np.round(d, 2).tolist()}")
 
 
 if __name__ == "__main__":
