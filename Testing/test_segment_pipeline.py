@@ -57,13 +57,14 @@ def test_canonical_axes_point_left_inferior_posterior(name):
 
 
 def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGITTAL_LPS, extra_rows=0, front=0,
-                         pieces=(), l5_share=None, unsure=()):
+                         pieces=(), l5_share=None, unsure=(), disc_slices=slice(2, 10)):
     """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid.
 
     ``pieces``: extra boxes (rows, columns, "body" | "l5" | "disc") in canonical indices, e.g. a bowel loop in front of
     the column (``front`` adds that many columns before it) or a sacral piece below (``extra_rows`` below it).
     ``l5_share``: the L5 body's L5 probability when it should look less L5-like than such a piece.
-    ``unsure``: boxes (rows, columns) where the body is still the arg-max but only at probability 0.6."""
+    ``unsure``: boxes (rows, columns) where a body or disc is still the arg-max but only at probability 0.6.
+    ``disc_slices``: the slices the discs span (the bodies span 2-9 of 12)."""
     shape = (12, 8 * n_bodies + 8 + extra_rows, 30 + front)  # canonical: slices, rows (down), columns (back)
     sem = np.zeros(shape, int)
     l5 = np.zeros(shape, bool)
@@ -74,7 +75,7 @@ def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGI
         sem[2:10, r0 : r0 + 5, c0 + 5 : c0 + 20] = BODY
         if b == l5_index:
             column_l5[2:10, r0 : r0 + 5, c0 + 5 : c0 + 20] = True
-        sem[2:10, r0 + 5 : r0 + 8, c0 + 6 : c0 + 19] = DISC
+        sem[disc_slices, r0 + 5 : r0 + 8, c0 + 6 : c0 + 19] = DISC
     for rows, cols, kind in pieces:
         sem[2:10, rows, cols] = DISC if kind == "disc" else BODY
         l5[2:10, rows, cols] = kind == "l5"
@@ -90,8 +91,8 @@ def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGI
     for rows, cols in unsure:
         box = np.zeros(shape, bool)
         box[:, rows, cols] = True
-        box &= sem == BODY
-        probs[BODY][box], probs[0][box] = 0.6, 0.3
+        for c in (BODY, DISC):
+            probs[c][box & (sem == c)], probs[0][box & (sem == c)] = 0.6, 0.3
     probs += 0.02
     reo = reorientation_for(direction)
     p = reo.from_canonical(probs, leading=1)
@@ -182,6 +183,27 @@ def test_a_body_the_network_is_hardly_anywhere_sure_of_keeps_its_argmax_mask():
     probs, geom = _stack_probabilities(unsure=[(slice(18, 23), slice(0, 12)), (slice(18, 23), slice(13, 30))])
     labels, _ = name_levels(probs, geom)
     assert _voxels(labels, "L3") == 8 * 5 * 15
+
+
+def test_a_disc_is_trimmed_to_where_the_network_is_sure():
+    # the L2-L3 disc (rows 15-17) with its lowest row unsure: kept by arg-max, dropped by trimming
+    probs, geom = _stack_probabilities(unsure=[(slice(17, 18), slice(0, 30))])
+    labels, _ = name_levels(probs, geom)
+    assert _voxels(labels, "L2-L3") == 8 * 2 * 13
+    assert _voxels(labels, "L3-L4") == 8 * 3 * 13
+    labels, _ = name_levels(probs, geom, disc_trim_probability=0.0)
+    assert _voxels(labels, "L2-L3") == 8 * 3 * 13
+
+
+@pytest.mark.parametrize("name", ["sagittal (shared data)", "oblique left-handed", "permuted"])
+def test_a_disc_stops_where_its_vertebrae_do(name):
+    # discs found in all 12 sagittal slices, the bodies only in slices 2-9: the discs keep slices 2-9
+    probs, geom = _stack_probabilities(direction=DIRECTIONS[name], disc_slices=slice(0, 12))
+    labels, _ = name_levels(probs, geom)
+    for disc in ("L1-L2", "L4-L5", "L5-S1"):  # L5-S1: limited by L5 alone (S1 is not named)
+        assert _voxels(labels, disc) == 8 * 3 * 13, disc
+    labels, _ = name_levels(probs, geom, disc_section_share=0.0)
+    assert _voxels(labels, "L1-L2") == 12 * 3 * 13
 
 
 def test_without_an_l5_signal_the_lowest_body_is_l5():

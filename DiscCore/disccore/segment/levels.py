@@ -3,9 +3,9 @@
 The network marks vertebral bodies, the L5 body, discs and the canal. Here body pieces off the column (bowel or
 pelvis in front of or beside it, sacral pieces far below) are set aside, every remaining body is named by counting
 upwards from the one taken as L5 (L4, L3, ... T11), and a disc is named by the two bodies it lies between (the one
-just below L5 is L5-S1); fragments and structures out of order are dropped. Each named body is then trimmed to
-the voxels the network is sure of (its arg-max outline runs a little wide). "Up" is LPS z (superior), so any
-orientation in the file is handled.
+just below L5 is L5-S1); fragments and structures out of order are dropped. Each named body and disc is then
+trimmed to the voxels the network is sure of (its arg-max outline runs a little wide), and a disc to the sagittal
+slices where its vertebrae are. "Up" is LPS z (superior), so any orientation in the file is handled.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ L5_TIE_FRACTION = 0.9  # bodies at least this share of the best L5 score are can
 # edges); keeping the voxels the network is this sure of matches the outline best (chosen on held-out predictions,
 # confirmed by nested cross-validation: see the model card).
 BODY_TRIM_PROBABILITY = 0.9
+# The arg-max disc runs wide in the same way, mostly at its lateral ends, where the network goes on finding disc in
+# sagittal slices that only graze the vertebrae (partial volume of thick slices; manual discs stop before). A disc
+# keeps the slices where each neighbouring body's section is at least this share of its widest, then the voxels the
+# network is this sure of (both chosen on the held-out predictions of the disc images: see the model card).
+MIN_DISC_BODY_SECTION_SHARE = 0.3
+DISC_TRIM_PROBABILITY = 0.7
 MIN_TRIMMED_SHARE = 0.5  # a body the network is rarely that sure of (unfamiliar contrast) keeps its argmax mask
 NAMES_UP_FROM_L5 = ("L5", "L4", "L3", "L2", "L1", "T12", "T11")
 
@@ -100,10 +106,13 @@ def _z_mm(geometry, mask: np.ndarray) -> float:
 
 
 def name_levels(probs: np.ndarray, geometry, body_trim_probability: float = BODY_TRIM_PROBABILITY,
-                ) -> tuple[SpatialImage, LevelReport]:
+                disc_trim_probability: float = DISC_TRIM_PROBABILITY,
+                disc_section_share: float = MIN_DISC_BODY_SECTION_SHARE) -> tuple[SpatialImage, LevelReport]:
     """Label map (uint8, anatomy-scheme values) from class probabilities (C, i, j, k) on ``geometry``.
 
-    ``body_trim_probability``: each named body keeps its voxels at least this sure (0 keeps the arg-max bodies)."""
+    ``body_trim_probability``, ``disc_trim_probability``: each named body or disc keeps its voxels at least this sure;
+    ``disc_section_share``: each disc keeps the sagittal slices where its vertebrae's sections are at least this share of
+    their widest (0 everywhere keeps the arg-max structures)."""
     voxel = geometry.voxel_volume_mm3
     sem = np.argmax(probs, axis=0)
     out = np.zeros(sem.shape, np.uint8)
@@ -147,7 +156,8 @@ def name_levels(probs: np.ndarray, geometry, body_trim_probability: float = BODY
         if name not in best or size > best[name][0]:
             best[name] = (size, i)
     for name, (_, i) in best.items():
-        out[disc_lab == i] = anatomy.by_name(name).label
+        disc = _within_its_vertebrae(disc_lab == i, name, out, geometry, disc_section_share)
+        out[_trimmed(disc, probs[DISC], disc_trim_probability)] = anatomy.by_name(name).label
 
     canal_lab, canal_ids = _components(sem == CANAL, int(MIN_CANAL_MM3 / voxel))
     if canal_ids:
@@ -177,13 +187,13 @@ def _body(mask: np.ndarray, probs: np.ndarray, geometry) -> _Body:
     return _Body(_centre(geometry, mask), score, mask)
 
 
-def _trimmed(mask: np.ndarray, p_body: np.ndarray, threshold: float) -> np.ndarray:
-    """The body's voxels with body probability >= threshold (largest piece), or the whole mask when that keeps less
-    than MIN_TRIMMED_SHARE of it."""
+def _trimmed(mask: np.ndarray, p: np.ndarray, threshold: float) -> np.ndarray:
+    """The structure's voxels with probability ``p`` >= threshold (largest piece), or the whole mask when that keeps
+    less than MIN_TRIMMED_SHARE of it."""
     from scipy import ndimage
 
     box = _bounding_box(np.argwhere(mask))
-    lab, n = ndimage.label(mask[box] & (p_body[box] >= threshold), structure=np.ones((3, 3, 3), bool))
+    lab, n = ndimage.label(mask[box] & (p[box] >= threshold), structure=np.ones((3, 3, 3), bool))
     if n == 0:
         return mask
     sizes = np.bincount(lab.ravel())[1:]
@@ -192,6 +202,23 @@ def _trimmed(mask: np.ndarray, p_body: np.ndarray, threshold: float) -> np.ndarr
     out = np.zeros(mask.shape, bool)
     out[box] = lab == int(np.argmax(sizes)) + 1
     return out
+
+
+def _within_its_vertebrae(disc: np.ndarray, name: str, labels: np.ndarray, geometry, share: float) -> np.ndarray:
+    """The disc in the sagittal slices where each of its named vertebrae (``labels``) has a section at least ``share``
+    of its widest; a vertebra not named (S1, or one beyond the field of view) sets no limit. The whole disc if that
+    would leave nothing."""
+    axis = int(np.argmax(np.abs(geometry.direction[0])))  # the array axis closest to left-right
+    across = tuple(a for a in range(3) if a != axis)
+    keep = np.ones(disc.shape[axis], bool)
+    for vertebra in name.split("-"):
+        section = (labels == anatomy.by_name(vertebra).label).sum(axis=across)
+        if section.any():
+            keep &= section >= share * section.max()
+    shape = [1, 1, 1]
+    shape[axis] = -1
+    within = disc & keep.reshape(shape)
+    return within if within.any() else disc
 
 
 def _split_merged(bodies, probs, geometry):

@@ -1,0 +1,75 @@
+"""Re-score saved fold models on their held-out cases with today's inference and post-processing, without training.
+
+`disccore train --folds K` saves each fold's weights (foldF.pt) and scores them once; after a change to what follows
+the network (level naming, trimming) this scores the same weights again, the same way, so the cross-validation in
+the model card can be brought up to date honestly. Weights are given in fold order (fold 0 first) and must have the
+shipped model's architecture. ``--save-probabilities DIR`` also keeps each held-out image's class probabilities
+(DIR/CASE.npy, uint8 0-255, on the image's grid) for studying the post-processing without the network.
+
+    python benchmarks/score_folds.py --data ../shared/data -o cv.json cv0/fold0.pt cv1/fold1.pt cv2/fold2.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "DiscCore"))
+
+from disccore.models import resolve_model  # noqa: E402
+from disccore.segment import context_offsets, load_network  # noqa: E402
+from disccore.segment.infer import predict_probabilities  # noqa: E402
+from disccore.training.data import list_cases, read_case  # noqa: E402
+from disccore.training.run import summarise  # noqa: E402
+from disccore.training.train import folds_by_subject, score_probabilities  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="the shared data folder (with ivd/, vb2/, vb3/)")
+    ap.add_argument("-o", "--output", required=True, help="JSON to write (the layout of cross_validation.json)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-probabilities", metavar="DIR", help="also write each held-out image's probabilities here")
+    ap.add_argument("weights", nargs="+", help="foldF.pt files, fold 0 first")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.output)
+    if out.exists():
+        sys.exit(f"{out} exists; not overwriting it")
+    info = resolve_model(None)
+    if args.save_probabilities:
+        Path(args.save_probabilities).mkdir(parents=True, exist_ok=True)
+    cases = list_cases(args.data)
+    if not cases:
+        sys.exit(f"no cases under {args.data}")
+    fold_of = folds_by_subject(cases, len(args.weights))
+    results = {}
+    for f, weights in enumerate(args.weights):
+        net = load_network(info, "cpu")
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        for case, k in zip(cases, fold_of):
+            if k == f:
+                img, lab = read_case(case)
+                probs = predict_probabilities(net, img, info.input_spacing_mm, context_offsets(info))
+                if args.save_probabilities:
+                    np.save(Path(args.save_probabilities) / f"{case.name}.npy", np.round(probs * 255).astype(np.uint8))
+                results[case.name] = {"dataset": case.dataset, "fold": f, "dice": score_probabilities(case, img, lab, probs)}
+                print(f"fold {f}: {case.name} " + " ".join(f"{n}={d:.3f}" for n, d in results[case.name]["dice"].items()),
+                      flush=True)
+    summary = summarise(results)
+    report = {"folds": len(args.weights), "weights": [str(w) for w in args.weights], "summary": summary, "cases": results}
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(out)
+    for name, s in summary.items():
+        print(f"{name}: {s['mean']:.4f} (n={s['n']})" if s["mean"] is not None else f"{name}: - (n=0)")
+
+
+if __name__ == "__main__":
+    main()
