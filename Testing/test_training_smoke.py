@@ -10,7 +10,8 @@ import pytest
 from disccore.models import ModelInfo, sha256_of
 from disccore.segment import load_network
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY
-from disccore.training.data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, list_cases, prepare_case
+from disccore.training.data import (DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, list_cases,
+                                   mark_disc_endplate_margin, prepare_case)
 from disccore.training.run import run_training
 from disccore.training.train import TrainConfig, allowed_classes, partial_label_loss, train_network
 
@@ -108,3 +109,36 @@ def test_partial_label_loss_ignores_unannotated_classes():
     logits_disc = torch.full((1, 5, 4, 4), -10.0)
     logits_disc[:, DISC] = 10.0
     assert partial_label_loss(logits_body, target, unannotated) < 0.1 < partial_label_loss(logits_disc, target, unannotated)
+
+
+def test_a_derived_disc_may_be_thinner_along_the_bodies():
+    # canonical (slices, rows down, columns back): a body in rows 0-3, a disc in rows 4-9, a body in rows 10-13
+    target = np.zeros((3, 14, 6), np.int8)
+    target[:, :4], target[:, 4:10], target[:, 10:] = BODY, DISC, BODY
+    untouched = target.copy()
+    mark_disc_endplate_margin(target, target == BODY, 1)
+    assert (target[:, [4, 9]] == DISC_OR_BACKGROUND).all() and (target[:, 5:9] == DISC).all()
+    assert (target[:, :4] == BODY).all() and (target[:, 10:] == BODY).all()
+    mark_disc_endplate_margin(untouched, np.zeros(untouched.shape, bool), 1)  # a manual disc: no bodies drawn
+    assert (untouched[:, 4:10] == DISC).all()
+
+
+def test_the_disc_rim_along_the_bodies_may_be_disc_or_background_but_not_body():
+    import torch
+
+    target = torch.full((1, 6, 4), BODY, dtype=torch.long)
+    target[0, 1:5] = DISC
+    target[0, [1, 4]] = DISC_OR_BACKGROUND
+    unannotated = torch.zeros((1, 5), dtype=torch.bool)
+    unannotated[0, 0] = True
+    assert allowed_classes(target, unannotated)[0, :, 1, 0].tolist() == [True, False, False, True, False]
+
+    def loss(rim_class):
+        logits = torch.full((1, 5, 6, 4), -10.0)
+        logits[0, BODY, [0, 5]] = 10.0
+        logits[0, DISC, 2:4] = 10.0
+        logits[0, rim_class, 1] = logits[0, rim_class, 4] = 10.0
+        return float(partial_label_loss(logits, target, unannotated))
+
+    # disc or background on the rim costs (almost) nothing, neither in cross-entropy nor in the disc's Dice
+    assert loss(DISC) < 0.01 and loss(0) < 0.01 < 1 < loss(BODY)

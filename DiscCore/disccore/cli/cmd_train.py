@@ -42,6 +42,9 @@ def add_parser(sub) -> None:
     p.add_argument("--init", default=None, metavar="WEIGHTS",
                    help="start the first cycle from these weights (model.pt or foldK.pt) instead of at random; with "
                    "--folds, run exactly one --fold (its own fold's weights)")
+    p.add_argument("--disc-endplate-margin", type=int, default=None, metavar="VOXELS",
+                   help="let the rim of each derived or synthetic disc along the vertebral bodies, this many voxels wide, "
+                   "be disc or background (default from the recipe)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--name", default="disc-unet2d")
     p.add_argument("--version", default="1.0.0")
@@ -68,6 +71,8 @@ def run(args) -> int:
         config = replace(config, cycles=args.cycles)
     if args.learning_rate:
         config = replace(config, learning_rate=args.learning_rate)
+    if args.disc_endplate_margin is not None:
+        config = replace(config, disc_endplate_margin=args.disc_endplate_margin)
     if args.init:
         if not Path(args.init).is_file():
             raise InputError(f"--init: no weights file '{args.init}'")

@@ -7,7 +7,9 @@ rows superior->inferior, columns anterior->posterior). Targets hold class indice
 - ``UNKNOWN``: background or any class not annotated in this image;
 - ``UNKNOWN_OR_CANAL``: the same or canal (outside the region where the canal could be derived);
 - ``IGNORE``: anything (next to the column above/below its annotated part, where unannotated levels lie:
-  T12 and the L5-S1 disc in MyoSegmenTUM, the bodies above L1 in the disc data...).
+  T12 and the L5-S1 disc in MyoSegmenTUM, the bodies above L1 in the disc data...);
+- ``DISC_OR_BACKGROUND``: the rim of a derived (or synthetic) disc next to a vertebral body, where a disc filling the
+  whole gap between the bodies' outlines and a manual disc, drawn 1-2 mm thinner, disagree.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .derive import derive_canal, derive_discs_between_bodies
 UNKNOWN = -1
 UNKNOWN_OR_CANAL = -2
 IGNORE = -3
+DISC_OR_BACKGROUND = -4
 COLUMN_MARGIN_MM = 12.0
 BELOW_BAND_MM = 18.0
 
@@ -111,7 +114,9 @@ def manual_labels_on_file_grid(case: Case, image, labels) -> dict[str, np.ndarra
     return named_manual_labels(case, labels.array, depth)
 
 
-def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
+def prepare_case(case: Case, derive_canal_labels: bool = True, disc_endplate_margin: int = 0) -> PreparedCase:
+    """The case in the network's classes; ``disc_endplate_margin``: width (voxels) of the derived discs' rim along the
+    bodies that is marked DISC_OR_BACKGROUND."""
     img, lab = read_case(case)
     reo = reorientation_for(img.geometry.direction)
     image = normalise_intensity(reo.to_canonical(img.array))
@@ -138,7 +143,22 @@ def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
             annotated.add(CANAL)
     else:
         target[target == UNKNOWN] = UNKNOWN_OR_CANAL
+    if case.dataset in ("vb2", "vb3"):
+        mark_disc_endplate_margin(target, np.any(list(manual.values()), axis=0), disc_endplate_margin)
     return PreparedCase(case.name, case.dataset, image, target, annotated, spacing)
+
+
+def mark_disc_endplate_margin(target: np.ndarray, vertebrae: np.ndarray, width: int) -> None:
+    """In place: disc voxels within ``width`` voxels of a vertebra, in the sagittal plane, become DISC_OR_BACKGROUND
+    (for discs that fill the gap between vertebral outlines; manual discs stop short of them)."""
+    if width <= 0 or not vertebrae.any():
+        return
+    from scipy import ndimage
+
+    in_plane = np.zeros((3, 3, 3), bool)
+    in_plane[1] = True  # canonical axis 0 runs across the sagittal slices
+    near = ndimage.binary_dilation(vertebrae, structure=in_plane, iterations=width)
+    target[near & (target == DISC)] = DISC_OR_BACKGROUND
 
 
 def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
@@ -166,9 +186,10 @@ def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
         block[block == UNKNOWN] = IGNORE
 
 
-def synthetic_cases(n: int, seed: int = 0) -> list[PreparedCase]:
+def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> list[PreparedCase]:
     """Phantoms from :mod:`disccore.phantom` with exact labels for every structure (random anatomy and T1/T2
-    contrast, 1 mm in-plane, 3-4.4 mm slices). Their S1 body is background (the sacrum is not a lumbar body)."""
+    contrast, 1 mm in-plane, 3-4.4 mm slices). Their S1 body is background (the sacrum is not a lumbar body). Their
+    discs fill the gap between the vertebrae: ``disc_endplate_margin`` as in :func:`prepare_case`."""
     from .. import anatomy
     from ..phantom import make_lumbar_phantom
 
@@ -197,6 +218,8 @@ def synthetic_cases(n: int, seed: int = 0) -> list[PreparedCase]:
                 target[labels == value] = CANAL
             elif s.name != "S1":
                 target[labels == value] = L5_BODY if s.name == "L5" else BODY
+        vertebrae = np.isin(labels, [v.label for v in anatomy.vertebrae()])
+        mark_disc_endplate_margin(target, vertebrae, disc_endplate_margin)
         out.append(PreparedCase(f"phantom-{i:02d}", "phantom", image, target, {BODY, L5_BODY, DISC, CANAL},
                                 reo.spacing(ph.image.geometry.spacing)))
     return out

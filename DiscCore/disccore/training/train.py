@@ -12,8 +12,8 @@ import numpy as np
 
 from ..progress import ProgressCallback, report
 from ..segment.context import DEFAULT_OFFSETS_MM
-from ..segment.classes import CANAL, CLASS_NAMES, N_CLASSES
-from .data import IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid, read_case, unannotated_classes
+from ..segment.classes import CANAL, CLASS_NAMES, DISC, N_CLASSES
+from .data import DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid, read_case, unannotated_classes
 
 SYNTHETIC_WEIGHT = 0.5
 
@@ -38,14 +38,17 @@ class TrainConfig:
     cycles: int = 3
     cycle_iterations: int = 1600
     cycle_learning_rate: float = 1e-3
+    # Voxels of a derived or synthetic disc this close to a body may be disc or background (DISC_OR_BACKGROUND):
+    # such discs fill the gap between the bodies' outlines, the manual ones stop 1-2 mm short.
+    disc_endplate_margin: int = 0
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
     """(B, C, H, W) bool: classes a voxel may belong to given its (partial) annotation.
 
     Annotated voxels allow their class only; UNKNOWN allows background and every class not annotated in
-    that image; UNKNOWN_OR_CANAL also allows the canal (outside the region where it was derived); IGNORE
-    allows everything.
+    that image; UNKNOWN_OR_CANAL also allows the canal (outside the region where it was derived);
+    DISC_OR_BACKGROUND allows those two; IGNORE allows everything.
     """
     import torch
 
@@ -57,6 +60,8 @@ def allowed_classes(target, unannotated, canal_index=CANAL):
     marginal = unannotated.clone()  # (B, C) with background set
     allowed |= unk[:, None] & marginal[:, :, None, None]
     allowed[:, canal_index] |= target == UNKNOWN_OR_CANAL
+    allowed[:, 0] |= target == DISC_OR_BACKGROUND
+    allowed[:, DISC] |= target == DISC_OR_BACKGROUND
     allowed |= (target == IGNORE)[:, None]
     return allowed
 
@@ -77,6 +82,8 @@ def partial_label_loss(logits, target, unannotated, canal_index=CANAL):
             valid = target[b] != IGNORE
             if c == canal_index:
                 valid &= target[b] != UNKNOWN_OR_CANAL
+            if c == DISC:
+                valid &= target[b] != DISC_OR_BACKGROUND
             g = (target[b] == c) & valid
             if g.sum() == 0:
                 continue
