@@ -164,6 +164,16 @@ def test_two_bodies_joined_where_the_disc_was_missed_are_cut_apart():
     assert [n for n in names if "-" not in n] == ["L1", "L2", "L3", "L4", "L5"], names
 
 
+def test_two_joined_pairs_of_bodies_are_both_cut_apart():
+    # the L1-L2 and L4-L5 discs both missed: two pieces twice the usual size, which raise the median of all bodies
+    bridges = [(slice(r, r + 3), slice(6, 19), "disc") for r in (7, 31)]
+    bridges += [(slice(r, r + 3), slice(9, 16), "body") for r in (7, 31)]
+    probs, geom = _stack_probabilities(n_bodies=6, l5_index=4, pieces=bridges)
+    labels, rep = name_levels(probs, geom)
+    names = _names_by_height(labels, geom)
+    assert [n for n in names if "-" not in n] == ["L1", "L2", "L3", "L4", "L5"], names
+
+
 def _voxels(labels, name):
     return int((labels.array == anatomy.by_name(name).label).sum())
 

@@ -26,11 +26,11 @@ MIN_DISC_MM3 = 150.0
 MIN_CANAL_MM3 = 300.0
 L5_ANCHOR_MIN_SCORE = 0.35
 MAX_END_DISC_DISTANCE_MM = 30.0  # a disc beyond the last named body must lie this close to it
-MERGED_FACTOR = 1.7  # a body this many times the median size is two bodies joined
+MERGED_FACTOR = 1.7  # a body this many times the median size of the others is two bodies joined
 MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
 MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
 SACRAL_PIECE_FRACTION = 0.6  # a lowest "L5" smaller than this share of the body above is the top of S1
-L5_TIE_FRACTION = 0.9  # bodies at least this share of the best L5 score are candidates for L5 (the highest wins)
+L5_TIE_FRACTION = 0.8  # bodies at least this share of the best L5 score are candidates for L5 (the highest wins)
 # The argmax body reaches 1-3 mm past the manual outline (held-out precision 0.74, recall 0.94, worst at the lateral
 # edges); keeping the voxels the network is this sure of matches the outline best (chosen on held-out predictions,
 # confirmed by nested cross-validation: see the model card).
@@ -223,31 +223,40 @@ def _within_its_vertebrae(disc: np.ndarray, name: str, labels: np.ndarray, geome
 
 def _split_merged(bodies, probs, geometry):
     """A body about twice the typical size is two bodies joined where the disc between them was missed: cut it
-    across the spine (LPS z) where it is thinnest, in the middle half of its height."""
-    if len(bodies) < 3:
-        return bodies
-    typical = float(np.median([b.voxels for b in bodies]))
-    out = []
-    for b in bodies:
-        if b.voxels < MERGED_FACTOR * typical:
-            out.append(b)
-            continue
-        idx = np.argwhere(b.mask)
-        z = geometry.index_to_lps(idx)[:, 2]
-        lo, hi = np.percentile(z, 25), np.percentile(z, 75)
-        step = max(1.0, float(max(geometry.spacing)))  # bins no finer than the voxels, or some stay empty
-        edges = np.arange(lo, hi + step, step)
-        counts, _ = np.histogram(z, edges)
-        cut = float(edges[int(np.argmin(counts))] + step / 2) if len(counts) else float(np.median(z))
-        parts = (z >= cut, z < cut)
-        if not all(p.any() for p in parts):
-            out.append(b)
-            continue
-        for part in parts:
-            m = np.zeros(b.mask.shape, bool)
-            m[tuple(idx[part].T)] = True
-            out.append(_body(m, probs, geometry))
+    across the spine (LPS z) where it is thinnest, in the middle half of its height. The largest body is compared
+    with the median of the others, and cut, until none is that large (two joined pairs would otherwise raise the
+    median of all so far that neither looks joined)."""
+    out = list(bodies)
+    while len(out) >= 3:
+        largest = max(out, key=lambda b: b.voxels)
+        others = float(np.median([b.voxels for b in out if b is not largest]))
+        if largest.voxels < MERGED_FACTOR * others:
+            break
+        parts = _cut_across(largest, probs, geometry)
+        if parts is None:
+            break
+        out = [b for b in out if b is not largest] + parts
     return sorted(out, key=lambda b: -b.z)
+
+
+def _cut_across(b, probs, geometry):
+    """The two halves of body ``b`` cut across the spine where it is thinnest (None if a half would be empty)."""
+    idx = np.argwhere(b.mask)
+    z = geometry.index_to_lps(idx)[:, 2]
+    lo, hi = np.percentile(z, 25), np.percentile(z, 75)
+    step = max(1.0, float(max(geometry.spacing)))  # bins no finer than the voxels, or some stay empty
+    edges = np.arange(lo, hi + step, step)
+    counts, _ = np.histogram(z, edges)
+    cut = float(edges[int(np.argmin(counts))] + step / 2) if len(counts) else float(np.median(z))
+    halves = (z >= cut, z < cut)
+    if not all(h.any() for h in halves):
+        return None
+    out = []
+    for half in halves:
+        m = np.zeros(b.mask.shape, bool)
+        m[tuple(idx[half].T)] = True
+        out.append(_body(m, probs, geometry))
+    return out
 
 
 def _on_the_column(bodies):
