@@ -11,7 +11,7 @@ from disccore.models import ModelInfo, sha256_of
 from disccore.segment import load_network
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY
 from disccore.training.data import (DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, list_cases,
-                                   mark_disc_endplate_margin, prepare_case)
+                                   mark_disc_endplate_margin, prepare_case, with_disc_endplate_margin)
 from disccore.training.run import run_training
 from disccore.training.train import TrainConfig, allowed_classes, partial_label_loss, train_network
 
@@ -52,16 +52,20 @@ def test_training_cycles_equal_chained_runs_from_saved_weights(shared_data, tmp_
     import torch
     from dataclasses import replace
 
-    cfg = TrainConfig(iterations=2, cycles=2, cycle_iterations=2, batch_size=2, crop=64, synthetic_cases=1, threads=1)
+    # the disc endplate margin from the second cycle on, as in the recipe (from the fourth)
+    cfg = TrainConfig(iterations=2, cycles=2, cycle_iterations=2, batch_size=2, crop=64, synthetic_cases=1, threads=1,
+                      disc_margin_from_cycle=2)
     quiet = {"limit_cases": 1, "log": lambda m: None}
     both = run_training(shared_data, tmp_path / "both", cfg, **quiet)
     first = run_training(shared_data, tmp_path / "first", replace(cfg, cycles=1), **quiet)
-    second = run_training(shared_data, tmp_path / "second", replace(
-        cfg, cycles=1, iterations=cfg.cycle_iterations, learning_rate=cfg.cycle_learning_rate, seed=cfg.seed + 1,
-        init_weights=str(first)), **quiet)
+    second_cfg = replace(cfg, cycles=1, iterations=cfg.cycle_iterations, learning_rate=cfg.cycle_learning_rate,
+                         seed=cfg.seed + 1, init_weights=str(first), disc_margin_from_cycle=1)
+    second = run_training(shared_data, tmp_path / "second", second_cfg, **quiet)
+    no_margin = run_training(shared_data, tmp_path / "no_margin", replace(second_cfg, disc_endplate_margin=0), **quiet)
     load = lambda p: torch.load(p, weights_only=True)
     same = lambda a, b: all(torch.equal(a[k], b[k]) for k in a)
     assert same(load(both), load(second)) and not same(load(first), load(second))
+    assert not same(load(second), load(no_margin))  # the margin is applied in that cycle
 
 
 @pytest.mark.shared_data
@@ -121,6 +125,16 @@ def test_a_derived_disc_may_be_thinner_along_the_bodies():
     assert (target[:, :4] == BODY).all() and (target[:, 10:] == BODY).all()
     mark_disc_endplate_margin(untouched, np.zeros(untouched.shape, bool), 1)  # a manual disc: no bodies drawn
     assert (untouched[:, 4:10] == DISC).all()
+
+
+@pytest.mark.shared_data
+def test_the_disc_margin_applies_to_derived_discs_only(shared_data):
+    cases = {c.dataset: c for c in list_cases(shared_data)}
+    vb, ivd = prepare_case(cases["vb3"]), prepare_case(cases["ivd"])
+    assert with_disc_endplate_margin(ivd, 1) is ivd and with_disc_endplate_margin(vb, 0) is vb
+    thinner = with_disc_endplate_margin(vb, 1)
+    rim = thinner.target == DISC_OR_BACKGROUND
+    assert rim.any() and (vb.target[rim] == DISC).all() and DISC_OR_BACKGROUND not in vb.target  # a copy
 
 
 def test_the_disc_rim_along_the_bodies_may_be_disc_or_background_but_not_body():

@@ -10,7 +10,7 @@ EXAMPLES = """examples:
   disccore train --data ../shared/data -o /tmp/cv --folds 3 --cv-only                 # cross-validation by subject
   disccore train --data ../shared/data -o /tmp/smoke --smoke                          # tiny run (CI)
   disccore train --data ../shared/data -o /tmp/more --init models/disc-unet2d/model.pt \\
-      --cycles 1 --iterations 1600 --learning-rate 1e-3 --seed 3               # one more cycle from these weights
+      --cycles 1 --iterations 1600 --learning-rate 1e-3 --seed 4 --disc-margin-from-cycle 1   # one more cycle
 
 writes OUT/model.pt (state_dict), OUT/entry.json (its manifest entry with sha256) and, with --folds,
 OUT/cross_validation.json (Dice per held-out case and structure)
@@ -44,7 +44,9 @@ def add_parser(sub) -> None:
                    "--folds, run exactly one --fold (its own fold's weights)")
     p.add_argument("--disc-endplate-margin", type=int, default=None, metavar="VOXELS",
                    help="let the rim of each derived or synthetic disc along the vertebral bodies, this many voxels wide, "
-                   "be disc or background (default from the recipe)")
+                   "be disc or background (default from the recipe; 0: never)")
+    p.add_argument("--disc-margin-from-cycle", type=int, default=None, metavar="K",
+                   help="the first cycle (1-based) that trains with that margin (default from the recipe)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--name", default="disc-unet2d")
     p.add_argument("--version", default="1.0.0")
@@ -64,7 +66,8 @@ def run(args) -> int:
         raise InputError(f"'{data}' holds no training data (expected ivd/, vb2/, vb3/ folders)")
     config = TrainConfig(seed=args.seed, threads=args.threads)
     if args.smoke:
-        config = replace(config, iterations=3, cycles=2, cycle_iterations=2, batch_size=2, crop=64, synthetic_cases=1)
+        config = replace(config, iterations=3, cycles=2, cycle_iterations=2, batch_size=2, crop=64, synthetic_cases=1,
+                         disc_margin_from_cycle=2)
     if args.iterations:
         config = replace(config, iterations=args.iterations)
     if args.cycles:
@@ -73,6 +76,8 @@ def run(args) -> int:
         config = replace(config, learning_rate=args.learning_rate)
     if args.disc_endplate_margin is not None:
         config = replace(config, disc_endplate_margin=args.disc_endplate_margin)
+    if args.disc_margin_from_cycle is not None:
+        config = replace(config, disc_margin_from_cycle=args.disc_margin_from_cycle)
     if args.init:
         if not Path(args.init).is_file():
             raise InputError(f"--init: no weights file '{args.init}'")

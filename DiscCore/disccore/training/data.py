@@ -114,9 +114,7 @@ def manual_labels_on_file_grid(case: Case, image, labels) -> dict[str, np.ndarra
     return named_manual_labels(case, labels.array, depth)
 
 
-def prepare_case(case: Case, derive_canal_labels: bool = True, disc_endplate_margin: int = 0) -> PreparedCase:
-    """The case in the network's classes; ``disc_endplate_margin``: width (voxels) of the derived discs' rim along the
-    bodies that is marked DISC_OR_BACKGROUND."""
+def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
     img, lab = read_case(case)
     reo = reorientation_for(img.geometry.direction)
     image = normalise_intensity(reo.to_canonical(img.array))
@@ -143,9 +141,19 @@ def prepare_case(case: Case, derive_canal_labels: bool = True, disc_endplate_mar
             annotated.add(CANAL)
     else:
         target[target == UNKNOWN] = UNKNOWN_OR_CANAL
-    if case.dataset in ("vb2", "vb3"):
-        mark_disc_endplate_margin(target, np.any(list(manual.values()), axis=0), disc_endplate_margin)
     return PreparedCase(case.name, case.dataset, image, target, annotated, spacing)
+
+
+def with_disc_endplate_margin(case: PreparedCase, width: int) -> PreparedCase:
+    """The case with the rim of its derived discs along the manual bodies, ``width`` voxels wide, marked
+    DISC_OR_BACKGROUND (a copy; the case itself where it has no derived discs or ``width`` is 0)."""
+    from dataclasses import replace
+
+    if width <= 0 or case.dataset not in ("vb2", "vb3"):
+        return case
+    target = case.target.copy()
+    mark_disc_endplate_margin(target, (target == BODY) | (target == L5_BODY), width)
+    return replace(case, target=target, annotated_slices=None)
 
 
 def mark_disc_endplate_margin(target: np.ndarray, vertebrae: np.ndarray, width: int) -> None:
@@ -189,7 +197,7 @@ def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
 def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> list[PreparedCase]:
     """Phantoms from :mod:`disccore.phantom` with exact labels for every structure (random anatomy and T1/T2
     contrast, 1 mm in-plane, 3-4.4 mm slices). Their S1 body is background (the sacrum is not a lumbar body). Their
-    discs fill the gap between the vertebrae: ``disc_endplate_margin`` as in :func:`prepare_case`."""
+    discs fill the gap between the vertebrae: ``disc_endplate_margin`` as in :func:`with_disc_endplate_margin`."""
     from .. import anatomy
     from ..phantom import make_lumbar_phantom
 

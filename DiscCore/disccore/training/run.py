@@ -12,7 +12,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .data import list_cases, prepare_case, synthetic_cases
-from .train import TrainConfig, evaluate_case, export_model, folds_by_subject, train_cycles
+from .train import TrainConfig, disc_margin_in_cycle, evaluate_case, export_model, folds_by_subject, train_cycles
 
 
 def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callable = print, only_folds=None,
@@ -66,14 +66,14 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
     if not cases:
         raise FileNotFoundError(f"no training cases found under {data_root}")
     t0 = time.monotonic()
-    prepared = [prepare_case(c, disc_endplate_margin=config.disc_endplate_margin) for c in cases]
+    prepared = [prepare_case(c) for c in cases]
     log(f"prepared {len(cases)} cases in {time.monotonic() - t0:.0f} s")
 
     @lru_cache(maxsize=None)
     def synthetic_for(cycle: int) -> list:  # each cycle its own phantoms (seed + cycle), shared by all folds
         if not config.synthetic_cases:
             return []
-        return synthetic_cases(config.synthetic_cases, config.seed + cycle, config.disc_endplate_margin)
+        return synthetic_cases(config.synthetic_cases, config.seed + cycle, disc_margin_in_cycle(config, cycle))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {"training_cases": {ds: sum(c.dataset == ds for c in cases) for ds in ("ivd", "vb2", "vb3")}}

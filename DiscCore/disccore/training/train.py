@@ -13,7 +13,7 @@ import numpy as np
 from ..progress import ProgressCallback, report
 from ..segment.context import DEFAULT_OFFSETS_MM
 from ..segment.classes import CANAL, CLASS_NAMES, DISC, N_CLASSES
-from .data import DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid, read_case, unannotated_classes
+from .data import DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, with_disc_endplate_margin, manual_labels_on_file_grid, read_case, unannotated_classes
 
 SYNTHETIC_WEIGHT = 0.5
 
@@ -35,12 +35,14 @@ class TrainConfig:
     init_weights: Optional[str] = None  # start the first cycle from these weights instead of at random
     # Later cycles restart the learning-rate schedule from the previous cycle's weights (warm restarts), each with
     # its own sampling seed and phantoms: the loss was still falling at the end of the first cycle.
-    cycles: int = 3
+    cycles: int = 4
     cycle_iterations: int = 1600
     cycle_learning_rate: float = 1e-3
-    # Voxels of a derived or synthetic disc this close to a body may be disc or background (DISC_OR_BACKGROUND):
-    # such discs fill the gap between the bodies' outlines, the manual ones stop 1-2 mm short.
-    disc_endplate_margin: int = 0
+    # From cycle disc_margin_from_cycle (1-based) on, voxels of a derived or synthetic disc this close to a body may
+    # be disc or background (DISC_OR_BACKGROUND): such discs fill the gap between the bodies' outlines, the manual
+    # ones stop short of it. The earlier cycles learn where discs are from whole gap-filling discs.
+    disc_endplate_margin: int = 1
+    disc_margin_from_cycle: int = 4
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
@@ -112,13 +114,21 @@ def cycle_config(config: TrainConfig, cycle: int) -> TrainConfig:
                    seed=config.seed + cycle, init_weights=None)
 
 
+def disc_margin_in_cycle(config: TrainConfig, cycle: int) -> int:
+    """The disc endplate margin (voxels) of training cycle ``cycle`` (0 is the first)."""
+    return config.disc_endplate_margin if cycle + 1 >= config.disc_margin_from_cycle else 0
+
+
 def train_cycles(real: list[PreparedCase], synthetic_for: Callable[[int], list], config: TrainConfig, log=None):
     """``config.cycles`` training cycles, each from the weights the previous one ended with; cycle c trains on
-    ``real`` plus ``synthetic_for(c)``. Identical to chaining single-cycle runs with ``init_weights``."""
+    ``real`` (with that cycle's disc margin) plus ``synthetic_for(c)``. Identical to chaining single-cycle runs with
+    ``init_weights``."""
     net = None
     for c in range(config.cycles):
         prefix = f"cycle {c + 1}/{config.cycles}: " if config.cycles > 1 else ""
-        net = train_network(real + synthetic_for(c), cycle_config(config, c), log=log and (lambda m: log(prefix + m)),
+        margin = disc_margin_in_cycle(config, c)
+        cases = [with_disc_endplate_margin(p, margin) for p in real] + synthetic_for(c)
+        net = train_network(cases, cycle_config(config, c), log=log and (lambda m: log(prefix + m)),
                             init_state=None if net is None else net.state_dict())
     return net
 
