@@ -63,7 +63,8 @@ def main() -> None:
         output = name_levels(probs, ph.image.geometry)[0].array
         argmax_output = name_levels(probs, ph.image.geometry, **ARG_MAX)[0].array
         trimmed, argmax = dice_per_level(output, ph.labels.array), dice_per_level(argmax_output, ph.labels.array)
-        discs, discs_argmax = dice_per_level(output, ph.labels.array, DISCS), dice_per_level(argmax_output, ph.labels.array, DISCS)
+        discs = dice_per_level(output, ph.labels.array, DISCS)
+        discs_argmax = dice_per_level(argmax_output, ph.labels.array, DISCS)
         named = max(trimmed) > 0
         print(f"seed {seed} {contrast} {spacing}: {'named right' if named else 'levels shifted'}; "
               f"bodies trimmed {np.mean(trimmed):.3f} {np.round(trimmed, 3).tolist()}, arg-max {np.mean(argmax):.3f}; "

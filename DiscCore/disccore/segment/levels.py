@@ -41,7 +41,7 @@ BODY_TRIM_PROBABILITY = 0.9
 # network is this sure of (both chosen on the held-out predictions of the disc images: see the model card).
 MIN_DISC_BODY_SECTION_SHARE = 0.3
 DISC_TRIM_PROBABILITY = 0.7
-MIN_TRIMMED_SHARE = 0.5  # a body the network is rarely that sure of (unfamiliar contrast) keeps its argmax mask
+MIN_TRIMMED_SHARE = 0.5  # a body or disc the network is rarely that sure of (unfamiliar contrast) keeps its argmax mask
 NAMES_UP_FROM_L5 = ("L5", "L4", "L3", "L2", "L1", "T12", "T11")
 
 

@@ -9,7 +9,7 @@ rows superior->inferior, columns anterior->posterior). Targets hold class indice
 - ``IGNORE``: anything (next to the column above/below its annotated part, where unannotated levels lie:
   T12 and the L5-S1 disc in MyoSegmenTUM, the bodies above L1 in the disc data...);
 - ``DISC_OR_BACKGROUND``: the rim of a derived (or synthetic) disc next to a vertebral body, where a disc filling the
-  whole gap between the bodies' outlines and a manual disc, drawn 1-2 mm thinner, disagree.
+  whole gap between the bodies' outlines and a manual disc, drawn thinner, disagree.
 """
 
 from __future__ import annotations

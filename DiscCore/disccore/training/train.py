@@ -13,7 +13,8 @@ import numpy as np
 from ..progress import ProgressCallback, report
 from ..segment.context import DEFAULT_OFFSETS_MM
 from ..segment.classes import CANAL, CLASS_NAMES, DISC, N_CLASSES
-from .data import DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, with_disc_endplate_margin, manual_labels_on_file_grid, read_case, unannotated_classes
+from .data import (DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid,
+                   read_case, unannotated_classes, with_disc_endplate_margin)
 
 SYNTHETIC_WEIGHT = 0.5
 
