@@ -132,6 +132,8 @@ def name_levels(probs: np.ndarray, geometry, body_trim_probability: float = BODY
     bodies, beyond = _main_column(bodies)
     rep.dropped += ["a body-like piece off the spinal column"] * (len(off_column) + len(beyond))
     named = {}
+    sections = {}  # per named body: its voxel count in each sagittal slice (for the discs' lateral limit)
+    left_right = int(np.argmax(np.abs(geometry.direction[0])))  # the array axis closest to left-right
     p_body = probs[BODY] + probs[L5_BODY]
     if bodies:
         anchor = _l5_anchor(bodies, [_z_mm(geometry, disc_lab == i) for i in disc_ids], rep)
@@ -139,8 +141,10 @@ def name_levels(probs: np.ndarray, geometry, body_trim_probability: float = BODY
             steps_up = anchor - k
             if 0 <= steps_up < len(NAMES_UP_FROM_L5):
                 name = NAMES_UP_FROM_L5[steps_up]
-                out[_trimmed(bodies[k].mask, p_body, body_trim_probability)] = anatomy.by_name(name).label
+                body = _trimmed(bodies[k].mask, p_body, body_trim_probability)
+                out[body] = anatomy.by_name(name).label
                 named[name] = bodies[k].z
+                sections[name] = body.sum(axis=tuple(a for a in range(3) if a != left_right))
             else:
                 rep.dropped.append("a vertebral body below L5" if steps_up < 0 else "a body above T11")
 
@@ -156,7 +160,7 @@ def name_levels(probs: np.ndarray, geometry, body_trim_probability: float = BODY
         if name not in best or size > best[name][0]:
             best[name] = (size, i)
     for name, (_, i) in best.items():
-        disc = _within_its_vertebrae(disc_lab == i, name, out, geometry, disc_section_share)
+        disc = _within_its_vertebrae(disc_lab == i, name, sections, left_right, disc_section_share)
         out[_trimmed(disc, probs[DISC], disc_trim_probability)] = anatomy.by_name(name).label
 
     canal_lab, canal_ids = _components(sem == CANAL, int(MIN_CANAL_MM3 / voxel))
@@ -204,16 +208,14 @@ def _trimmed(mask: np.ndarray, p: np.ndarray, threshold: float) -> np.ndarray:
     return out
 
 
-def _within_its_vertebrae(disc: np.ndarray, name: str, labels: np.ndarray, geometry, share: float) -> np.ndarray:
-    """The disc in the sagittal slices where each of its named vertebrae (``labels``) has a section at least ``share``
-    of its widest; a vertebra not named (S1, or one beyond the field of view) sets no limit. The whole disc if that
-    would leave nothing."""
-    axis = int(np.argmax(np.abs(geometry.direction[0])))  # the array axis closest to left-right
-    across = tuple(a for a in range(3) if a != axis)
+def _within_its_vertebrae(disc: np.ndarray, name: str, sections: dict, axis: int, share: float) -> np.ndarray:
+    """The disc in the sagittal slices (along array ``axis``) where each of its named vertebrae has a section (voxels
+    per slice, in ``sections``) at least ``share`` of its widest; a vertebra not named (S1, or one beyond the field
+    of view) sets no limit. The whole disc if that would leave nothing."""
     keep = np.ones(disc.shape[axis], bool)
     for vertebra in name.split("-"):
-        section = (labels == anatomy.by_name(vertebra).label).sum(axis=across)
-        if section.any():
+        section = sections.get(vertebra)
+        if section is not None and section.any():
             keep &= section >= share * section.max()
     shape = [1, 1, 1]
     shape[axis] = -1
