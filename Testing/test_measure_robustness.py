@@ -117,6 +117,28 @@ def test_disc_in_two_pieces(stack):
     assert row["disc_height_mm"] == pytest.approx(ref["disc_height_mm"], abs=1e-6)
 
 
+def test_structures_cut_by_the_field_of_view_are_noted_not_dropped(stack):
+    labels, names, _ = stack
+    edge = "may be cut off by the field of view"
+    whole = measure_segmentation(labels, names)
+    assert not any(edge in r["notes"] for r in whole.discs + whole.vertebrae)
+    # a field of view that ends inside L5 (the lower body): the grid starts at L5's middle along the axis closest to S-I
+    si = int(np.argmax(np.abs(labels.geometry.direction[2])))
+    l5 = next(v for v, n in names.items() if n == "L5")
+    start = int(np.median(np.argwhere(labels.array == l5)[:, si]))
+    index = [slice(None)] * 3
+    index[si] = slice(start, None)
+    lo = np.zeros(3)
+    lo[si] = start
+    g = labels.geometry
+    cut = Geometry(labels.array[tuple(index)].shape, g.spacing, g.index_to_lps(lo), g.direction)
+    result = measure_segmentation(SpatialImage(np.ascontiguousarray(labels.array[tuple(index)]), cut), names)
+    assert edge in result.vertebra("L5")["notes"]
+    assert edge not in result.vertebra("L4")["notes"] and edge not in result.disc("L4-L5")["notes"]
+    assert result.vertebra("L5")["vertebra_volume_mm3"] < 0.6 * whole.vertebra("L5")["vertebra_volume_mm3"]
+    assert result.disc("L4-L5")["disc_height_mm"] == pytest.approx(10.0, abs=0.3)  # the disc itself is whole
+
+
 def test_empty_and_unknown_names():
     geom = Geometry((20, 20, 10), spacing=(1, 1, 3))
     empty = SpatialImage(np.zeros(geom.size, np.uint8), geom)

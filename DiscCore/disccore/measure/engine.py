@@ -22,23 +22,30 @@ from .result import DISC_COLUMNS, MeasuredLine, MeasurementResult
 from .vertebra import measure_vertebra
 
 DISC_STEP_MM = 0.5
+GRID_EDGE_NOTE = ("reaches the edge of the image: may be cut off by the field of view "
+                  "(then its volume and heights are partial)")
 
 
 class _Structure:
     """All voxels of one named structure: volume over every piece, geometry from the largest."""
 
-    def __init__(self, name: str, n_voxels: int, n_pieces: int, piece: Piece):
+    def __init__(self, name: str, n_voxels: int, n_pieces: int, piece: Piece, at_grid_edge: bool):
         self.name = name
         self.n_voxels = n_voxels
         self.n_pieces = n_pieces
         self.piece = piece
+        self.at_grid_edge = at_grid_edge
 
-    def pieces_note(self) -> Optional[str]:
-        if self.n_pieces <= 1:
-            return None
-        share = 100.0 * self.piece.n_voxels / self.n_voxels
-        return (f"{self.n_pieces} separate pieces: volume counts all, heights/diameters use the largest "
-                f"({share:.0f} % of the voxels)")
+    def notes(self) -> list[str]:
+        """What the reader of its row should know about the structure itself."""
+        notes = []
+        if self.at_grid_edge:  # e.g. a disc half outside the field of view: its size would look plausible but small
+            notes.append(GRID_EDGE_NOTE)
+        if self.n_pieces > 1:
+            share = 100.0 * self.piece.n_voxels / self.n_voxels
+            notes.append(f"{self.n_pieces} separate pieces: volume counts all, heights/diameters use the largest "
+                         f"({share:.0f} % of the voxels)")
+        return notes
 
 
 def _integer_labels(labels: SpatialImage) -> np.ndarray:
@@ -88,7 +95,8 @@ def _collect(arr: np.ndarray, labels: SpatialImage, label_names: dict, warnings:
         mask = crop == values[0] if len(values) == 1 else np.isin(crop, values)
         n_all = int(mask.sum())
         largest, n_pieces = split_pieces(mask)
-        out[name] = _Structure(name, n_all, n_pieces, make_piece(largest, lo, labels.geometry))
+        at_edge = min(lo) == 0 or any(h == n for h, n in zip(hi, arr.shape))
+        out[name] = _Structure(name, n_all, n_pieces, make_piece(largest, lo, labels.geometry), at_edge)
     return out
 
 
@@ -133,8 +141,7 @@ def measure_segmentation(labels: SpatialImage, label_names: dict[int, str], prog
         above = found.get(order[i - 1]).piece if i > 0 and order[i - 1] in found else None
         below = found.get(order[i + 1]).piece if i + 1 < len(order) and order[i + 1] in found else None
         h, notes = measure_vertebra(st.piece, above, below, canal_piece)
-        if st.pieces_note():
-            notes.insert(0, st.pieces_note())
+        notes = st.notes() + notes
         vert_height[s.name] = h.mean_mm
         result.vertebrae.append({
             "level": s.name,
@@ -154,7 +161,7 @@ def measure_segmentation(labels: SpatialImage, label_names: dict[int, str], prog
         report(progress, done / total, f"measuring {s.name}")
         st = found[s.name]
         piece = st.piece
-        notes = [n for n in [st.pieces_note()] if n]
+        notes = st.notes()
         up, low = anatomy.adjacent_vertebrae(s.name)
         if up.name in found and low.name in found:
             axis = orient(found[low.name].piece.centroid_lps - found[up.name].piece.centroid_lps, INFERIOR_LPS)

@@ -68,6 +68,8 @@ DEFINITIONS = {
     "vertebra_height": "Anterior / middle / posterior heights of the vertebral body, defined as for discs, along its "
     "own local axis (centroids of the neighbouring vertebral bodies, else its thinnest principal direction).",
     "stray_pieces": "Volumes count every voxel; heights and diameters use the largest connected piece (noted).",
+    "image_edge": "A structure with voxels on the outermost slice of the label map's grid on any side is noted as "
+    "possibly cut off by the field of view: its row is kept, its volume and heights may be partial.",
 }
 
 
