@@ -57,14 +57,15 @@ def test_canonical_axes_point_left_inferior_posterior(name):
 
 
 def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGITTAL_LPS, extra_rows=0, front=0,
-                         pieces=(), l5_share=None, unsure=(), disc_slices=slice(2, 10)):
+                         pieces=(), l5_share=None, unsure=(), disc_slices=slice(2, 10), lateral_ends=False):
     """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid.
 
     ``pieces``: extra boxes (rows, columns, "body" | "l5" | "disc") in canonical indices, e.g. a bowel loop in front of
     the column (``front`` adds that many columns before it) or a sacral piece below (``extra_rows`` below it).
     ``l5_share``: the L5 body's L5 probability when it should look less L5-like than such a piece.
     ``unsure``: boxes (rows, columns) where a body or disc is still the arg-max but only at probability 0.6.
-    ``disc_slices``: the slices the discs span (the bodies span 2-9 of 12)."""
+    ``disc_slices``: the slices the discs span (the bodies span 2-9 of 12).
+    ``lateral_ends``: each body also in slices 1 and 10, there in a 2 x 5 patch only (a tapering lateral end)."""
     shape = (12, 8 * n_bodies + 8 + extra_rows, 30 + front)  # canonical: slices, rows (down), columns (back)
     sem = np.zeros(shape, int)
     l5 = np.zeros(shape, bool)
@@ -73,8 +74,10 @@ def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGI
     for b in range(n_bodies):
         r0 = 2 + 8 * b
         sem[2:10, r0 : r0 + 5, c0 + 5 : c0 + 20] = BODY
+        if lateral_ends:
+            sem[[1, 10], r0 + 1 : r0 + 3, c0 + 10 : c0 + 15] = BODY
         if b == l5_index:
-            column_l5[2:10, r0 : r0 + 5, c0 + 5 : c0 + 20] = True
+            column_l5[1:11, r0 : r0 + 5, c0 + 5 : c0 + 20] = sem[1:11, r0 : r0 + 5, c0 + 5 : c0 + 20] == BODY
         sem[disc_slices, r0 + 5 : r0 + 8, c0 + 6 : c0 + 19] = DISC
     for rows, cols, kind in pieces:
         sem[2:10, rows, cols] = DISC if kind == "disc" else BODY
@@ -193,6 +196,18 @@ def test_a_body_the_network_is_hardly_anywhere_sure_of_keeps_its_argmax_mask():
     probs, geom = _stack_probabilities(unsure=[(slice(18, 23), slice(0, 12)), (slice(18, 23), slice(13, 30))])
     labels, _ = name_levels(probs, geom)
     assert _voxels(labels, "L3") == 8 * 5 * 15
+
+
+@pytest.mark.parametrize("name", ["sagittal (shared data)", "oblique left-handed", "permuted"])
+def test_a_body_ends_laterally_where_its_section_has_shrunk(name):
+    # every body also in the sagittal slices either side, but there only 10 voxels (13 % of its widest section),
+    # sure ones: cut off, as manual outlines drawn on thick sagittal slices end
+    probs, geom = _stack_probabilities(direction=DIRECTIONS[name], lateral_ends=True)
+    labels, _ = name_levels(probs, geom)
+    for body in ("L1", "L2", "L5"):
+        assert _voxels(labels, body) == 8 * 5 * 15, body
+    labels, _ = name_levels(probs, geom, body_section_share=0.0)
+    assert _voxels(labels, "L2") == 8 * 5 * 15 + 2 * 2 * 5
 
 
 def test_a_disc_is_trimmed_to_where_the_network_is_sure():

@@ -31,7 +31,8 @@ from disccore.training.train import dice  # noqa: E402
 
 BODIES = ("T12", "L1", "L2", "L3", "L4", "L5")
 DISCS = ("T12-L1", "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
-ARG_MAX = {"body_trim_probability": 0.0, "disc_trim_probability": 0.0, "disc_section_share": 0.0}
+ARG_MAX = {"body_trim_probability": 0.0, "disc_trim_probability": 0.0, "body_section_share": 0.0,
+           "disc_section_share": 0.0}
 # (seed, contrast, voxel size in mm: in-plane, in-plane, slice); seeds differ from the training phantoms' stream
 CASES = [(101, "T1", (0.6, 0.6, 4.0)), (102, "T1", (0.8, 0.8, 3.0)), (103, "T2", (0.6, 0.6, 4.4)),
          (104, "T1", (0.6, 0.6, 4.0)), (105, "T2", (0.9, 0.9, 3.3)), (106, "T1", (0.7, 0.7, 5.0))]

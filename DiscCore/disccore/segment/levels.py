@@ -32,9 +32,12 @@ MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical 
 SACRAL_PIECE_FRACTION = 0.6  # a lowest "L5" smaller than this share of the body above is the top of S1
 L5_TIE_FRACTION = 0.8  # bodies at least this share of the best L5 score are candidates for L5 (the highest wins)
 # The argmax body reaches 1-3 mm past the manual outline (held-out precision 0.74, recall 0.94, worst at the lateral
-# edges); keeping the voxels the network is this sure of matches the outline best (chosen on held-out predictions,
-# confirmed by nested cross-validation: see the model card).
-BODY_TRIM_PROBABILITY = 0.9
+# edges): a body keeps the voxels the network is this sure of, then the sagittal slices where its section is at least
+# this share of its widest (manual bodies, outlined on thick sagittal slices, end laterally in a flat cut where the
+# network's outline tapers off). Both chosen on held-out predictions, checked by nested cross-validation: see the
+# model card.
+BODY_TRIM_PROBABILITY = 0.85
+MIN_BODY_SECTION_SHARE = 0.4
 # The arg-max disc runs wide in the same way, mostly at its lateral ends, where the network goes on finding disc in
 # sagittal slices that only graze the vertebrae (partial volume of thick slices; manual discs stop before). A disc
 # keeps the slices where each neighbouring body's section is at least this share of its widest, then the voxels the
@@ -107,10 +110,12 @@ def _z_mm(geometry, mask: np.ndarray) -> float:
 
 def name_levels(probs: np.ndarray, geometry, body_trim_probability: float = BODY_TRIM_PROBABILITY,
                 disc_trim_probability: float = DISC_TRIM_PROBABILITY,
+                body_section_share: float = MIN_BODY_SECTION_SHARE,
                 disc_section_share: float = MIN_DISC_BODY_SECTION_SHARE) -> tuple[SpatialImage, LevelReport]:
     """Label map (uint8, anatomy-scheme values) from class probabilities (C, i, j, k) on ``geometry``.
 
     ``body_trim_probability``, ``disc_trim_probability``: each named body or disc keeps its voxels at least this sure;
+    ``body_section_share``: each body keeps the sagittal slices where its section is at least this share of its widest;
     ``disc_section_share``: each disc keeps the sagittal slices where its vertebrae's sections are at least this share of
     their widest (0 everywhere keeps the arg-max structures)."""
     voxel = geometry.voxel_volume_mm3
@@ -142,9 +147,11 @@ def name_levels(probs: np.ndarray, geometry, body_trim_probability: float = BODY
             if 0 <= steps_up < len(NAMES_UP_FROM_L5):
                 name = NAMES_UP_FROM_L5[steps_up]
                 body = _trimmed(bodies[k].mask, p_body, body_trim_probability)
+                section = _sections(body, left_right)
+                body = _in_slices(body, section >= body_section_share * section.max(), left_right)
                 out[body] = anatomy.by_name(name).label
                 named[name] = bodies[k].z
-                sections[name] = body.sum(axis=tuple(a for a in range(3) if a != left_right))
+                sections[name] = _sections(body, left_right)
             else:
                 rep.dropped.append("a vertebral body below L5" if steps_up < 0 else "a body above T11")
 
@@ -217,10 +224,20 @@ def _within_its_vertebrae(disc: np.ndarray, name: str, sections: dict, axis: int
         section = sections.get(vertebra)
         if section is not None and section.any():
             keep &= section >= share * section.max()
+    within = _in_slices(disc, keep, axis)
+    return within if within.any() else disc
+
+
+def _sections(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Voxels of ``mask`` in each slice along array ``axis``."""
+    return mask.sum(axis=tuple(a for a in range(3) if a != axis))
+
+
+def _in_slices(mask: np.ndarray, keep: np.ndarray, axis: int) -> np.ndarray:
+    """``mask`` in the slices along array ``axis`` where ``keep`` (one bool per slice) is true."""
     shape = [1, 1, 1]
     shape[axis] = -1
-    within = disc & keep.reshape(shape)
-    return within if within.any() else disc
+    return mask & keep.reshape(shape)
 
 
 def _split_merged(bodies, probs, geometry):
