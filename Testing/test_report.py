@@ -84,6 +84,19 @@ def test_report_variants(phantom, tmp_path):
         _png_size(tmp_path / f"{n}.png")
 
 
+def test_a_disc_at_the_edge_of_the_image_is_marked_in_the_table(phantom, tmp_path):
+    from disccore.measure.result import GRID_EDGE_NOTE
+
+    res = _stand_in_result(phantom)
+    res.discs[0]["notes"] = f"{GRID_EDGE_NOTE}; no T11 segmented: axis from the disc's own shape"
+    cells, footnote = report.table_cells(res.discs)
+    assert cells[0][0] == f"{res.discs[0]['level']} *" and "field of view" in footnote
+    assert all(not row[0].endswith("*") for row in cells[1:])
+    assert report.table_cells(res.discs[1:])[1] is None
+    report.render_report(phantom.image, phantom.labels, phantom.label_names, res, tmp_path / "edge.png")
+    _png_size(tmp_path / "edge.png")
+
+
 def test_display_plane_orientation(phantom):
     """The resampled slice is mid-sagittal with superior up and anterior left, whatever the array order."""
     x, (y0, y1), (z0, z1) = report._plane(phantom.image, phantom.labels)

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import anatomy
 from .image import SpatialImage, ras_to_lps
+from .measure.result import GRID_EDGE_NOTE
 from .outputs import PathLike, atomic_output, check_output_path
 
 DASH = "\u2014"
@@ -33,6 +34,19 @@ def _get(obj: Any, key: str, default=None):
     if isinstance(obj, dict):
         return obj.get(key, default)
     return getattr(obj, key, default)
+
+
+def table_cells(rows) -> tuple[list[list[str]], Optional[str]]:
+    """Cell texts of the report's table, and a footnote when a level is marked: a disc reaching the edge of the
+    image (its values may be those of a partial disc, which the picture alone would not tell)."""
+    cells, marked = [], False
+    for r in rows:
+        row = [format_value(_get(r, key), dec) for key, _, dec in TABLE_COLUMNS]
+        if GRID_EDGE_NOTE in str(_get(r, "notes") or ""):
+            row[0] += " *"
+            marked = True
+        cells.append(row)
+    return cells, ("* reaches the edge of the image:\nmay be cut off by the field of view" if marked else None)
 
 
 def format_value(value, decimals: Optional[int]) -> str:
@@ -179,7 +193,7 @@ def render_report(image: SpatialImage, labels: Optional[SpatialImage], label_nam
     elif not rows:
         tax.text(0.5, 0.9, "no disc was measured", ha="center", va="top", fontsize=11, transform=tax.transAxes)
     else:
-        cells = [[format_value(_get(r, key), dec) for key, _, dec in TABLE_COLUMNS] for r in rows]
+        cells, footnote = table_cells(rows)
         table = tax.table(cellText=cells, colLabels=[lbl for _, lbl, _ in TABLE_COLUMNS], loc="upper center",
                           cellLoc="center")
         table.auto_set_font_size(False)
@@ -189,6 +203,9 @@ def render_report(image: SpatialImage, labels: Optional[SpatialImage], label_nam
             if r == 0:
                 cell.set_height(cell.get_height() * 1.6)
                 cell.set_facecolor("#e0e0e0")
+        if footnote:  # just under the table, wherever its rows end
+            box = table.get_window_extent(fig.canvas.get_renderer()).transformed(tax.transAxes.inverted())
+            tax.text(box.x0, box.y0 - 0.01, footnote, ha="left", va="top", fontsize=8, transform=tax.transAxes)
     with atomic_output(final, overwrite) as tmp:
         fig.savefig(tmp, format="png", facecolor="white")
     return final

@@ -18,12 +18,10 @@ from ..progress import ProgressCallback, report
 from .axes import ANTERIOR_LPS, INFERIOR_LPS, Piece, make_frame, make_piece, orient, split_pieces, thinnest_direction
 from .canal import canal_section, stenosis_flag
 from .disc import measure_heights
-from .result import DISC_COLUMNS, MeasuredLine, MeasurementResult
+from .result import DISC_COLUMNS, GRID_EDGE_NOTE, MeasuredLine, MeasurementResult
 from .vertebra import measure_vertebra
 
 DISC_STEP_MM = 0.5
-GRID_EDGE_NOTE = ("reaches the edge of the image: may be cut off by the field of view "
-                  "(then its volume and heights are partial)")
 
 
 class _Structure:

@@ -40,6 +40,10 @@ VERTEBRA_COLUMNS = (
     "notes",
 )
 
+# the note on a row whose structure has voxels on the outermost slice of the grid on any side
+GRID_EDGE_NOTE = ("reaches the edge of the image: may be cut off by the field of view "
+                  "(then its volume and heights are partial)")
+
 DEFINITIONS = {
     "coordinates": "Line endpoints are RAS millimetres (3D Slicer world coordinates); computations are done in "
     "physical space (LPS internally) on the voxel grid's real geometry.",
