@@ -8,6 +8,7 @@ import pytest
 from disccore.errors import Cancelled, ImageContentError
 from disccore.image import Geometry, SpatialImage
 from disccore.measure import DISC_COLUMNS, VERTEBRA_COLUMNS, measure_segmentation
+from disccore.measure.result import grid_edge_note
 from phantoms_analytic import DiscSpec, StackSpec, build_stack, frame_vectors, make_geometry
 
 
@@ -120,6 +121,7 @@ def test_disc_in_two_pieces(stack):
 def test_structures_cut_by_the_field_of_view_are_noted_not_dropped(stack):
     labels, names, _ = stack
     edge = "may be cut off by the field of view"
+    assert edge in grid_edge_note(["inferior"])
     whole = measure_segmentation(labels, names)
     assert not any(edge in r["notes"] for r in whole.discs + whole.vertebrae)
     # a field of view that ends inside L5 (the lower body): the grid starts at L5's middle along the axis closest to S-I
@@ -133,10 +135,21 @@ def test_structures_cut_by_the_field_of_view_are_noted_not_dropped(stack):
     g = labels.geometry
     cut = Geometry(labels.array[tuple(index)].shape, g.spacing, g.index_to_lps(lo), g.direction)
     result = measure_segmentation(SpatialImage(np.ascontiguousarray(labels.array[tuple(index)]), cut), names)
-    assert edge in result.vertebra("L5")["notes"]
+    assert "reaches the inferior edge of the image" in result.vertebra("L5")["notes"]
     assert edge not in result.vertebra("L4")["notes"] and edge not in result.disc("L4-L5")["notes"]
     assert result.vertebra("L5")["vertebra_volume_mm3"] < 0.6 * whole.vertebra("L5")["vertebra_volume_mm3"]
     assert result.disc("L4-L5")["disc_height_mm"] == pytest.approx(10.0, abs=0.3)  # the disc itself is whole
+
+
+def test_the_sides_of_the_image_a_structure_reaches_are_named_in_patient_terms():
+    from disccore.measure.engine import _grid_edge_sides
+
+    # index axes: 0 runs inferior (-z), 1 runs left (+x), 2 runs anterior (-y)
+    direction = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
+    assert _grid_edge_sides((0, 3, 3), (5, 8, 8), (10, 10, 10), direction) == ["superior"]
+    assert _grid_edge_sides((2, 0, 3), (10, 10, 8), (10, 10, 10), direction) == ["inferior", "right", "left"]
+    assert _grid_edge_sides((2, 3, 0), (8, 8, 10), (10, 10, 10), direction) == ["posterior", "anterior"]
+    assert _grid_edge_sides((1, 1, 1), (9, 9, 9), (10, 10, 10), direction) == []
 
 
 def test_empty_and_unknown_names():

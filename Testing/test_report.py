@@ -85,10 +85,10 @@ def test_report_variants(phantom, tmp_path):
 
 
 def test_a_disc_at_the_edge_of_the_image_is_marked_in_the_table(phantom, tmp_path):
-    from disccore.measure.result import GRID_EDGE_NOTE
+    from disccore.measure.result import grid_edge_note
 
     res = _stand_in_result(phantom)
-    res.discs[0]["notes"] = f"{GRID_EDGE_NOTE}; no T11 segmented: axis from the disc's own shape"
+    res.discs[0]["notes"] = f"{grid_edge_note(['superior'])}; no T11 segmented: axis from the disc's own shape"
     cells, footnote = report.table_cells(res.discs)
     assert cells[0][0] == f"{res.discs[0]['level']} *" and "field of view" in footnote
     assert all(not row[0].endswith("*") for row in cells[1:])

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import anatomy
 from .image import SpatialImage, ras_to_lps
-from .measure.result import GRID_EDGE_NOTE
+from .measure.result import CUT_BY_FIELD_OF_VIEW
 from .outputs import PathLike, atomic_output, check_output_path
 
 DASH = "\u2014"
@@ -42,7 +42,7 @@ def table_cells(rows) -> tuple[list[list[str]], Optional[str]]:
     cells, marked = [], False
     for r in rows:
         row = [format_value(_get(r, key), dec) for key, _, dec in TABLE_COLUMNS]
-        if GRID_EDGE_NOTE in str(_get(r, "notes") or ""):
+        if CUT_BY_FIELD_OF_VIEW in str(_get(r, "notes") or ""):
             row[0] += " *"
             marked = True
         cells.append(row)

@@ -18,7 +18,7 @@ from ..progress import ProgressCallback, report
 from .axes import ANTERIOR_LPS, INFERIOR_LPS, Piece, make_frame, make_piece, orient, split_pieces, thinnest_direction
 from .canal import canal_section, stenosis_flag
 from .disc import measure_heights
-from .result import DISC_COLUMNS, GRID_EDGE_NOTE, MeasuredLine, MeasurementResult
+from .result import DISC_COLUMNS, MeasuredLine, MeasurementResult, grid_edge_note
 from .vertebra import measure_vertebra
 
 DISC_STEP_MM = 0.5
@@ -27,18 +27,18 @@ DISC_STEP_MM = 0.5
 class _Structure:
     """All voxels of one named structure: volume over every piece, geometry from the largest."""
 
-    def __init__(self, name: str, n_voxels: int, n_pieces: int, piece: Piece, at_grid_edge: bool):
+    def __init__(self, name: str, n_voxels: int, n_pieces: int, piece: Piece, grid_edge_sides: list[str]):
         self.name = name
         self.n_voxels = n_voxels
         self.n_pieces = n_pieces
         self.piece = piece
-        self.at_grid_edge = at_grid_edge
+        self.grid_edge_sides = grid_edge_sides
 
     def notes(self) -> list[str]:
         """What the reader of its row should know about the structure itself."""
         notes = []
-        if self.at_grid_edge:  # e.g. a disc half outside the field of view: its size would look plausible but small
-            notes.append(GRID_EDGE_NOTE)
+        if self.grid_edge_sides:  # e.g. a disc half outside the field of view: its size would look plausible but small
+            notes.append(grid_edge_note(self.grid_edge_sides))
         if self.n_pieces > 1:
             share = 100.0 * self.piece.n_voxels / self.n_voxels
             notes.append(f"{self.n_pieces} separate pieces: volume counts all, heights/diameters use the largest "
@@ -93,9 +93,27 @@ def _collect(arr: np.ndarray, labels: SpatialImage, label_names: dict, warnings:
         mask = crop == values[0] if len(values) == 1 else np.isin(crop, values)
         n_all = int(mask.sum())
         largest, n_pieces = split_pieces(mask)
-        at_edge = min(lo) == 0 or any(h == n for h, n in zip(hi, arr.shape))
-        out[name] = _Structure(name, n_all, n_pieces, make_piece(largest, lo, labels.geometry), at_edge)
+        sides = _grid_edge_sides(lo, hi, arr.shape, labels.geometry.direction)
+        out[name] = _Structure(name, n_all, n_pieces, make_piece(largest, lo, labels.geometry), sides)
     return out
+
+
+_SIDES = {(0, 1): "left", (0, -1): "right", (1, 1): "posterior", (1, -1): "anterior", (2, 1): "superior",
+          (2, -1): "inferior"}  # (LPS axis, sign) -> patient side
+
+
+def _grid_edge_sides(lo, hi, shape, direction) -> list[str]:
+    """Patient sides on which a bounding box [lo, hi) reaches the outermost slice of a grid of ``shape``."""
+    sides = []
+    for a in range(3):
+        towards = np.asarray(direction)[:, a]  # LPS direction of increasing index a
+        k = int(np.argmax(np.abs(towards)))
+        sign = 1 if towards[k] > 0 else -1
+        if lo[a] == 0:
+            sides.append(_SIDES[(k, -sign)])
+        if hi[a] == shape[a]:
+            sides.append(_SIDES[(k, sign)])
+    return sides
 
 
 def _ras(p) -> tuple:

@@ -40,9 +40,15 @@ VERTEBRA_COLUMNS = (
     "notes",
 )
 
-# the note on a row whose structure has voxels on the outermost slice of the grid on any side
-GRID_EDGE_NOTE = ("reaches the edge of the image: may be cut off by the field of view "
-                  "(then its volume and heights are partial)")
+# in the note of a row whose structure has voxels on the outermost slice of the grid (the report marks such rows)
+CUT_BY_FIELD_OF_VIEW = "may be cut off by the field of view"
+
+
+def grid_edge_note(sides) -> str:
+    """The note for a structure reaching the edge of the image on ``sides`` ('superior', 'left', ...)."""
+    where = " and ".join(sides)
+    return f"reaches the {where} edge of the image: {CUT_BY_FIELD_OF_VIEW} (its volume and heights may be partial)"
+
 
 DEFINITIONS = {
     "coordinates": "Line endpoints are RAS millimetres (3D Slicer world coordinates); computations are done in "
@@ -72,8 +78,9 @@ DEFINITIONS = {
     "vertebra_height": "Anterior / middle / posterior heights of the vertebral body, defined as for discs, along its "
     "own local axis (centroids of the neighbouring vertebral bodies, else its thinnest principal direction).",
     "stray_pieces": "Volumes count every voxel; heights and diameters use the largest connected piece (noted).",
-    "image_edge": "A structure with voxels on the outermost slice of the label map's grid on any side is noted as "
-    "possibly cut off by the field of view: its row is kept, its volume and heights may be partial.",
+    "image_edge": "A structure with voxels on the outermost slice of the label map's grid is noted, with the side "
+    "(superior, inferior, left, right, anterior, posterior), as possibly cut off by the field of view: its row is "
+    "kept, its volume and heights may be partial.",
 }
 
 
