@@ -5,6 +5,8 @@ the network (level naming, trimming) this scores the same weights again, the sam
 the model card can be brought up to date honestly. Weights are given in fold order (fold 0 first) and must have the
 shipped model's architecture. ``--save-probabilities DIR`` also keeps each held-out image's class probabilities
 (DIR/CASE.npy, uint8 0-255, on the image's grid) for studying the post-processing without the network.
+``--thick-slices N`` scores thick-slice versions of the images instead: every N sagittal 1-mm slices averaged into one
+(an N-mm acquisition of the same anatomy), the manual labels taken by majority over the same slices.
 
     python benchmarks/score_folds.py --data ../shared/data -o cv.json cv0/fold0.pt cv1/fold1.pt cv2/fold2.pt
 """
@@ -20,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "DiscCore"))
 
+from disccore.image import Geometry, SpatialImage  # noqa: E402
 from disccore.models import resolve_model  # noqa: E402
 from disccore.segment import context_offsets, load_network  # noqa: E402
 from disccore.segment.infer import predict_probabilities  # noqa: E402
@@ -34,6 +37,8 @@ def main() -> None:
     ap.add_argument("-o", "--output", required=True, help="JSON to write (the layout of cross_validation.json)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-probabilities", metavar="DIR", help="also write each held-out image's probabilities here")
+    ap.add_argument("--thick-slices", type=int, default=1, metavar="N",
+                    help="score images with every N sagittal slices averaged into one (default 1: as stored)")
     ap.add_argument("weights", nargs="+", help="foldF.pt files, fold 0 first")
     args = ap.parse_args()
     import torch
@@ -56,6 +61,8 @@ def main() -> None:
         for case, k in zip(cases, fold_of):
             if k == f:
                 img, lab = read_case(case)
+                if args.thick_slices > 1:
+                    img, lab = thick_sliced(img, lab, args.thick_slices)
                 probs = predict_probabilities(net, img, info.input_spacing_mm, context_offsets(info))
                 if args.save_probabilities:
                     np.save(Path(args.save_probabilities) / f"{case.name}.npy", np.round(probs * 255).astype(np.uint8))
@@ -69,6 +76,28 @@ def main() -> None:
     tmp.replace(out)
     for name, s in summary.items():
         print(f"{name}: {s['mean']:.4f} (n={s['n']})" if s["mean"] is not None else f"{name}: - (n=0)")
+
+
+def thick_sliced(img: SpatialImage, lab: SpatialImage, n: int) -> tuple[SpatialImage, SpatialImage]:
+    """The image with every ``n`` sagittal slices averaged into one (partial volume as in a thick-slice acquisition)
+    and its label map by majority over the same slices (labels do not overlap); trailing slices are dropped."""
+    g = img.geometry
+    lr = int(np.argmax(np.abs(g.direction[0])))  # the array axis closest to left-right
+
+    def blocks(a: np.ndarray) -> np.ndarray:
+        a = np.moveaxis(a, lr, 0)
+        k = a.shape[0] // n
+        return a[: k * n].reshape(k, n, *a.shape[1:])
+
+    image = np.moveaxis(blocks(img.array.astype(np.float32)).mean(axis=1), 0, lr)
+    labels = np.zeros(image.shape, lab.array.dtype)
+    for value in np.unique(lab.array):
+        if value:
+            labels[np.moveaxis(blocks(lab.array == value).mean(axis=1) >= 0.5, 0, lr)] = value
+    spacing = np.array(g.spacing, float)
+    spacing[lr] *= n
+    geometry = Geometry(image.shape, spacing, g.index_to_lps(np.eye(3)[lr] * (n - 1) / 2.0), g.direction)
+    return SpatialImage(np.ascontiguousarray(image), geometry), SpatialImage(np.ascontiguousarray(labels), geometry)
 
 
 if __name__ == "__main__":
