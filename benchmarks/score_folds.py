@@ -7,8 +7,9 @@ shipped model's architecture. ``--save-probabilities DIR`` also keeps each held-
 (DIR/CASE.npy, uint8 0-255, on the image's grid) for studying the post-processing without the network.
 ``--thick-slices N`` scores thick-slice versions of the images instead: every N sagittal 1-mm slices averaged into one
 (an N-mm acquisition of the same anatomy), the manual labels taken by majority over the same slices.
-``--start-inside NAME`` scores a field of view that starts mid-spine: each image's grid cut at the height of the centre
-of its manual structure NAME (e.g. L2), the part above dropped; images without NAME are left out.
+``--start-inside NAME`` / ``--end-inside NAME`` score a field of view that starts / ends mid-spine: each image's grid
+cut at the height of the centre of its manual structure NAME (e.g. L2), the part above / below dropped; images without
+NAME are left out.
 
     python benchmarks/score_folds.py --data ../shared/data -o cv.json cv0/fold0.pt cv1/fold1.pt cv2/fold2.pt
 """
@@ -41,8 +42,10 @@ def main() -> None:
     ap.add_argument("--save-probabilities", metavar="DIR", help="also write each held-out image's probabilities here")
     ap.add_argument("--thick-slices", type=int, default=1, metavar="N",
                     help="score images with every N sagittal slices averaged into one (default 1: as stored)")
-    ap.add_argument("--start-inside", metavar="NAME", help="cut each image's grid at the centre of its manual NAME (e.g. "
-                    "L2), dropping the part above; images without NAME are left out")
+    cut = ap.add_mutually_exclusive_group()
+    cut.add_argument("--start-inside", metavar="NAME", help="cut each image's grid at the centre of its manual NAME "
+                     "(e.g. L2), dropping the part above; images without NAME are left out")
+    cut.add_argument("--end-inside", metavar="NAME", help="the same, dropping the part below")
     ap.add_argument("weights", nargs="+", help="foldF.pt files, fold 0 first")
     args = ap.parse_args()
     import torch
@@ -67,11 +70,11 @@ def main() -> None:
                 img, lab = read_case(case)
                 if args.thick_slices > 1:
                     img, lab = thick_sliced(img, lab, args.thick_slices)
-                if args.start_inside:
-                    manual = manual_labels_on_file_grid(case, img, lab).get(args.start_inside)
+                if args.start_inside or args.end_inside:
+                    manual = manual_labels_on_file_grid(case, img, lab).get(args.start_inside or args.end_inside)
                     if manual is None:
                         continue
-                    img, lab = below_the_centre_of(manual, img, lab)
+                    img, lab = cut_at_the_centre_of(manual, img, lab, keep_inferior=bool(args.start_inside))
                 probs = predict_probabilities(net, img, info.input_spacing_mm, context_offsets(info))
                 if args.save_probabilities:
                     np.save(Path(args.save_probabilities) / f"{case.name}.npy", np.round(probs * 255).astype(np.uint8))
@@ -109,14 +112,16 @@ def thick_sliced(img: SpatialImage, lab: SpatialImage, n: int) -> tuple[SpatialI
     return SpatialImage(np.ascontiguousarray(image), geometry), SpatialImage(np.ascontiguousarray(labels), geometry)
 
 
-def below_the_centre_of(mask: np.ndarray, img: SpatialImage, lab: SpatialImage) -> tuple[SpatialImage, SpatialImage]:
-    """Image and labels on the part of their grid below the centre height of ``mask`` (the grid cut across the array
-    axis closest to superior-inferior, as a field of view that starts there)."""
+def cut_at_the_centre_of(mask: np.ndarray, img: SpatialImage, lab: SpatialImage,
+                         keep_inferior: bool) -> tuple[SpatialImage, SpatialImage]:
+    """Image and labels on the part of their grid below (``keep_inferior``) or above the centre height of ``mask``: the
+    grid cut across the array axis closest to superior-inferior, as a field of view that starts or ends there."""
     g = img.geometry
     si = int(np.argmax(np.abs(g.direction[2])))
     centre = int(round(float(np.argwhere(mask)[:, si].mean())))
     index = [slice(None)] * 3
-    index[si] = slice(0, centre) if g.direction[2, si] > 0 else slice(centre, None)  # keep the inferior side
+    low_end_inferior = g.direction[2, si] > 0  # index 0 is the inferior end
+    index[si] = slice(0, centre) if low_end_inferior == keep_inferior else slice(centre, None)
     start = np.zeros(3)
     start[si] = index[si].start or 0
     geometry = Geometry(img.array[tuple(index)].shape, g.spacing, g.index_to_lps(start), g.direction)
