@@ -46,7 +46,7 @@ def table_cells(rows) -> tuple[list[list[str]], Optional[str]]:
             row[0] += " *"
             marked = True
         cells.append(row)
-    return cells, ("* reaches the edge of the image:\nmay be cut off by the field of view" if marked else None)
+    return cells, (f"* reaches the edge of the image:\n{CUT_BY_FIELD_OF_VIEW}" if marked else None)
 
 
 def format_value(value, decimals: Optional[int]) -> str:
