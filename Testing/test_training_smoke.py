@@ -19,10 +19,11 @@ from disccore.training.train import TrainConfig, allowed_classes, partial_label_
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
-    cfg = TrainConfig(iterations=3, cycles=1, batch_size=2, crop=64)
+    cfg = TrainConfig(iterations=3, cycles=1, batch_size=2, crop=64, features=(8, 8, 16, 32, 64, 8))
     weights = run_training(shared_data, tmp_path / "m", cfg, limit_cases=1, log=lambda m: None)
     entry = json.loads((tmp_path / "m" / "entry.json").read_text())
     assert entry["sha256"] == sha256_of(weights)
+    assert entry["network"]["features"] == [8, 8, 16, 32, 64, 8]  # inference builds the architecture from it
     info = ModelInfo(entry["name"], entry["version"], weights, classes=tuple(entry["classes"]),
                      network=entry["network"])
     net = load_network(info)
@@ -80,6 +81,14 @@ def test_init_with_several_folds_is_refused(shared_data, tmp_path, capsys):
     assert main(args + ["--fold", "0", "--init", str(tmp_path / "missing.pt")]) == InputError.exit_code
     assert "no weights file" in capsys.readouterr().err
     assert not (tmp_path / "cv").exists()
+
+
+def test_train_features_option_is_checked(capsys):
+    from disccore.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", "x", "-o", "y", "--features", "16,16,32"])
+    assert exit_info.value.code == 2 and "six positive integers" in capsys.readouterr().err
 
 
 @pytest.mark.shared_data

@@ -47,6 +47,8 @@ def add_parser(sub) -> None:
                    "be disc or background (default from the recipe; 0: never)")
     p.add_argument("--disc-margin-from-cycle", type=int, default=None, metavar="K",
                    help="the first cycle (1-based) that trains with that margin (default from the recipe)")
+    p.add_argument("--features", type=_features, default=None, metavar="F0,F1,F2,F3,F4,F5",
+                   help="U-Net feature counts per level (MONAI BasicUNet order; default from the recipe)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--name", default="disc-unet2d")
     p.add_argument("--version", default="1.0.0")
@@ -72,6 +74,8 @@ def run(args) -> int:
         config = replace(config, iterations=args.iterations)
     if args.cycles:
         config = replace(config, cycles=args.cycles)
+    if args.features:
+        config = replace(config, features=args.features)
     if args.learning_rate:
         config = replace(config, learning_rate=args.learning_rate)
     if args.disc_endplate_margin is not None:
@@ -90,3 +94,13 @@ def run(args) -> int:
         log=lambda m: print(m, flush=True),
     )
     return 0
+
+
+def _features(text: str) -> tuple:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 6 or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': six positive integers separated by commas, e.g. 16,16,32,64,128,16")
+    return values
