@@ -44,6 +44,10 @@ def test_a_second_cycle_starts_from_the_given_weights(shared_data, tmp_path):
     fresh = train_network([case], cfg)
     same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     assert same(first, second) and not same(first, fresh)
+    from disccore.errors import InputError
+
+    with pytest.raises(InputError, match="do not fit a network with features"):
+        train_network([case], replace(cfg, init_weights=str(tmp_path / "w.pt"), features=(8, 8, 16, 32, 64, 8)))
 
 
 @pytest.mark.shared_data

@@ -10,6 +10,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..errors import InputError
 from ..progress import ProgressCallback, report
 from ..segment.context import DEFAULT_OFFSETS_MM
 from ..segment.classes import CANAL, CLASS_NAMES, DISC, N_CLASSES
@@ -150,7 +151,11 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
     if init_state is None and config.init_weights:
         init_state = torch.load(config.init_weights, map_location="cpu", weights_only=True)
     if init_state is not None:
-        net.load_state_dict(init_state)
+        try:
+            net.load_state_dict(init_state)
+        except RuntimeError as exc:  # another architecture (e.g. --features) than the weights were trained with
+            raise InputError(f"the initial weights do not fit a network with features {tuple(config.features)}: "
+                             f"{str(exc).splitlines()[0]}") from None
     opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     warmup = max(1, config.iterations // 20)
 
