@@ -165,3 +165,32 @@ def test_both_licences_stated(where):
         assert text, "the model card has no '## Licence' section"
     assert CODE_LICENCE in text, f"{where} does not state the code licence ({CODE_LICENCE})"
     assert WEIGHTS_LICENCE in text, f"{where} does not state the weights licence ({WEIGHTS_LICENCE})"
+
+
+DOCUMENTS = ("README.md", "CONTRIBUTING.md", "CHANGELOG.md", "models/MODEL_CARD.md", "docs/measurements.md",
+             "docs/architecture.md")
+
+
+def relative_links(markdown: str) -> list[str]:
+    """Targets of inline links/images and of reference definitions that point into the repository (anchors cut)."""
+    targets = re.findall(r"\]\(\s*([^)\s]+)\s*\)", markdown) + re.findall(r"^\[[^\]]+\]:\s*(\S+)", markdown, re.M)
+    out = []
+    for t in targets:
+        if re.match(r"[a-z]+:", t) or t.startswith("#"):
+            continue
+        out.append(t.split("#", 1)[0])
+    return out
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_documentation_links_name_files_in_the_repository(document):
+    # the README is the extension's homepage: a link to a file that is not there is a broken page
+    path = REPO / document
+    links = relative_links(path.read_text(encoding="utf-8"))
+    missing = [t for t in links if not (path.parent / t).exists()]
+    assert not missing, f"{document} links to files that are not in the repository: {missing}"
+
+
+def test_relative_links_finds_inline_and_reference_links():
+    text = "see [a](docs/a.md#x), ![b](b.png) and [c] [web](https://x.org) [top](#y)\n\n[c]: figures/c.png\n"
+    assert relative_links(text) == ["docs/a.md", "b.png", "figures/c.png"]
