@@ -24,8 +24,18 @@ WEIGHTS_LICENCE = "GPL-3.0"
 LICENCE_FILE = "LICENSE.txt"  # the name the Extensions Index checklist asks for
 WEIGHTS_LICENCE_FILE = "models/LICENSE-weights-GPL-3.0.md"
 PLACEHOLDER_PATTERNS = (
-    r"example\.(com|org|net)", r"\bexample\b", r"\bTODO\b", r"\bFIXME\b", r"\bXXX\b", r"your[ -]?name",
-    r"firstname", r"lastname", r"\bcontributors\b", r"<[^>]*>", r"\bplaceholder\b", r"\blorem\b",
+    r"example\.(com|org|net)",
+    r"\bexample\b",
+    r"\bTODO\b",
+    r"\bFIXME\b",
+    r"\bXXX\b",
+    r"your[ -]?name",
+    r"firstname",
+    r"lastname",
+    r"\bcontributors\b",
+    r"<[^>]*>",
+    r"\bplaceholder\b",
+    r"\blorem\b",
 )
 URL_KEYS = ("EXTENSION_HOMEPAGE", "EXTENSION_ICONURL", "EXTENSION_SCREENSHOTURLS")
 ICON_SIZE = (128, 128)
@@ -79,15 +89,29 @@ def markdown_section(text: str, title: str) -> str:
 
 def test_no_placeholder_in_extension_metadata():
     meta = extension_metadata()
-    for key in ("EXTENSION_HOMEPAGE", "EXTENSION_CONTRIBUTORS", "EXTENSION_DESCRIPTION", "EXTENSION_ICONURL",
-                "EXTENSION_SCREENSHOTURLS", "EXTENSION_CATEGORY"):
+    for key in (
+        "EXTENSION_HOMEPAGE",
+        "EXTENSION_CONTRIBUTORS",
+        "EXTENSION_DESCRIPTION",
+        "EXTENSION_ICONURL",
+        "EXTENSION_SCREENSHOTURLS",
+        "EXTENSION_CATEGORY",
+    ):
         assert meta.get(key, "").strip(), f"{key} is missing or empty"
         found = placeholders(meta[key])
         assert not found, f"{key} still holds a placeholder ({found}): {meta[key]!r}"
 
 
-@pytest.mark.parametrize("value", ["https://github.com/example/SlicerX#readme", "Lumbar Spine MRI contributors",
-                                   "TODO: describe", "https://example.com/x.png", "Firstname Lastname (<affiliation>)"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://github.com/example/SlicerX#readme",
+        "Lumbar Spine MRI contributors",
+        "TODO: describe",
+        "https://example.com/x.png",
+        "Firstname Lastname (<affiliation>)",
+    ],
+)
 def test_placeholder_patterns_catch_what_was_there(value):
     assert placeholders(value), f"{value!r} should count as a placeholder"
 
@@ -167,13 +191,21 @@ def test_both_licences_stated(where):
     assert WEIGHTS_LICENCE in text, f"{where} does not state the weights licence ({WEIGHTS_LICENCE})"
 
 
-DOCUMENTS = ("README.md", "CONTRIBUTING.md", "CHANGELOG.md", "models/MODEL_CARD.md", "docs/measurements.md",
-             "docs/architecture.md")
+DOCUMENTS = (
+    "README.md",
+    "CONTRIBUTING.md",
+    "CHANGELOG.md",
+    "models/MODEL_CARD.md",
+    "docs/measurements.md",
+    "docs/architecture.md",
+)
 
 
 def relative_links(markdown: str) -> list[str]:
     """Targets of inline links/images and of reference definitions that point into the repository (anchors cut)."""
-    targets = re.findall(r"\]\(\s*([^)\s]+)\s*\)", markdown) + re.findall(r"^\[[^\]]+\]:\s*(\S+)", markdown, re.M)
+    inline = re.findall(r"\]\(\s*([^)\s]+)\s*\)", markdown)
+    references = re.findall(r"^\[[^\]]+\]:\s*(\S+)", markdown, flags=re.MULTILINE)
+    targets = inline + references
     out = []
     for t in targets:
         if re.match(r"[a-z]+:", t) or t.startswith("#"):

@@ -20,11 +20,9 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt  # noqa: E402
-from PySide6.QtUiTools import QUiLoader  # noqa: E402
-from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QVBoxLayout, QWidget  # noqa: E402
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtUiTools import QUiLoader
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QVBoxLayout, QWidget
 
 REPO = Path(__file__).resolve().parents[2]
 OUT_DIR = Path(__file__).resolve().parent
@@ -40,8 +38,17 @@ STAND_INS = {
     "qMRMLSegmentEditorWidget": "QLabel",
 }
 # properties only Slicer's widgets know (dropped so QUiLoader does not warn about them)
-SLICER_ONLY_PROPERTIES = {"nodeTypes", "showChildNodeTypes", "addEnabled", "removeEnabled", "renameEnabled",
-                          "noneEnabled", "noneDisplay", "SlicerParameterName", "collapsed"}
+SLICER_ONLY_PROPERTIES = {
+    "nodeTypes",
+    "showChildNodeTypes",
+    "addEnabled",
+    "removeEnabled",
+    "renameEnabled",
+    "noneEnabled",
+    "noneDisplay",
+    "SlicerParameterName",
+    "collapsed",
+}
 # what a node selector shows in the picture: an example node of the bundled sample case
 EXAMPLE_NODES = {
     "inputVolumeSelector": "synthetic_lumbar_t2",
@@ -50,8 +57,10 @@ EXAMPLE_NODES = {
 }
 # buttons the modules enable once the inputs above are chosen (the .ui starts them disabled)
 ENABLED_WITH_INPUTS = ("applyButton", "computeButton")
-SEGMENT_EDITOR_TEXT = ("Segment Editor (Slicer's embedded qMRMLSegmentEditorWidget):\n"
-                       "segment list, effects (Paint, Erase, Scissors, Islands, ...), undo / redo")
+SEGMENT_EDITOR_TEXT = (
+    "Segment Editor (Slicer's embedded qMRMLSegmentEditorWidget):\n"
+    "segment list, effects (Paint, Erase, Scissors, Islands, ...), undo / redo"
+)
 
 
 def _property(widget: ET.Element, name: str):
@@ -162,6 +171,7 @@ def draw(module: str) -> Path:
 
 
 def main() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed; read when the application starts
     app = QApplication.instance() or QApplication(sys.argv)
     for module in MODULES:
         print(draw(module))

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Ellipse, Polygon  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Ellipse, Polygon
 
 OUT = Path(__file__).resolve().parent
 TILT_DEG = 12.0  # sagittal tilt of the local spine axis in the drawing
@@ -69,10 +66,16 @@ def draw_sagittal(path: Path) -> None:
         centres.append(corners.mean(axis=0))
     for c in centres:
         ax.plot(*c, "k+", ms=12, mew=2)
-    axis_line = np.vstack([centres[0] + (centres[0] - centres[1]) * 0.15, centres[1] + (centres[1] - centres[0]) * 0.15])
+    axis_line = np.vstack(
+        [centres[0] + (centres[0] - centres[1]) * 0.15, centres[1] + (centres[1] - centres[0]) * 0.15]
+    )
     ax.plot(axis_line[:, 0], axis_line[:, 1], "--", color=COLOURS["axis"], lw=1.2)
-    ax.annotate("local spine axis:\ncentroid of the body above\nto the centroid of the body below", axis_line[0],
-                xytext=(axis_line[0][0] + 8, axis_line[0][1] + 2), fontsize=9)
+    ax.annotate(
+        "local spine axis:\ncentroid of the body above\nto the centroid of the body below",
+        axis_line[0],
+        xytext=(axis_line[0][0] + 8, axis_line[0][1] + 2),
+        fontsize=9,
+    )
     for name, frac in AP_FRACTIONS.items():
         a = half - frac * DISC_AP
         h = height_at(a)
@@ -85,16 +88,25 @@ def draw_sagittal(path: Path) -> None:
     mid = central.mean(axis=0)
     ax.text(mid[0], mid[1] - 3.0, "central 80 % of the footprint (mean, median)", ha="center", fontsize=8)
     sac_centre = half + CANAL_GAP + SAC_AP / 2
-    sac = np.vstack([to_xy([-sac_centre + SAC_AP / 2, -sac_centre - SAC_AP / 2], [s, s], ant, cau)
-                     for s in (-BODY_HEIGHT, BODY_HEIGHT)])
+    sac = np.vstack(
+        [
+            to_xy([-sac_centre + SAC_AP / 2, -sac_centre - SAC_AP / 2], [s, s], ant, cau)
+            for s in (-BODY_HEIGHT, BODY_HEIGHT)
+        ]
+    )
     ax.add_patch(Polygon(sac[[0, 1, 3, 2]], color=COLOURS["sac"], alpha=0.9, label="dural sac (canal)"))
     ap = to_xy([-sac_centre + SAC_AP / 2, -sac_centre - SAC_AP / 2], [0, 0], ant, cau)
     ax.plot(ap[:, 0], ap[:, 1], color=COLOURS["line"], lw=2.5)
     plane = to_xy([half + 24, -sac_centre - SAC_AP / 2 - 4], [0, 0], ant, cau)
     ax.plot(plane[:, 0], plane[:, 1], ":", color=COLOURS["axis"], lw=1)
     ax.text(ap[1][0] + 1.5, ap[1][1] + 1.5, "sac AP diameter\nin the disc plane", fontsize=8, color=COLOURS["line"])
-    ax.text(plane[0][0], plane[0][1] + 3, "disc plane: perpendicular\nto the axis through\nthe disc centre",
-            fontsize=8, ha="left")
+    ax.text(
+        plane[0][0],
+        plane[0][1] + 3,
+        "disc plane: perpendicular\nto the axis through\nthe disc centre",
+        fontsize=8,
+        ha="left",
+    )
     ax.text(-44, 40, "anterior", fontsize=9, color="#666")
     ax.text(34, 40, "posterior", fontsize=9, color="#666")
     ax.set_title("Mid-sagittal section: disc heights along the local spine axis (schematic)", fontsize=10)
@@ -112,11 +124,13 @@ def draw_disc_plane(path: Path) -> None:
     half_ap, half_w = DISC_AP / 2, DISC_WIDTH / 2
     fig, ax = plt.subplots(figsize=(7.0, 5.2))
     ax.add_patch(Ellipse((0, 0), DISC_AP, DISC_WIDTH, color=COLOURS["disc"], alpha=0.9, label="disc footprint"))
-    ax.add_patch(Ellipse((0, 0), CENTRAL * DISC_AP, CENTRAL * DISC_WIDTH, fill=False, ls="--", lw=1.2,
-                         label="central 80 %"))
+    ax.add_patch(
+        Ellipse((0, 0), CENTRAL * DISC_AP, CENTRAL * DISC_WIDTH, fill=False, ls="--", lw=1.2, label="central 80 %")
+    )
     sac_x = half_ap + CANAL_GAP + SAC_AP / 2
-    ax.add_patch(Ellipse((sac_x, 0), SAC_AP, SAC_WIDTH, color=COLOURS["sac"], alpha=0.9,
-                         label="dural sac section (area)"))
+    ax.add_patch(
+        Ellipse((sac_x, 0), SAC_AP, SAC_WIDTH, color=COLOURS["sac"], alpha=0.9, label="dural sac section (area)")
+    )
     ax.plot([-half_ap - 3, sac_x + SAC_AP / 2 + 3], [0, 0], ":", color=COLOURS["axis"], lw=1)
     ax.text(-half_ap - 2, 1.2, "mid-sagittal line", fontsize=8)
     for name, frac in AP_FRACTIONS.items():
@@ -127,8 +141,7 @@ def draw_disc_plane(path: Path) -> None:
     ax.text(sac_x, SAC_WIDTH / 2 + 1.5, "AP diameter: along disc centre -> sac centre", ha="center", fontsize=8)
     ax.plot(0, 0, "k+", ms=10, mew=2)
     ax.text(1, 1, "disc centre", fontsize=8)
-    ax.set_title("The disc plane (perpendicular to the local spine axis), seen along the axis (schematic)",
-                 fontsize=10)
+    ax.set_title("The disc plane (perpendicular to the local spine axis), seen along the axis (schematic)", fontsize=10)
     ax.set_aspect("equal")
     ax.set_xlim(-half_ap - 6, sac_x + SAC_AP / 2 + 6)
     ax.set_ylim(-half_w - 4, half_w + 4)
@@ -141,6 +154,7 @@ def draw_disc_plane(path: Path) -> None:
 
 
 def main() -> int:
+    plt.switch_backend("Agg")  # files only, no display
     draw_sagittal(OUT / "disc_heights.png")
     draw_disc_plane(OUT / "canal_section.png")
     print(OUT / "disc_heights.png")
