@@ -258,7 +258,8 @@ class DiscMeasureLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return DiscMeasureParameterNode(super().getParameterNode())
 
-    def measure(self, segmentationNode, sourceVolume=None, tableNode=None, chartNode=None, showLines=True, progress=None):
+    def measure(self, segmentationNode, sourceVolume=None, tableNode=None, chartNode=None, showLines=True,
+                progress=None):
         """Measure a segmentation; returns discmrml.pipeline.Measurement (table, chart, lines, result).
 
         Without ``showLines`` the lines of an earlier run are removed, so the views show none.

@@ -219,7 +219,8 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         running = self._job is not None
         ready = bool(p and p.inputVolume and self.ui.modelComboBox.count)
         self.ui.applyButton.enabled = ready and not running
-        self.ui.applyButton.toolTip = "Segment the input volume" if ready else "Select an input volume (and install a model)"
+        self.ui.applyButton.toolTip = ("Segment the input volume" if ready
+                                       else "Select an input volume (and install a model)")
         if p:
             index = self.ui.modelComboBox.findText(p.model)
             if index >= 0 and index != self.ui.modelComboBox.currentIndex:
@@ -267,7 +268,8 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 return
             if not p.outputSegmentation:
                 p.outputSegmentation = slicer.mrmlScene.AddNewNodeByClass(
-                    "vtkMRMLSegmentationNode", slicer.mrmlScene.GenerateUniqueName(p.inputVolume.GetName() + " segmentation"))
+                    "vtkMRMLSegmentationNode",
+                    slicer.mrmlScene.GenerateUniqueName(p.inputVolume.GetName() + " segmentation"))
             self.ui.progressBar.value = 0
             self.ui.statusLabel.text = "Segmenting..."
             self._job = self.logic.startSegmentation(p.inputVolume, p.model, p.device, progress=self._onProgress)
@@ -382,7 +384,8 @@ class DiscSegmenterLogic(ScriptedLoadableModuleLogic):
         """Start the model out of process; returns a discmrml.runner.SegmentationJob to poll/cancel/finish."""
         from discmrml.runner import SegmentationJob
 
-        return SegmentationJob(inputVolume, model=model or None, device=device, python=python, progress=progress).start()
+        job = SegmentationJob(inputVolume, model=model or None, device=device, python=python, progress=progress)
+        return job.start()
 
     def segment(self, inputVolume, outputSegmentation=None, model=None, device="auto", replace=False, progress=None,
                 python=None):
@@ -407,6 +410,9 @@ class DiscSegmenterLogic(ScriptedLoadableModuleLogic):
 #
 class DiscSegmenterTest(ScriptedLoadableModuleTest):
     """Import keeps edits; the model on the bundled sample finds its structures (discmrml.selftest)."""
+
+    #: the model names no sacrum: the top of S1 is dropped (models/MODEL_CARD.md, disccore.segment.levels)
+    NOT_SEGMENTED_BY_THE_MODEL = ("S1",)
 
     def setUp(self):
         slicer.mrmlScene.Clear()
@@ -449,7 +455,8 @@ class DiscSegmenterTest(ScriptedLoadableModuleTest):
         node, update = logic.segment(case.volume, device="CPU")
         segmentation = node.GetSegmentation()
         names = {segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())}
-        missing = sorted(set(case.structure_names) - names)
+        expected = set(case.structure_names) - set(self.NOT_SEGMENTED_BY_THE_MODEL)
+        missing = sorted(expected - names)
         self.assertFalse(missing, f"the model did not find {missing} in {case.volume.GetName()}")
         measured = measure_segmentation_node(node, case.volume, lines=False)
         levels = [row["level"] for row in measured.result.discs]

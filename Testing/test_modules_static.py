@@ -267,7 +267,8 @@ def _method(tree, class_name, method_name):
 def test_cleanup_stops_every_timer_the_widget_starts(name):
     """A module reload calls cleanup(): a timer left running would call into the old widget."""
     tree = _tree(_module_py(name))
-    timers = {t.attr for node in ast.walk(tree) if isinstance(node, ast.Assign) and ast.unparse(node.value) == "qt.QTimer()"
+    assigns = [node for node in ast.walk(tree) if isinstance(node, ast.Assign)]
+    timers = {t.attr for node in assigns if ast.unparse(node.value) == "qt.QTimer()"
               for t in node.targets if isinstance(t, ast.Attribute)}
     assert timers, f"{name}Widget creates no timer?"
     cleanup = ast.unparse(_method(tree, f"{name}Widget", "cleanup"))

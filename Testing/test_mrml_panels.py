@@ -152,7 +152,8 @@ def test_entering_the_module_again_does_not_pile_up_bindings_on_slicer_5_8(scene
     widget = module.DiscMeasureWidget()
     widget.ui = _measure_ui()
     widget._updateTimer = FakeTimer()
-    parameters = Wrapper58(segmentation=None, sourceVolume=None, autoUpdate=False, showLines=True, table=None, chart=None)
+    parameters = Wrapper58(segmentation=None, sourceVolume=None, autoUpdate=False, showLines=True, table=None,
+                           chart=None)
     for _ in range(4):  # enter / exit, as a user switching modules
         widget.setParameterNode(parameters)
         assert len(parameters.bindings) == 1
@@ -231,7 +232,8 @@ def package_calls(monkeypatch):
 
     calls = []
     monkeypatch.setattr(slicer.util, "pip_install", lambda packages: calls.append(("pip", packages)), raising=False)
-    monkeypatch.setattr(slicer.util, "confirmOkCancelDisplay", lambda *a, **k: calls.append("asked") or True, raising=False)
+    monkeypatch.setattr(slicer.util, "confirmOkCancelDisplay", lambda *a, **k: calls.append("asked") or True,
+                        raising=False)
     monkeypatch.setattr(slicer.util, "errorDisplay", lambda text, *a, **k: calls.append(("error", text)), raising=False)
     monkeypatch.setattr(slicer.util, "WaitCursor", contextlib.nullcontext, raising=False)
     return calls

@@ -163,7 +163,8 @@ def remove_node_and_display(scene, node) -> None:
     """Remove a displayable node with its display nodes (slicer-core does not do the latter)."""
     if scene is None or node is None:
         return
-    displays = [node.GetNthDisplayNode(i) for i in range(node.GetNumberOfDisplayNodes())] if hasattr(node, "GetNumberOfDisplayNodes") else []
+    count = node.GetNumberOfDisplayNodes() if hasattr(node, "GetNumberOfDisplayNodes") else 0
+    displays = [node.GetNthDisplayNode(i) for i in range(count)]
     scene.RemoveNode(node)
     for display in displays:
         if display is not None and display.GetScene() is scene:

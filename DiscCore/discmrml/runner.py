@@ -68,7 +68,8 @@ def segment_command(input_path, output_path, model: Optional[str] = None, device
     device_arg = DEVICES.get(str(device).lower())
     if device_arg is None:
         raise errors.InputError(f"unknown device '{device}'; choose auto, CPU or GPU")
-    cmd = python_command(python) + ["-m", "disccore", "segment", str(input_path), "-o", str(output_path), "--device", device_arg]
+    cmd = python_command(python) + ["-m", "disccore", "segment", str(input_path), "-o", str(output_path),
+                                    "--device", device_arg]
     if model:
         cmd += ["--model", str(model)]
     return cmd
@@ -122,7 +123,8 @@ class ModelProcess:
                                               stderr=subprocess.STDOUT, env=self.env, **kwargs)
         except OSError as exc:
             self._close_output()
-            raise errors.ModelError(f"could not start the segmentation process ({self.command[0]}): {exc.strerror or exc}") from exc
+            reason = exc.strerror or exc
+            raise errors.ModelError(f"could not start the segmentation process ({self.command[0]}): {reason}") from exc
         self._output = open(self._output_path, "rb")
         return self
 
