@@ -91,6 +91,14 @@ def _sample_segmentation():
     return case, node
 
 
+def _voxels(node, case, level):
+    from discmrml.segmentations import segmentation_to_labelmap
+
+    labels, names, _ = segmentation_to_labelmap(node, case.volume)
+    value = next(v for v, n in names.items() if n == level)
+    return int((labels.array == value).sum())
+
+
 # --- 1. auto-update follows brush strokes --------------------------------------------------------
 def test_every_brush_stroke_schedules_a_re_measure(scene, monkeypatch):
     module = load_module(monkeypatch, "DiscMeasure")
@@ -102,10 +110,15 @@ def test_every_brush_stroke_schedules_a_re_measure(scene, monkeypatch):
     widget._parameterNode = types.SimpleNamespace(segmentation=node, sourceVolume=case.volume, autoUpdate=True)
     widget._editWatcher.watch(node)
     level = case.disc_levels[0]
-    for stroke in (1, 2, 3):  # after the first stroke Paint/Erase fire SourceRepresentationModified only
+    strokes = [lambda: selftest.paint_next_to_segment(node, level)] * 3
+    strokes += [lambda: selftest.erase_part_of_segment(node, level, fraction=0.2)] * 2
+    voxels = [_voxels(node, case, level)]
+    for number, stroke in enumerate(strokes, 1):  # after the first: only SourceRepresentationModified
         before = widget._updateTimer.starts
-        assert selftest.erase_part_of_segment(node, level, fraction=0.2) > 0
-        assert widget._updateTimer.starts > before, f"stroke {stroke} scheduled no re-measure"
+        assert stroke() > 0
+        assert widget._updateTimer.starts > before, f"stroke {number} scheduled no re-measure"
+        voxels.append(_voxels(node, case, level))
+    assert voxels[0] < voxels[1] < voxels[2] < voxels[3] and voxels[3] > voxels[4] > voxels[5]  # the strokes landed
     widget._editWatcher.watch(None)  # auto-update off / scene closing: edits no longer schedule anything
     before = widget._updateTimer.starts
     selftest.erase_part_of_segment(node, level, fraction=0.2)

@@ -85,32 +85,52 @@ def load_sample(folder: Optional[Path] = None, scene=None) -> Optional[SampleCas
     return SampleCase(volume, SpatialImage(labels.array.astype(np.int16), labels.geometry), names)
 
 
-def erase_part_of_segment(segmentation_node, segment_name: str, fraction: float = 0.5) -> int:
-    """Erase the first ``fraction`` of a segment's voxels (along its labelmap's first axis), as a brush would.
-
-    Returns how many voxels were erased. Raises KeyError when no segment has that name.
-    """
+def _segment_labelmap(segmentation_node, segment_name: str):
+    """(labelmap, its scalars, the segment's mask as a k, j, i array) of a segment, by name."""
     import slicer
     from vtk.util import numpy_support
 
-    segmentation = segmentation_node.GetSegmentation()
-    segment_id = segmentation.GetSegmentIdBySegmentName(segment_name)
+    segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(segment_name)
     if not segment_id:
         raise KeyError(f"no segment named {segment_name}")
     labelmap = slicer.vtkOrientedImageData()
     segmentation_node.GetBinaryLabelmapRepresentation(segment_id, labelmap)
     scalars = numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars())
     extent = labelmap.GetExtent()
-    shape = (extent[5] - extent[4] + 1, extent[3] - extent[2] + 1, extent[1] - extent[0] + 1)  # k, j, i
-    mask = scalars.reshape(shape) > 0
-    columns = np.nonzero(mask.any(axis=(0, 1)))[0]
-    if columns.size == 0:
-        return 0
-    cut = columns[0] + max(1, int(round(fraction * columns.size)))
-    erased = int(mask[:, :, :cut].sum())
-    mask[:, :, :cut] = False
+    shape = (extent[5] - extent[4] + 1, extent[3] - extent[2] + 1, extent[1] - extent[0] + 1)
+    return segment_id, labelmap, scalars, scalars.reshape(shape) > 0
+
+
+def _write_back(segmentation_node, segment_id, labelmap, scalars, mask, mode_name: str) -> None:
+    import slicer
+
     scalars[:] = mask.ravel().astype(scalars.dtype)
     labelmap.Modified()
     logic = slicer.vtkSlicerSegmentationsModuleLogic
-    logic.SetBinaryLabelmapToSegment(labelmap, segmentation_node, segment_id, logic.MODE_REPLACE)
+    logic.SetBinaryLabelmapToSegment(labelmap, segmentation_node, segment_id, getattr(logic, mode_name))
+
+
+def erase_part_of_segment(segmentation_node, segment_name: str, fraction: float = 0.5) -> int:
+    """Erase the first ``fraction`` of a segment's voxels (along its labelmap's first axis), as a brush would.
+
+    Returns how many voxels were erased. Raises KeyError when no segment has that name.
+    """
+    segment_id, labelmap, scalars, mask = _segment_labelmap(segmentation_node, segment_name)
+    columns = np.nonzero(mask.any(axis=(0, 1)))[0]
+    if columns.size == 0:
+        return 0
+    cut = columns[0] + max(1, round(fraction * columns.size))
+    erased = int(mask[:, :, :cut].sum())
+    mask[:, :, :cut] = False
+    _write_back(segmentation_node, segment_id, labelmap, scalars, mask, "MODE_REPLACE")
     return erased
+
+
+def paint_next_to_segment(segmentation_node, segment_name: str) -> int:
+    """Paint one voxel's width onto a segment's inner face along its labelmap's first axis, as the Paint effect
+    does (merging the stroke in with MODE_MERGE_MAX). Returns how many voxels were painted."""
+    segment_id, labelmap, scalars, mask = _segment_labelmap(segmentation_node, segment_name)
+    stroke = np.zeros_like(mask)
+    stroke[:, :, :-1] = mask[:, :, 1:] & ~mask[:, :, :-1]  # the voxel just before the segment, row by row
+    _write_back(segmentation_node, segment_id, labelmap, scalars, stroke, "MODE_MERGE_MAX")
+    return int(stroke.sum())
