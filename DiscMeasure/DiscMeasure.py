@@ -35,6 +35,47 @@ _ensureDiscCoreImportable()
 AUTO_UPDATE_DELAY_MS = 1500  # wait for the user to pause editing before measuring again
 
 
+def segmentationEditEvents():
+    """The vtkSegmentation events after which the measurements are out of date.
+
+    Paint, Erase and the other effects change a segment's labelmap, which fires only
+    SourceRepresentationModified (MasterRepresentationModified before Slicer 5.4): vtkSegmentation.h says
+    SegmentModified is not invoked when the content of a representation changes.
+    """
+    events = slicer.vtkSegmentation
+    source = getattr(events, "SourceRepresentationModified", None)
+    if source is None:
+        source = events.MasterRepresentationModified
+    return (source, events.SegmentAdded, events.SegmentRemoved, events.SegmentModified)
+
+
+def autoUpdateFailureText(exc) -> str:
+    """One line for the panel when a re-measure during editing fails (the log has the details)."""
+    lines = str(exc).strip().splitlines()
+    return "Auto-update could not measure: " + (lines[0] if lines else type(exc).__name__) + " (details in the log)"
+
+
+class SegmentationEditWatcher(VTKObservationMixin):
+    """Calls ``onEdited()`` after every edit of one segmentation node (the widget debounces with a timer)."""
+
+    def __init__(self, onEdited) -> None:
+        VTKObservationMixin.__init__(self)
+        self.onEdited = onEdited
+        self.node = None
+
+    def watch(self, segmentationNode) -> None:
+        if segmentationNode is self.node:
+            return
+        self.removeObservers()
+        self.node = segmentationNode
+        if segmentationNode is not None:
+            for event in segmentationEditEvents():
+                self.addObserver(segmentationNode, event, self._onEdited)
+
+    def _onEdited(self, caller=None, event=None) -> None:
+        self.onEdited()
+
+
 #
 # DiscMeasure
 #
@@ -81,8 +122,8 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._observedSegmentation = None
         self._updateTimer = None
+        self._editWatcher = SegmentationEditWatcher(self._onSegmentsChanged)
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -105,6 +146,7 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def cleanup(self) -> None:
         self._updateTimer.stop()
+        self._editWatcher.watch(None)
         self.removeObservers()
 
     def enter(self) -> None:
@@ -112,13 +154,16 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def exit(self) -> None:
         # auto-update keeps working while another module (e.g. Segment Editor) is open
+        from discmrml.panels import disconnect_gui
+
         if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            disconnect_gui(self._parameterNode, self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
 
     def onSceneStartClose(self, caller, event) -> None:
-        self._observeSegmentation(None)
+        self._updateTimer.stop()
+        self._editWatcher.watch(None)
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:
@@ -133,12 +178,16 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self._parameterNode.segmentation = first
 
     def setParameterNode(self, inputParameterNode) -> None:
+        from discmrml.panels import connect_gui, disconnect_gui
+
         if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
+            disconnect_gui(self._parameterNode, self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
+            if self.hasObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI):  # not after exit()
+                self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
         self._parameterNode = inputParameterNode
         if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self._parameterNodeGuiTag = connect_gui(self._parameterNode, self.ui)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
             self._updateGUI()
 
@@ -152,46 +201,38 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             reference = p.segmentation.GetNodeReference(p.segmentation.GetReferenceImageGeometryReferenceRole())
             if reference and reference.IsA("vtkMRMLScalarVolumeNode"):
                 p.sourceVolume = reference
-        self._observeSegmentation(p.segmentation if p and p.autoUpdate else None)
+        self._editWatcher.watch(p.segmentation if p and p.autoUpdate else None)
 
-    def _observeSegmentation(self, segmentationNode) -> None:
-        """Auto-update: watch segment changes (debounced by a single-shot timer)."""
-        if segmentationNode is self._observedSegmentation:
-            return
-        events = (slicer.vtkSegmentation.SegmentModified, slicer.vtkSegmentation.SegmentAdded,
-                  slicer.vtkSegmentation.SegmentRemoved)
-        if self._observedSegmentation is not None:
-            for event in events:
-                self.removeObserver(self._observedSegmentation, event, self._onSegmentsChanged)
-        self._observedSegmentation = segmentationNode
-        if segmentationNode is not None:
-            for event in events:
-                self.addObserver(segmentationNode, event, self._onSegmentsChanged)
-
-    def _onSegmentsChanged(self, caller=None, event=None) -> None:
+    def _onSegmentsChanged(self) -> None:
         self._updateTimer.start()  # restarts: measures once the edits pause
 
     def onAutoUpdate(self) -> None:
+        """Re-measure after edits; a failure is logged and shown in one line, never a dialog per brush stroke."""
         p = self._parameterNode
-        if p and p.autoUpdate and p.segmentation:
-            self.ui.statusLabel.text = "Segments changed: measuring again..."
-            self._compute(showLayout=False)
+        if not (p and p.autoUpdate and p.segmentation):
+            return
+        self.ui.statusLabel.text = "Segments changed: measuring again..."
+        try:
+            self._measure(showLayout=False)
+        except Exception as exc:
+            logging.exception("DiscMeasure: auto-update failed")
+            self.ui.statusLabel.text = autoUpdateFailureText(exc)
 
     def onComputeButton(self) -> None:
-        self._compute(showLayout=True)
-
-    def _compute(self, showLayout: bool) -> None:
-        p = self._parameterNode
         self.ui.statusLabel.text = "Measuring..."
         slicer.app.processEvents()
         self.ui.statusLabel.text = "Measurement failed; see the message."
         with slicer.util.tryWithErrorDisplay("Measurement failed.", waitCursor=True):
-            measured = self.logic.measure(p.segmentation, p.sourceVolume, tableNode=p.table, chartNode=p.chart,
-                                          showLines=p.showLines)
-            p.table, p.chart = measured.table_node, measured.chart_node
-            if showLayout:
-                self.logic.showResults(measured)
-            self.ui.statusLabel.text = measured.summary() + "."
+            self._measure(showLayout=True)
+
+    def _measure(self, showLayout: bool) -> None:
+        p = self._parameterNode
+        measured = self.logic.measure(p.segmentation, p.sourceVolume, tableNode=p.table, chartNode=p.chart,
+                                      showLines=p.showLines)
+        p.table, p.chart = measured.table_node, measured.chart_node
+        if showLayout:
+            self.logic.showResults(measured)
+        self.ui.statusLabel.text = measured.summary() + "."
 
     def onExportButton(self) -> None:
         p = self._parameterNode
@@ -217,14 +258,21 @@ class DiscMeasureLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return DiscMeasureParameterNode(super().getParameterNode())
 
-    def measure(self, segmentationNode, sourceVolume=None, tableNode=None, chartNode=None, showLines=True, progress=None):
-        """Measure a segmentation; returns discmrml.pipeline.Measurement (table, chart, lines, result)."""
+    def measure(self, segmentationNode, sourceVolume=None, tableNode=None, chartNode=None, showLines=True,
+                progress=None):
+        """Measure a segmentation; returns discmrml.pipeline.Measurement (table, chart, lines, result).
+
+        Without ``showLines`` the lines of an earlier run are removed, so the views show none.
+        """
+        from discmrml.lines import lines_folder_name, remove_lines
         from discmrml.pipeline import measure_segmentation_node
 
         if segmentationNode is None:
             raise ValueError("Select a segmentation to measure.")
         measured = measure_segmentation_node(segmentationNode, sourceVolume, table_node=tableNode, chart_node=chartNode,
                                              lines=showLines, progress=progress)
+        if not showLines:
+            remove_lines(lines_folder_name(segmentationNode.GetName()), scene=segmentationNode.GetScene())
         logging.info(f"DiscMeasure: {measured.summary()}")
         return measured
 
@@ -251,44 +299,89 @@ class DiscMeasureLogic(ScriptedLoadableModuleLogic):
 # DiscMeasureTest
 #
 class DiscMeasureTest(ScriptedLoadableModuleTest):
+    """Measure, edit as a brush does, see the re-measure scheduled and the table change, export (discmrml.selftest)."""
+
     def setUp(self):
         slicer.mrmlScene.Clear()
 
     def runTest(self):
         self.setUp()
-        self.test_DiscMeasure_synthetic()
+        self.test_DiscMeasure_oblique_volume()
+        self.setUp()
+        self.test_DiscMeasure_edit_and_measure_again()
 
-    def test_DiscMeasure_synthetic(self):
-        import tempfile
-
-        import numpy as np
-
-        from disccore.image import Geometry, SpatialImage
+    def _segmentation(self, case):
         from discmrml.segmentations import labelmap_to_segmentation
-        from discmrml.volumes import image_to_volume
+
+        node, _ = labelmap_to_segmentation(case.labels, case.names, reference_volume=case.volume)
+        segmentation = node.GetSegmentation()
+        names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
+        self.assertEqual(sorted(names), case.structure_names)
+        return node
+
+    def _column(self, tableNode, name):
+        table = tableNode.GetTable()
+        column = table.GetColumnByName(name)
+        self.assertIsNotNone(column, f"the table has no column {name}")
+        return [column.GetValue(row) for row in range(table.GetNumberOfRows())]
+
+    def test_DiscMeasure_oblique_volume(self):
+        from discmrml import selftest
 
         self.delayDisplay("Measuring a synthetic disc between two vertebrae on an oblique grid")
-        c, s = np.cos(0.2), np.sin(0.2)
-        direction = np.array([[0.0, -s, -c], [1.0, 0.0, 0.0], [0.0, -c, s]])  # sagittal, tilted
-        g = Geometry(size=(48, 64, 11), spacing=(0.7, 0.7, 4.0), origin=(10.0, -60.0, 40.0), direction=direction)
-        labels = np.zeros(g.size, np.int16)
-        labels[8:40, 6:22, 1:-1] = 23
-        labels[8:40, 22:28, 1:-1] = 123
-        labels[8:40, 28:46, 1:-1] = 24
-        labels[41:46, 10:50, 3:-3] = 201
-        volume = image_to_volume(SpatialImage(np.zeros(g.size, np.float32), g), name="DiscMeasureTest")
-        segmentation, _ = labelmap_to_segmentation(SpatialImage(labels, g), reference_volume=volume)
-
-        logic = DiscMeasureLogic()
-        measured = logic.measure(segmentation, volume)
-        table = measured.table_node.GetTable()
-        self.assertEqual(table.GetNumberOfRows(), 1)
-        self.assertEqual(table.GetColumnByName("level").GetValue(0), "L4-L5")
-        expectedVolume = 32 * 6 * 9 * g.voxel_volume_mm3
-        self.assertAlmostEqual(table.GetColumnByName("disc_volume_mm3").GetValue(0), expectedVolume, delta=1e-6 * expectedVolume)
+        case = selftest.synthetic_case("DiscMeasureTest", tilt=0.2)
+        measured = DiscMeasureLogic().measure(self._segmentation(case), case.volume)
+        self.assertEqual(self._column(measured.table_node, "level"), ["L4-L5"])
+        expectedVolume = 32 * 6 * 9 * case.labels.geometry.voxel_volume_mm3
+        self.assertAlmostEqual(self._column(measured.table_node, "disc_volume_mm3")[0], expectedVolume,
+                               delta=1e-6 * expectedVolume)
         self.assertEqual(measured.table_node.GetColumnUnitLabel("disc_height_mm"), "mm")
-        self.assertTrue(len(measured.line_nodes) > 0)
+        self.assertTrue(measured.table_node.GetUseColumnTitleAsColumnHeader())
+        self.assertGreater(len(measured.line_nodes), 0)
+        self.delayDisplay("Test passed")
+
+    def test_DiscMeasure_edit_and_measure_again(self):
+        import math
+        import tempfile
+
+        from discmrml import selftest
+
+        case = selftest.load_sample() or selftest.synthetic_case("DiscMeasureTest")
+        self.delayDisplay(f"Measuring {case.volume.GetName()}: one table row per disc level")
+        node = self._segmentation(case)
+        logic = DiscMeasureLogic()
+        measured = logic.measure(node, case.volume)
+        self.assertEqual(self._column(measured.table_node, "level"), case.disc_levels)
+        before = self._column(measured.table_node, "disc_volume_mm3")
+        self.assertTrue(all(v > 0 for v in before))
+        self.assertTrue(all(math.isfinite(h) and h > 0 for h in self._column(measured.table_node, "disc_height_mm")))
+        self.assertGreaterEqual(len(measured.line_nodes), len(case.disc_levels))
+
+        self.delayDisplay("Erasing part of a disc twice: each stroke schedules a re-measure")
+        scheduled = []
+        watcher = SegmentationEditWatcher(lambda: scheduled.append(True))
+        watcher.watch(node)
+        edited = case.disc_levels[len(case.disc_levels) // 2]
+        for stroke in range(2):  # after the first stroke only SourceRepresentationModified comes
+            count = len(scheduled)
+            self.assertGreater(selftest.erase_part_of_segment(node, edited, fraction=0.25), 0)
+            self.assertGreater(len(scheduled), count, f"stroke {stroke + 1} scheduled no re-measure")
+        count = len(scheduled)
+        measured = logic.measure(node, case.volume, tableNode=measured.table_node, chartNode=measured.chart_node,
+                                 showLines=False)
+        self.assertEqual(len(scheduled), count, "measuring must not look like an edit (it would loop)")
+        watcher.watch(None)
+        after = self._column(measured.table_node, "disc_volume_mm3")
+        row = case.disc_levels.index(edited)
+        self.assertLess(after[row], before[row])
+        self.assertEqual(after[:row] + after[row + 1:], before[:row] + before[row + 1:])
+        self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLMarkupsLineNode"), 0,
+                         "lines switched off: the earlier run's lines must go")
+
         with tempfile.TemporaryDirectory() as folder:
             path = logic.exportCsv(measured.table_node, os.path.join(folder, "discs.csv"))
-            self.assertTrue(os.path.getsize(path) > 0)
+            with open(path) as f:
+                lines = f.read().splitlines()
+        self.assertTrue(lines[0].startswith("level,"))
+        self.assertEqual([line.split(",")[0] for line in lines[1:]], case.disc_levels)
         self.delayDisplay("Test passed")

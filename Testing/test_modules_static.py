@@ -109,7 +109,9 @@ def test_parameter_node_fields_match_ui_parameter_names(name):
         if widgets[widget_name].get("class") == "QComboBox":
             assert "Choice(" in annotations[parameter], f"{parameter} is bound to a QComboBox but has no Choice annotation"
     source = _module_py(name).read_text()
-    assert ".connectGui(self.ui)" in source and "disconnectGui" in source
+    # connectGui returns None on Slicer 5.8.x: bind through discmrml.panels, which keeps a real tag
+    assert "connect_gui(self._parameterNode, self.ui)" in source and "disconnect_gui(" in source
+    assert ".connectGui(" not in source and ".disconnectGui(" not in source
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -249,3 +251,55 @@ def test_extension_cmake_metadata_and_subdirectories():
     icon = meta["EXTENSION_ICONURL"].rsplit("/main/", 1)[-1]
     assert (REPO / icon).is_file(), f"the extension icon {icon} is not in the repository"
     assert "Slicer_EXTENSION_GENERATE_CONFIG" in text and "Slicer_EXTENSION_CPACK" in text
+
+
+# --- the widgets' life cycle in a real Slicer ---------------------------------------------------
+def _method(tree, class_name, method_name):
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == method_name:
+                    return item
+    return None
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_cleanup_stops_every_timer_the_widget_starts(name):
+    """A module reload calls cleanup(): a timer left running would call into the old widget."""
+    tree = _tree(_module_py(name))
+    assigns = [node for node in ast.walk(tree) if isinstance(node, ast.Assign)]
+    timers = {t.attr for node in assigns if ast.unparse(node.value) == "qt.QTimer()"
+              for t in node.targets if isinstance(t, ast.Attribute)}
+    assert timers, f"{name}Widget creates no timer?"
+    cleanup = ast.unparse(_method(tree, f"{name}Widget", "cleanup"))
+    for timer in timers:
+        assert f"self.{timer}.stop()" in cleanup, f"{name}Widget.cleanup() does not stop self.{timer}"
+
+
+def test_segment_editor_is_set_up_as_slicers_segment_editor_module():
+    """Modules/Scripted/SegmentEditor/SegmentEditor.py: editor node before scene, later effects, scene events."""
+    tree = _tree(_module_py("DiscSegmenter"))
+    widget = "DiscSegmenterWidget"
+    setup = ast.unparse(_method(tree, widget, "setup"))
+    assert setup.index("self._selectSegmentEditorNode()") < setup.index("segmentEditorWidget.setMRMLScene(")
+    assert "setMRMLSegmentEditorNode(" in ast.unparse(_method(tree, widget, "_selectSegmentEditorNode"))
+    assert "'effectRegistered(QString)', self.onEffectRegistered" in setup
+    assert "updateEffectList()" in ast.unparse(_method(tree, widget, "onEffectRegistered"))
+    assert "disconnect('effectRegistered(QString)'" in ast.unparse(_method(tree, widget, "cleanup"))
+    assert "EndImportEvent, self.onSceneEndImport" in setup
+    start_close = ast.unparse(_method(tree, widget, "onSceneStartClose"))
+    assert "setSegmentationNode(None)" in start_close and "removeViewObservations()" in start_close
+    assert "removeViewObservations()" in ast.unparse(_method(tree, widget, "exit"))
+    for handler in ("onSceneEndClose", "onSceneEndImport", "enter"):
+        body = ast.unparse(_method(tree, widget, handler))
+        assert "self._selectSegmentEditorNode()" in body and "updateWidgetFromMRML()" in body, handler
+    ui = (REPO / "DiscSegmenter" / "Resources" / "UI" / "DiscSegmenter.ui").read_text()
+    assert "<receiver>segmentEditorWidget</receiver>" not in ui, "the .ui would give the editor the scene first"
+
+
+def test_torch_is_never_pip_installed():
+    """pip's default torch on Linux is gigabytes of CUDA libraries: torch comes only from the PyTorch extension."""
+    for name in MODULES:
+        for node in ast.walk(_tree(_module_py(name))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("pip_install"):
+                assert "torch" not in ast.unparse(node), f"{name}.py:{node.lineno} pip-installs torch"

@@ -1,92 +1,44 @@
-"""The modules' Logic and self-tests (ScriptedLoadableModuleTest) run on slicer-core.
-
-slicer-core has MRML but no Qt and no ScriptedLoadableModule base classes, so those are replaced by
-minimal stand-ins for the duration of each test; everything the logic does with nodes is real.
-"""
+"""The modules' Logic and self-tests (ScriptedLoadableModuleTest) run on slicer-core (stand-ins for Qt and the
+ScriptedLoadableModule base classes: module_stand_ins.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-import types
-import unittest
 from pathlib import Path
 
 import pytest
 
 from conftest_mrml import *  # noqa: F401,F403
+from module_stand_ins import load_module, run_self_test
 
 pytestmark = pytest.mark.mrml
-REPO = Path(__file__).resolve().parents[1]
 
 
-def _stand_ins(monkeypatch):
-    import slicer
-
-    qt = types.ModuleType("qt")
-    qt.Qt = types.SimpleNamespace(ToolTipRole=3, WaitCursor=3)
-    monkeypatch.setitem(sys.modules, "qt", qt)
-
-    slm = types.ModuleType("slicer.ScriptedLoadableModule")
-
-    class ScriptedLoadableModule:
-        def __init__(self, parent):
-            self.parent = parent
-
-    class ScriptedLoadableModuleWidget:
-        def __init__(self, parent=None):
-            self.parent = parent
-
-    class ScriptedLoadableModuleLogic:
-        def __init__(self):
-            pass
-
-        def getParameterNode(self):
-            return slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScriptedModuleNode")
-
-    class ScriptedLoadableModuleTest(unittest.TestCase):
-        def delayDisplay(self, message, msec=0):
-            print(message)
-
-    for cls in (ScriptedLoadableModule, ScriptedLoadableModuleWidget, ScriptedLoadableModuleLogic, ScriptedLoadableModuleTest):
-        setattr(slm, cls.__name__, cls)
-    monkeypatch.setitem(sys.modules, "slicer.ScriptedLoadableModule", slm)
-    pnw = types.ModuleType("slicer.parameterNodeWrapper")
-    pnw.parameterNodeWrapper = lambda cls: cls
-    pnw.Choice = lambda choices: ("Choice", tuple(choices))
-    monkeypatch.setitem(sys.modules, "slicer.parameterNodeWrapper", pnw)
+def test_disc_segmenter_self_test_import_keeps_edits(scene, monkeypatch):
+    module = load_module(monkeypatch, "DiscSegmenter")
+    run_self_test(module, "DiscSegmenter", "test_DiscSegmenter_import_keeps_edits")
 
 
-def _load(monkeypatch, name):
-    _stand_ins(monkeypatch)
-    spec = importlib.util.spec_from_file_location(f"_selftest_{name}", REPO / name / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _run_self_test(module, name):
-    test = getattr(module, f"{name}Test")("runTest")
-    result = unittest.TestResult()
-    test.run(result)
-    assert not result.errors and not result.failures, result.errors + result.failures
-
-
-def test_disc_segmenter_self_test(scene, monkeypatch):
-    module = _load(monkeypatch, "DiscSegmenter")
-    _run_self_test(module, "DiscSegmenter")
+@pytest.mark.slow
+def test_disc_segmenter_self_test_runs_the_model_on_the_sample(scene, monkeypatch):
+    module = load_module(monkeypatch, "DiscSegmenter")
+    if not module.DiscSegmenterLogic().availableModels() or module.DiscSegmenterLogic().missingPackages("CPU"):
+        pytest.skip("no model, or onnxruntime / scipy / SimpleITK missing")
+    run_self_test(module, "DiscSegmenter", "test_DiscSegmenter_model")
 
 
 def test_disc_segmenter_logic_runs_the_model_out_of_process(scene, monkeypatch):
     import numpy as np
 
-    module = _load(monkeypatch, "DiscSegmenter")
-    volume, labels = module.DiscSegmenterTest._syntheticCase()
-    # the stand-in model returns the intensities as labels: give it the label values
+    from discmrml.selftest import synthetic_case
     from discmrml.volumes import image_to_volume
 
     from disccore.image import SpatialImage
 
+    module = load_module(monkeypatch, "DiscSegmenter")
+    case = synthetic_case("DiscSegmenterTest")
+    volume, labels = case.volume, case.labels
+    # the stand-in model returns the intensities as labels: give it the label values
     image_to_volume(SpatialImage(labels.array.astype(np.float32), labels.geometry), volume_node=volume)
     fake = [sys.executable, str(Path(__file__).with_name("fake_disccore_segment.py"))]
     node, update = module.DiscSegmenterLogic().segment(volume, device="cpu", python=fake)
@@ -100,5 +52,5 @@ def test_disc_segmenter_logic_runs_the_model_out_of_process(scene, monkeypatch):
 
 def test_disc_measure_self_test(scene, monkeypatch):
     pytest.importorskip("disccore.measure", reason="disccore.measure is not in this checkout yet")
-    module = _load(monkeypatch, "DiscMeasure")
-    _run_self_test(module, "DiscMeasure")
+    module = load_module(monkeypatch, "DiscMeasure")
+    run_self_test(module, "DiscMeasure")

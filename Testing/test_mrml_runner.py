@@ -152,3 +152,38 @@ def test_real_model_out_of_process_when_installed(scene):
     assert all(anatomy.by_name(n) for n in update.added)
     labels, _, _ = segmentation_to_labelmap(node, volume)
     assert labels.geometry.same_grid(phantom.image.geometry, tol=1e-6)
+
+
+def test_progress_is_read_by_poll_without_reader_threads(tmp_path):
+    """Inside Slicer a reader thread only runs when the panel's timer runs Python: poll() itself reads."""
+    import threading
+
+    from discmrml.runner import ModelProcess
+
+    script = ("import sys, time\n"
+              "sys.stderr.write('segment [#.]  10.0%    0.1s loading\\rsegment [##]  60.0%    0.2s running\\r')\n"
+              "sys.stderr.flush(); print('a log line', flush=True)\n"
+              "sys.stderr.write('segment [##] 100.0%    0.3s writing')\n")  # no line break at the very end
+    seen = []
+    before = threading.active_count()
+    process = ModelProcess([sys.executable, "-c", script], progress=lambda f, m: seen.append((f, m))).start()
+    assert threading.active_count() == before, "the runner started reader threads"
+    output_file = Path(process._output_path)
+    assert output_file.is_file()
+    assert process.wait(timeout=60) == 0
+    assert seen == [(0.1, "loading"), (0.6, "running"), (1.0, "writing")]
+    assert "a log line" in process.log
+    assert not output_file.exists()  # removed once the child ended
+
+
+def test_a_child_writing_more_than_a_pipe_holds_never_blocks():
+    """Between two polls the child may write much more than a pipe buffer (64 KiB) without stalling."""
+    from discmrml.runner import ModelProcess
+
+    script = "import sys\nfor i in range(20000): print('x' * 60, i)\n"
+    process = ModelProcess([sys.executable, "-c", script]).start()
+    deadline = time.monotonic() + 60
+    while process._proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # nobody reads meanwhile
+    assert process._proc.poll() == 0, "the child blocked on its output"
+    assert process.poll() == 0 and process.log[-1].endswith(" 19999")

@@ -57,6 +57,7 @@ def test_table_schema_types_units_descriptions(scene):
     assert table.GetColumnByName("voxel_size_mm").GetValue(0) == "0.43 x 0.43 x 4.4"
     assert table.GetColumnByName("notes").GetValue(1) == "S1 not segmented: no height index"
     assert table_node.GetColumnTitle("disc_height_anterior_mm") == "Anterior height"
+    assert table_node.GetUseColumnTitleAsColumnHeader(), "the table view would show disc_height_mm, not the titles"
 
     # re-filling the same node replaces its content
     rows_to_table(_rows()[:1], table_node=table_node, columns=DISC_COLUMNS)
@@ -162,3 +163,19 @@ def test_lines_follow_the_volume_parent_transform(scene):
     world = slicer.util.arrayFromMarkupsControlPoints(nodes[0], world=True)
     np.testing.assert_allclose(local[0], _lines()[0].start_ras)
     np.testing.assert_allclose(world[0], np.add(_lines()[0].start_ras, (5.0, 0, 0)))
+
+
+def test_remove_lines_deletes_an_earlier_runs_lines_and_folder(scene):
+    from discmrml.lines import lines_folder_name, remove_lines, show_lines
+
+    name = lines_folder_name("case segmentation")
+    show_lines(_lines(), folder_name=name, scene=scene)
+    kept_folder, kept = show_lines(_lines()[:1], folder_name=lines_folder_name("other"), scene=scene)
+    assert scene.GetNumberOfNodesByClass("vtkMRMLMarkupsLineNode") == 4
+    assert remove_lines(name, scene=scene) == 3
+    assert scene.GetNumberOfNodesByClass("vtkMRMLMarkupsLineNode") == 1 and kept[0].GetScene() is scene
+    sh = scene.GetSubjectHierarchyNode()
+    names = [sh.GetItemName(sh.GetItemByPositionUnderParent(sh.GetSceneItemID(), i))
+             for i in range(sh.GetNumberOfItemChildren(sh.GetSceneItemID()))]
+    assert name not in names and lines_folder_name("other") in names
+    assert remove_lines(name, scene=scene) == 0  # nothing left to remove

@@ -11,10 +11,12 @@ Modules:
 - :mod:`.lines`          measured lines -> markups line nodes in one subject hierarchy folder
 - :mod:`.runner`         out-of-process model inference (``python -m disccore segment``), cancellable
 - :mod:`.pipeline`       segment + measure in a scene (shared by the modules and batch.py)
+- :mod:`.panels`         binding a module panel to its parameter node on every Slicer version (no Qt import)
+- :mod:`.selftest`       cases and brush-like edits the modules' self-tests and Testing/ share
 
 Coordinates: MRML's world frame is RAS (mm); disccore works in LPS (mm). The conversion happens only
 through :meth:`disccore.image.Geometry.ijk_to_ras` and :func:`disccore.image.ras_to_lps`, in
 :mod:`.volumes`.
 """
 
-__all__ = ["headless", "volumes", "segmentations", "tables", "lines", "runner", "pipeline"]
+__all__ = ["headless", "volumes", "segmentations", "tables", "lines", "runner", "pipeline", "panels", "selftest"]

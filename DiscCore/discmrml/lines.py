@@ -46,25 +46,57 @@ def _colour(level: str, measurement: str):
         return (1.0, 1.0, 0.0)
 
 
-def _folder(sh, scene_item, name: str, replace: bool) -> int:
+def lines_folder_name(segmentation_name: str) -> str:
+    """The subject hierarchy folder that holds a segmentation's measured lines."""
+    return f"{segmentation_name} measurement lines"
+
+
+def _find_folder(sh, name: str) -> Optional[int]:
     import vtk
 
     ids = vtk.vtkIdList()
-    sh.GetItemChildren(scene_item, ids, False)
+    sh.GetItemChildren(sh.GetSceneItemID(), ids, False)
     for i in range(ids.GetNumberOfIds()):
         item = ids.GetId(i)
         if sh.GetItemAttribute(item, FOLDER_ATTRIBUTE) == "1" and sh.GetItemName(item) == name:
-            if replace:
-                ids = vtk.vtkIdList()
-                sh.GetItemChildren(item, ids, False)
-                for child in [ids.GetId(i) for i in range(ids.GetNumberOfIds())]:
-                    node = sh.GetItemDataNode(child)
-                    sh.RemoveItem(child, False, False)  # the item first: works with or without SH plugins
-                    remove_node_and_display(node.GetScene() if node is not None else None, node)
             return item
-    item = sh.CreateFolderItem(scene_item, name)
+    return None
+
+
+def _remove_children(sh, folder: int) -> int:
+    import vtk
+
+    ids = vtk.vtkIdList()
+    sh.GetItemChildren(folder, ids, False)
+    children = [ids.GetId(i) for i in range(ids.GetNumberOfIds())]
+    for child in children:
+        node = sh.GetItemDataNode(child)
+        sh.RemoveItem(child, False, False)  # the item first: works with or without SH plugins
+        remove_node_and_display(node.GetScene() if node is not None else None, node)
+    return len(children)
+
+
+def _folder(sh, name: str, replace: bool) -> int:
+    item = _find_folder(sh, name)
+    if item is not None:
+        if replace:
+            _remove_children(sh, item)
+        return item
+    item = sh.CreateFolderItem(sh.GetSceneItemID(), name)
     sh.SetItemAttribute(item, FOLDER_ATTRIBUTE, "1")
     return item
+
+
+def remove_lines(folder_name: str, scene=None) -> int:
+    """Delete an earlier run's lines and their folder (e.g. when lines are switched off); returns how many."""
+    scene = scene or get_scene()
+    sh = scene.GetSubjectHierarchyNode()
+    folder = _find_folder(sh, folder_name) if sh is not None else None
+    if folder is None:
+        return 0
+    removed = _remove_children(sh, folder)
+    sh.RemoveItem(folder, False, False)
+    return removed
 
 
 def show_lines(
@@ -84,7 +116,7 @@ def show_lines(
 
     scene = scene or get_scene()
     sh = scene.GetSubjectHierarchyNode() or slicer.vtkMRMLSubjectHierarchyNode.ResolveSubjectHierarchy(scene)
-    folder = _folder(sh, sh.GetSceneItemID(), folder_name, replace)
+    folder = _folder(sh, folder_name, replace)
     nodes = []
     for line in lines:
         level, measurement = str(_get(line, "level")), str(_get(line, "measurement"))
@@ -131,7 +163,8 @@ def remove_node_and_display(scene, node) -> None:
     """Remove a displayable node with its display nodes (slicer-core does not do the latter)."""
     if scene is None or node is None:
         return
-    displays = [node.GetNthDisplayNode(i) for i in range(node.GetNumberOfDisplayNodes())] if hasattr(node, "GetNumberOfDisplayNodes") else []
+    count = node.GetNumberOfDisplayNodes() if hasattr(node, "GetNumberOfDisplayNodes") else 0
+    displays = [node.GetNthDisplayNode(i) for i in range(count)]
     scene.RemoveNode(node)
     for display in displays:
         if display is not None and display.GetScene() is scene:

@@ -10,13 +10,16 @@ environment variable (split like a shell command line; useful to run the model i
 environment, e.g. one with a CUDA build of torch); inside Slicer, ``PythonSlicer``; else the running
 Python. The child gets ``PYTHONPATH`` pointing at the folder that holds ``disccore``.
 
-Progress is parsed from the child's stderr (the ``disccore`` progress bar: ``... 42.0%  3.1s message``).
+Progress is parsed from the child's output (the ``disccore`` progress bar: ``... 42.0%  3.1s message``).
+The child writes stdout and stderr into a temporary file that :meth:`ModelProcess.poll` reads from where it
+left off: no reader threads, whose progress inside Slicer would wait on the GIL until the panel's timer runs
+Python, and no pipe that could fill up and block the child between two polls.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
-import queue
 import re
 import shlex
 import shutil
@@ -24,7 +27,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -34,6 +36,7 @@ import disccore
 from disccore import errors
 from disccore.progress import ProgressCallback, report
 
+LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")  # progress bars redraw in place with \r
 PROGRESS_RE = re.compile(r"(\d+(?:\.\d+)?)%\s+\d+(?:\.\d+)?s\s*(.*)$")
 ERROR_RE = re.compile(r"^disccore \w+: error: (.*)$")
 DEVICES = {"auto": "auto", "cpu": "cpu", "gpu": "cuda", "cuda": "cuda"}
@@ -65,7 +68,8 @@ def segment_command(input_path, output_path, model: Optional[str] = None, device
     device_arg = DEVICES.get(str(device).lower())
     if device_arg is None:
         raise errors.InputError(f"unknown device '{device}'; choose auto, CPU or GPU")
-    cmd = python_command(python) + ["-m", "disccore", "segment", str(input_path), "-o", str(output_path), "--device", device_arg]
+    cmd = python_command(python) + ["-m", "disccore", "segment", str(input_path), "-o", str(output_path),
+                                    "--device", device_arg]
     if model:
         cmd += ["--model", str(model)]
     return cmd
@@ -99,9 +103,11 @@ class ModelProcess:
         self.message = ""
         self.cancelled = False
         self.log: deque = deque(maxlen=200)
-        self._lines: "queue.Queue[str]" = queue.Queue()
         self._proc: Optional[subprocess.Popen] = None
-        self._threads: list = []
+        self._output_path: Optional[str] = None
+        self._output = None  # our read handle on the child's output file
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""  # the last, unfinished line
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "ModelProcess":
@@ -110,35 +116,32 @@ class ModelProcess:
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | getattr(subprocess, "CREATE_NO_WINDOW", 0)
         else:
             kwargs["start_new_session"] = True  # its own process group: cancel kills its children too
+        fd, self._output_path = tempfile.mkstemp(prefix="disccore-segment-", suffix=".log")
         try:
-            self._proc = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=self.env, text=True, encoding="utf-8", errors="replace", bufsize=1, **kwargs,
-            )
+            with os.fdopen(fd, "wb") as sink:  # the child keeps its own handle; ours closes here
+                self._proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=sink,
+                                              stderr=subprocess.STDOUT, env=self.env, **kwargs)
         except OSError as exc:
-            raise errors.ModelError(f"could not start the segmentation process ({self.command[0]}): {exc.strerror or exc}") from exc
-        for stream in (self._proc.stdout, self._proc.stderr):
-            t = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-            t.start()
-            self._threads.append(t)
+            self._close_output()
+            reason = exc.strerror or exc
+            raise errors.ModelError(f"could not start the segmentation process ({self.command[0]}): {reason}") from exc
+        self._output = open(self._output_path, "rb")
         return self
-
-    def _pump(self, stream) -> None:
-        for line in stream:  # text mode splits on \n and \r (in-place progress bars)
-            self._lines.put(line.rstrip("\r\n"))
-        stream.close()
 
     @property
     def pid(self) -> Optional[int]:
         return self._proc.pid if self._proc else None
 
-    def poll(self) -> Optional[int]:
-        """Handle the output so far (progress callback); the exit code once finished, else None."""
-        while True:
-            try:
-                line = self._lines.get_nowait()
-            except queue.Empty:
-                break
+    def _read_output(self, final: bool) -> None:
+        """Handle the lines the child wrote since the last call (all of them once it has ended)."""
+        if self._output is None:
+            return
+        self._pending += self._decoder.decode(self._output.read(), final=final)
+        *lines, self._pending = LINE_BREAK_RE.split(self._pending)
+        if final:
+            lines.append(self._pending)
+            self._pending = ""
+        for line in lines:
             if not line.strip():
                 continue
             self.log.append(line)
@@ -146,14 +149,26 @@ class ModelProcess:
             if parsed:
                 self.fraction, self.message = parsed
                 report(self.progress, self.fraction, self.message)
+
+    def _close_output(self) -> None:
+        if self._output is not None:
+            self._output.close()
+            self._output = None
+        if self._output_path is not None:
+            try:
+                os.remove(self._output_path)
+            except OSError:  # Windows: still held by a child that outlived a kill; the temp folder keeps it
+                pass
+            self._output_path = None
+
+    def poll(self) -> Optional[int]:
+        """Handle the output so far (progress callback); the exit code once finished, else None."""
         if self._proc is None:
             return None
-        code = self._proc.poll()
+        code = self._proc.poll()  # first: once it has ended, everything it wrote is in the file
+        self._read_output(final=code is not None)
         if code is not None:
-            for t in self._threads:
-                t.join(timeout=2)
-            if not self._lines.empty():
-                return self.poll()
+            self._close_output()
         return code
 
     def cancel(self, grace_seconds: float = 3.0) -> None:
@@ -161,16 +176,16 @@ class ModelProcess:
         self.cancelled = True
         proc = self._proc
         if proc is None or proc.poll() is not None:
+            self._close_output()
             return
         if os.name == "nt":
             subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True)
         else:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                return
-            try:
                 proc.wait(timeout=grace_seconds)
+            except ProcessLookupError:
+                pass
             except subprocess.TimeoutExpired:
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -180,6 +195,7 @@ class ModelProcess:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        self.poll()  # the last lines, and the output file removed
 
     def wait(self, should_cancel: Optional[Callable[[], bool]] = None, poll_seconds: float = 0.05,
              timeout: Optional[float] = None) -> int:

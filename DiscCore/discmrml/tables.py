@@ -137,7 +137,7 @@ def rows_to_table(
                 table_node.SetColumnTitle(column, spec.title)
             else:
                 table_node.SetColumnLongName(column, spec.title)
-        table_node.SetUseColumnTitleAsColumnHeader(False)
+        table_node.SetUseColumnTitleAsColumnHeader(True)  # readable titles in the view; the CSV keeps the names
         table_node.SetLocked(True)  # results, not a spreadsheet to edit
         table.Modified()
     finally:
