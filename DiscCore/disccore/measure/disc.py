@@ -3,7 +3,7 @@
 Frame coordinates (mm): ``a`` along the anterior direction, ``l`` lateral, ``t`` along the spine axis;
 positions are LPS (see :mod:`disccore.measure.axes`).
 
-Definitions (DESIGN.md section 3):
+Definitions (docs/measurements.md; the numbers are named in :mod:`disccore.measure.constants`):
 - footprint: the points ``(a, l)`` of the plane perpendicular to the axis whose axis-parallel line meets
   the structure (interpolated occupancy >= 0.5 somewhere on it);
 - height at a footprint point: the length of that line inside the structure (sub-voxel, see
@@ -30,10 +30,9 @@ from typing import Optional
 import numpy as np
 
 from .axes import Frame, Piece
+from .constants import AP_POSITIONS, CENTRAL_FRACTION
 from .sampling import crossings, frame_grid, inside_length, sample_box
 
-CENTRAL_FRACTION = 0.8
-AP_POSITIONS = {"anterior": 0.10, "middle": 0.50, "posterior": 0.90}
 #: half-widths of the local window (fractions of the AP and lateral extents) for anterior/middle/posterior
 AP_WINDOW = 0.075
 LATERAL_WINDOW = 0.20
