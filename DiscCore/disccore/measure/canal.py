@@ -168,14 +168,14 @@ def _parallel_plane_chords(canal: Piece, plane: _Plane) -> list:
 def _section_area(canal: Piece, plane: _Plane, planes: list) -> tuple[float, Optional[str]]:
     """(area mm2, note): from the slices' chords when there are any, else a pixel count; both averaged over the
     parallel planes."""
-    px = plane.step * plane.step
+    step = plane.step
     if not planes:  # pixel count in each parallel plane, within the section piece grown a little
-        region = ndimage.binary_dilation(plane.inside, iterations=max(1, int(round(PLANE_REGION_GROWTH_MM / plane.step))))
+        region = ndimage.binary_dilation(plane.inside, iterations=max(1, int(round(PLANE_REGION_GROWTH_MM / step))))
         occ = sample_box(canal, plane.frame, plane.a, plane.l, _plane_offsets())
         counts = [np.count_nonzero((occ[:, :, k] >= 0.5) & region) for k in range(occ.shape[2])]
-        return float(np.mean(counts) * px), None
+        return float(np.mean(counts) * step * step), None
     estimates = [v for v in (_area_from_chords(ch) for ch in planes) if v is not None]
-    area = float(np.mean(estimates)) if estimates else float(np.count_nonzero(plane.inside) * px)
+    area = float(np.mean(estimates)) if estimates else float(np.count_nonzero(plane.inside) * step * step)
     run = _inner_run(planes[len(planes) // 2])
     n_cut = 0 if run is None else len(run[0])
     if n_cut < MIN_CUTTING_SLICES:
