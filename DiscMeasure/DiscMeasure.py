@@ -94,8 +94,9 @@ Choose the source volume to measure on its exact voxel grid. Results: a table, a
 per level, and line markups showing each measured distance. Tick "Auto-update" to measure again after edits.
 """
         self.parent.acknowledgementText = """
-Measurement definitions follow the extension's design notes (3D disc height; Hurxthal/Dabbs-style
-anterior/middle/posterior heights; canal AP diameter with 10 mm / 12 mm stenosis flags).
+Measurement definitions: docs/measurements.md of the extension (3D disc height; Hurxthal/Dabbs-style
+anterior/middle/posterior heights; dural sac AP diameter and area graded with the published sac cut-offs:
+AP < 10 mm, area < 100 / 75 mm2).
 """
 
 

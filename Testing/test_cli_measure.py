@@ -20,7 +20,8 @@ def seg(tmp_path_factory):
     import SimpleITK as sitk
 
     folder = tmp_path_factory.mktemp("seg")
-    spec = StackSpec(discs=[DiscSpec(10.0, 0.1), DiscSpec(9.0, 0.0)], tilt_deg=15.0, canal_ap=11.0)
+    # a round 11 mm sac: AP above the 10 mm cut-off, area (95 mm2) below the 100 mm2 relative one
+    spec = StackSpec(discs=[DiscSpec(10.0, 0.1), DiscSpec(9.0, 0.0)], tilt_deg=15.0, canal_ap=11.0, canal_lr=11.0)
     geom = make_geometry((4.0, 0.5, 0.5), "native", oblique_deg=4.0, extent_mm=120.0)
     labels, names, truth = build_stack(spec, geom)
     path = folder / "labels.nii.gz"
@@ -58,7 +59,7 @@ def test_measure_writes_all_outputs(tmp_path, seg, capsys):
     assert list(rows[0]) == list(DISC_COLUMNS)
     assert [r["level"] for r in rows] == ["L4-L5", "L5-S1"]
     assert float(rows[0]["disc_height_mm"]) == pytest.approx(10.0, abs=0.2)
-    assert rows[0]["stenosis"] == "relative"
+    assert rows[0]["stenosis"] == "relative" and rows[0]["stenosis_criterion"] == "area < 100 mm2"
     assert list(next(csv.DictReader(vc.open()))) == list(VERTEBRA_COLUMNS)
     assert [r["level"] for r in csv.DictReader(vc.open())] == ["L4", "L5", "S1"]
     doc = json.loads(js.read_text())

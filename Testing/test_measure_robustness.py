@@ -61,7 +61,7 @@ def test_no_canal(stack):
     labels, names, _ = stack
     labels2, names2 = _without(labels, names, {"canal"})
     row = measure_segmentation(labels2, names2).discs[0]
-    for key in ("canal_ap_diameter_mm", "canal_area_mm2", "stenosis"):
+    for key in ("canal_ap_diameter_mm", "canal_area_mm2", "stenosis", "stenosis_criterion"):
         assert row[key] is None
     assert "no canal segmented" in row["notes"]
     assert row["disc_height_anterior_mm"] == pytest.approx(11.6, abs=0.4)  # patient's anterior used

@@ -51,6 +51,5 @@ def test_disc_segmenter_logic_runs_the_model_out_of_process(scene, monkeypatch):
 
 
 def test_disc_measure_self_test(scene, monkeypatch):
-    pytest.importorskip("disccore.measure", reason="disccore.measure is not in this checkout yet")
     module = load_module(monkeypatch, "DiscMeasure")
     run_self_test(module, "DiscMeasure")

@@ -127,19 +127,11 @@ def test_cancel_kills_the_process_tree(scene, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_real_model_out_of_process_when_installed(scene):
     """The real path: ``python -m disccore segment`` with the shipped model (skipped until one is installed)."""
-    try:
-        from disccore.models import list_models
+    from disccore.models import list_models
+    from disccore.phantom import make_lumbar_phantom
 
-        models = list_models()
-        import disccore.segment  # noqa: F401
-    except Exception as exc:  # the model helper's work is not in this checkout yet
-        pytest.skip(f"no model available: {exc}")
-    if not models:
+    if not list_models():
         pytest.skip("no model installed in models/")
-    try:
-        from disccore.phantom import make_lumbar_phantom
-    except ImportError:
-        pytest.skip("disccore.phantom not in this checkout yet")
     from disccore import anatomy
     from discmrml.runner import segment_volume_node
     from discmrml.segmentations import segmentation_to_labelmap

@@ -294,5 +294,6 @@ def test_bundled_sample_regenerates_exactly(repo_root):
     assert sidecar == {str(k): v for k, v in names.items()}
     stored_truth = json.loads((folder / "synthetic_lumbar_t2_truth.json").read_text())
     assert stored_truth["discs"] == json.loads(json.dumps(truth["discs"]))
+    assert stored_truth["definitions"] == truth["definitions"]  # the shipped text is the code's
     assert stored_truth["discs"]["L4-L5"]["canal_ap_diameter_mm"] == 9.5
     assert (folder / "synthetic_lumbar_t2.nii.gz").stat().st_size < 3.2e6

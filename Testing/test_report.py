@@ -122,3 +122,32 @@ def test_display_plane_orientation(phantom):
                                              (8.04, 1, "8.0"), (12345.6, 0, "12,346"), ("L4-L5", None, "L4-L5")])
 def test_format_value(value, dec, text):
     assert report.format_value(value, dec) == text
+
+
+def test_the_stenosis_grade_is_shown_and_coloured_per_level(phantom, tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgba
+    from matplotlib.figure import Figure
+
+    res = _stand_in_result(phantom)
+    grades = ["", "relative", "absolute", None, ""]
+    for row, grade in zip(res.discs, grades):
+        row["stenosis"] = grade
+    cells, _ = report.table_cells(res.discs)
+    col = [key for key, _, _ in report.TABLE_COLUMNS].index("stenosis")
+    assert [r[col] for r in cells] == ["none", "relative", "absolute", "\u2014", "none"]
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    table = report._draw_table(fig, fig.add_subplot(), res, (1.0, 1.0, 4.0))
+    faces = [table[r + 1, col].get_facecolor() for r in range(len(grades))]
+    assert faces[1] == to_rgba(report.STENOSIS_COLOURS["relative"])
+    assert faces[2] == to_rgba(report.STENOSIS_COLOURS["absolute"])
+    assert faces[0] == faces[3] == faces[4] == to_rgba("white")
+    report.render_report(phantom.image, phantom.labels, phantom.label_names, res, tmp_path / "graded.png")
+    _png_size(tmp_path / "graded.png")
+
+
+def test_an_unknown_segment_name_is_drawn_grey():
+    assert report._label_colour("not-a-structure") == report.UNLABELLED_GREY
+    assert report._label_colour(None) == report.UNLABELLED_GREY
+    assert report._label_colour("L4") == anatomy.by_name("L4").color

@@ -12,19 +12,28 @@ plane. matplotlib is imported inside :func:`render_report` (Agg canvas, no pyplo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
 from . import anatomy
+from .errors import LabelError
 from .image import SpatialImage, ras_to_lps
 from .measure.result import CUT_BY_FIELD_OF_VIEW
 from .outputs import PathLike, atomic_output, check_output_path
 
 DASH = "\u2014"
 TABLE_COLUMNS = (("level", "Level", None), ("disc_height_mm", "Height\n(mm)", 1),
-                 ("disc_volume_mm3", "Volume\n(mm\u00b3)", 0), ("canal_ap_diameter_mm", "Canal AP\n(mm)", 1))
+                 ("disc_volume_mm3", "Volume\n(mm\u00b3)", 0), ("canal_ap_diameter_mm", "Canal AP\n(mm)", 1),
+                 ("stenosis", "Stenosis", None))
+#: background of a level's stenosis cell, by grade (the grade is also written in the cell)
+STENOSIS_COLOURS = {"absolute": "#ef9a9a", "relative": "#ffe082"}
+#: what the stenosis cell says for a level that was measured and meets no cut-off
+NO_STENOSIS = "none"
+UNLABELLED_GREY = (0.7, 0.7, 0.7)
+OVERLAY_ALPHA = 0.38
 _LINE_COLOURS = {"canal": "#00e5ff", "anterior": "#ffd54f", "posterior": "#ff8a65", "middle": "#fff176"}
 
 
@@ -41,12 +50,24 @@ def table_cells(rows) -> tuple[list[list[str]], Optional[str]]:
     image (its values may be those of a partial disc, which the picture alone would not tell)."""
     cells, marked = [], False
     for r in rows:
-        row = [format_value(_get(r, key), dec) for key, _, dec in TABLE_COLUMNS]
+        row = [_cell_text(r, key, dec) for key, _, dec in TABLE_COLUMNS]
         if CUT_BY_FIELD_OF_VIEW in str(_get(r, "notes") or ""):
             row[0] += " *"
             marked = True
         cells.append(row)
     return cells, (f"* reaches the edge of the image:\n{CUT_BY_FIELD_OF_VIEW}" if marked else None)
+
+
+def _cell_text(row, key: str, decimals: Optional[int]) -> str:
+    value = _get(row, key)
+    if key == "stenosis" and value == "":
+        return NO_STENOSIS
+    return format_value(value, decimals)
+
+
+def stenosis_colours(rows) -> list[Optional[str]]:
+    """Per row, the background colour of its stenosis cell (None: no stenosis or not measured)."""
+    return [STENOSIS_COLOURS.get(str(_get(r, "stenosis") or "")) for r in rows]
 
 
 def format_value(value, decimals: Optional[int]) -> str:
@@ -100,6 +121,24 @@ def _resample_plane(img: SpatialImage, x, ys, zs, order, cval=0.0):
     return ndimage.map_coordinates(arr.astype(np.float32), coords, order=order, mode="constant", cval=cval)
 
 
+@dataclass
+class _View:
+    """The display plane x = const (LPS mm), its sampling and the resampled grey slice."""
+
+    x: float
+    ys: np.ndarray  # anterior -> posterior (mm)
+    zs: np.ndarray  # superior -> inferior (mm)
+    px: float  # mm per pixel
+    slice: np.ndarray
+    window: tuple[float, float]
+
+    @property
+    def extent(self) -> tuple:
+        """imshow extent: y (A->P) left->right, z bottom->top."""
+        px = self.px
+        return (self.ys[0] - px / 2, self.ys[-1] + px / 2, self.zs[-1] - px / 2, self.zs[0] + px / 2)
+
+
 def render_report(image: SpatialImage, labels: Optional[SpatialImage], label_names: Optional[dict], result,
                   path: PathLike, overwrite: bool = False, *, title: Optional[str] = None,
                   max_pixels: int = 700) -> Path:
@@ -108,16 +147,33 @@ def render_report(image: SpatialImage, labels: Optional[SpatialImage], label_nam
     ``image``/``labels``: SpatialImages (labels may be None or on another grid; both are resampled in
     LPS). ``label_names``: label value -> segment name (default: the anatomy scheme). ``result``: None
     (segmentation only), or an object / dict with ``discs`` (rows with 'level', 'disc_height_mm',
-    'disc_volume_mm3', 'canal_ap_diameter_mm'; None/NaN shown as '—') and ``lines`` (objects / dicts
+    'disc_volume_mm3', 'canal_ap_diameter_mm', 'stenosis'; None/NaN shown as '—') and ``lines`` (objects / dicts
     with level, measurement, value_mm, start_ras, end_ras in RAS mm). Refuses to overwrite an existing
     file unless ``overwrite``; written atomically.
     """
     final = check_output_path(path, overwrite)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib import patheffects
 
-    names = {int(k): str(v) for k, v in (label_names or anatomy.default_label_names()).items()}
+    view = _view(image, labels, max_pixels)
+    fig = Figure(figsize=(12.0, 8.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes([0.02, 0.04, 0.58, 0.88])
+    _draw_slice(ax, view)
+    if labels is not None:
+        names = {int(k): str(v) for k, v in (label_names or anatomy.default_label_names()).items()}
+        _draw_labels(ax, labels, names, view)
+    _draw_lines(ax, list(_get(result, "lines", []) or []), view, float(max(image.geometry.spacing)))
+    ax.set_title(title or f"Mid-sagittal slice (x = {view.x:.1f} mm LPS), {view.px:.2f} mm/pixel", fontsize=10)
+    tax = fig.add_axes([0.63, 0.04, 0.35, 0.88])
+    _draw_table(fig, tax, result, image.geometry.spacing)
+    with atomic_output(final, overwrite) as tmp:
+        fig.savefig(tmp, format="png", facecolor="white")
+    return final
+
+
+def _view(image: SpatialImage, labels: Optional[SpatialImage], max_pixels: int) -> _View:
+    """The mid-sagittal plane sampled at most ``max_pixels`` across, and its grey-level window."""
     x, (y0, y1), (z0, z1) = _plane(image, labels)
     px = float(max(min(image.geometry.spacing), max(y1 - y0, z1 - z0) / max_pixels))
     ys = np.arange(y0, y1 + 1e-6, px)
@@ -127,46 +183,60 @@ def render_report(image: SpatialImage, labels: Optional[SpatialImage], label_nam
     lo, hi = (np.percentile(finite, [1, 99.5]) if finite.size else (0.0, 1.0))
     if hi <= lo:
         hi = lo + 1.0
-    extent = (y0 - px / 2, ys[-1] + px / 2, zs[-1] - px / 2, z1 + px / 2)  # y (A->P) left->right, z bottom->top
+    return _View(x, ys, zs, px, sl, (lo, hi))
 
-    rows = list(_get(result, "discs", []) or [])
-    fig = Figure(figsize=(12.0, 8.0), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes([0.02, 0.04, 0.58, 0.88])
-    ax.imshow(sl, cmap="gray", vmin=lo, vmax=hi, extent=extent, origin="upper", interpolation="bilinear")
+
+def _draw_slice(ax, view: _View) -> None:
+    """The grey slice with its A / P / S orientation letters, at the correct physical aspect."""
+    extent = view.extent
+    ax.imshow(view.slice, cmap="gray", vmin=view.window[0], vmax=view.window[1], extent=extent, origin="upper",
+              interpolation="bilinear")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.text(0.01, 0.99, "A", transform=ax.transAxes, color="w", va="top", ha="left", fontsize=12, weight="bold")
-    ax.text(0.99, 0.99, "P", transform=ax.transAxes, color="w", va="top", ha="right", fontsize=12, weight="bold")
-    ax.text(0.5, 0.995, "S", transform=ax.transAxes, color="w", va="top", ha="center", fontsize=12, weight="bold")
+    for text, x, ha in (("A", 0.01, "left"), ("P", 0.99, "right"), ("S", 0.5, "center")):
+        ax.text(x, 0.995 if text == "S" else 0.99, text, transform=ax.transAxes, color="w", va="top", ha=ha,
+                fontsize=12, weight="bold")
+
+
+def _label_colour(name: Optional[str]) -> tuple:
+    """The anatomy scheme's colour of a segment, grey for a name the scheme does not know."""
+    if not name:
+        return UNLABELLED_GREY
+    try:
+        return anatomy.by_name(name).color
+    except LabelError:
+        return UNLABELLED_GREY
+
+
+def _draw_labels(ax, labels: SpatialImage, names: dict, view: _View) -> None:
+    """The label overlay on the plane, each structure but the canal named beside it."""
+    from matplotlib import patheffects
+
     outline = [patheffects.withStroke(linewidth=2.5, foreground="black")]
+    lab = _resample_plane(labels, view.x, view.ys, view.zs, order=0)
+    rgba = np.zeros(lab.shape + (4,), dtype=np.float32)
+    for value in np.unique(lab):
+        if value == 0:
+            continue
+        name = names.get(int(value))
+        colour = _label_colour(name)
+        m = lab == value
+        rgba[m, :3] = colour
+        rgba[m, 3] = OVERLAY_ALPHA
+        if name == "canal":
+            continue
+        rr, cc = np.nonzero(m)
+        ax.text(view.ys[int(cc.min())] - 3.0, view.zs[int(round(rr.mean()))], name or str(int(value)), color=colour,
+                fontsize=8, ha="right", va="center", path_effects=outline)
+    ax.imshow(rgba, extent=view.extent, origin="upper", interpolation="nearest")
 
-    if labels is not None:
-        lab = _resample_plane(labels, x, ys, zs, order=0)
-        rgba = np.zeros(lab.shape + (4,), dtype=np.float32)
-        for value in np.unique(lab):
-            if value == 0:
-                continue
-            name = names.get(int(value))
-            try:
-                colour = anatomy.by_name(name).color if name else (0.7, 0.7, 0.7)
-            except Exception:
-                colour = (0.7, 0.7, 0.7)
-            m = lab == value
-            rgba[m, :3] = colour
-            rgba[m, 3] = 0.38
-            rr, cc = np.nonzero(m)
-            label_txt = name or str(int(value))
-            if name == "canal":
-                continue
-            ax.text(ys[int(cc.min())] - 3.0, zs[int(round(rr.mean()))], label_txt, color=colour, fontsize=8,
-                    ha="right", va="center", path_effects=outline)
-        ax.imshow(rgba, extent=extent, origin="upper", interpolation="nearest")
 
-    for line in list(_get(result, "lines", []) or []):
+def _draw_lines(ax, lines: list, view: _View, thickest_mm: float) -> None:
+    """The measured lines projected on the plane; dashed when they lie off it (more than two slices away)."""
+    for line in lines:
         try:
             a = ras_to_lps(np.asarray(_get(line, "start_ras"), float))
             b = ras_to_lps(np.asarray(_get(line, "end_ras"), float))
@@ -176,36 +246,37 @@ def render_report(image: SpatialImage, labels: Optional[SpatialImage], label_nam
             continue
         meas = str(_get(line, "measurement", ""))
         colour = next((c for k, c in _LINE_COLOURS.items() if k in meas), "#ffeb3b")
-        off_plane = max(abs(a[0] - x), abs(b[0] - x)) > 2.0 * float(max(image.geometry.spacing))
+        off_plane = max(abs(a[0] - view.x), abs(b[0] - view.x)) > 2.0 * thickest_mm
         ax.plot([a[1], b[1]], [a[2], b[2]], color=colour, lw=1.4, ls="--" if off_plane else "-",
                 solid_capstyle="butt")
         ax.plot([a[1], b[1]], [a[2], b[2]], ls="none", marker="o", ms=2.5, color=colour)
 
-    ax.set_title(title or f"Mid-sagittal slice (x = {x:.1f} mm LPS), {px:.2f} mm/pixel", fontsize=10)
 
-    tax = fig.add_axes([0.63, 0.04, 0.35, 0.88])
+def _draw_table(fig, tax, result, spacing):
+    """The per-level table (stenosis cells coloured by grade) or why there is none; returns the table or None."""
     tax.axis("off")
-    sp = image.geometry.spacing
-    tax.set_title(f"Per-level measurements\nvoxel {sp[0]:.2f} x {sp[1]:.2f} x {sp[2]:.2f} mm", fontsize=10)
-    if result is None:
-        tax.text(0.5, 0.9, "segmentation only:\nno measurements", ha="center", va="top", fontsize=11,
-                 transform=tax.transAxes)
-    elif not rows:
-        tax.text(0.5, 0.9, "no disc was measured", ha="center", va="top", fontsize=11, transform=tax.transAxes)
-    else:
-        cells, footnote = table_cells(rows)
-        table = tax.table(cellText=cells, colLabels=[lbl for _, lbl, _ in TABLE_COLUMNS], loc="upper center",
-                          cellLoc="center")
-        table.auto_set_font_size(False)
-        table.set_fontsize(9)
-        table.scale(1.0, 1.6)
-        for (r, _c), cell in table.get_celld().items():
-            if r == 0:
-                cell.set_height(cell.get_height() * 1.6)
-                cell.set_facecolor("#e0e0e0")
-        if footnote:  # just under the table, wherever its rows end
-            box = table.get_window_extent(fig.canvas.get_renderer()).transformed(tax.transAxes.inverted())
-            tax.text(box.x0, box.y0 - 0.01, footnote, ha="left", va="top", fontsize=8, transform=tax.transAxes)
-    with atomic_output(final, overwrite) as tmp:
-        fig.savefig(tmp, format="png", facecolor="white")
-    return final
+    tax.set_title(f"Per-level measurements\nvoxel {spacing[0]:.2f} x {spacing[1]:.2f} x {spacing[2]:.2f} mm",
+                  fontsize=10)
+    rows = list(_get(result, "discs", []) or [])
+    if result is None or not rows:
+        message = "segmentation only:\nno measurements" if result is None else "no disc was measured"
+        tax.text(0.5, 0.9, message, ha="center", va="top", fontsize=11, transform=tax.transAxes)
+        return None
+    cells, footnote = table_cells(rows)
+    table = tax.table(cellText=cells, colLabels=[lbl for _, lbl, _ in TABLE_COLUMNS], loc="upper center",
+                      cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(9)
+    table.scale(1.0, 1.6)
+    for (r, _c), cell in table.get_celld().items():
+        if r == 0:
+            cell.set_height(cell.get_height() * 1.6)
+            cell.set_facecolor("#e0e0e0")
+    grade_col = [key for key, _, _ in TABLE_COLUMNS].index("stenosis")
+    for r, colour in enumerate(stenosis_colours(rows), start=1):
+        if colour:
+            table[r, grade_col].set_facecolor(colour)
+    if footnote:  # just under the table, wherever its rows end
+        box = table.get_window_extent(fig.canvas.get_renderer()).transformed(tax.transAxes.inverted())
+        tax.text(box.x0, box.y0 - 0.01, footnote, ha="left", va="top", fontsize=8, transform=tax.transAxes)
+    return table

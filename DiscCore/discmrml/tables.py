@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 
 import vtk
 
+from disccore.measure.stenosis import grading_text
 from disccore.outputs import write_text_atomic
 
 from .headless import get_scene
@@ -42,7 +43,8 @@ _KNOWN = {
     "disc_height_index": ("double", "", "disc height / mean height of the two adjacent vertebral bodies (when both are segmented)", "Disc height index"),
     "canal_ap_diameter_mm": ("double", "mm", "spinal canal anteroposterior diameter in the plane through the disc centre, perpendicular to the spine axis", "Canal AP diameter"),
     "canal_area_mm2": ("double", "mm2", "spinal canal cross-sectional area in that plane", "Canal area"),
-    "stenosis": ("string", "", "canal stenosis flag: AP diameter < 10 mm absolute, < 12 mm relative", "Stenosis"),
+    "stenosis": ("string", "", f"dural sac stenosis grade: {grading_text()}", "Stenosis"),
+    "stenosis_criterion": ("string", "", "the stenosis cut-offs this level meets", "Stenosis criterion"),
     "voxel_size_mm": ("string", "mm", "voxel size of the label map measured (i x j x k)", "Voxel size"),
     "notes": ("string", "", "why a value is missing or uncertain", "Notes"),
     "vertebra_volume_mm3": ("double", "mm3", "vertebral body volume: voxels in the segment x voxel volume", "Vertebra volume"),

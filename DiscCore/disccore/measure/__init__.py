@@ -1,4 +1,4 @@
-"""Disc, vertebral-body and canal measurements in physical space (DESIGN.md section 3).
+"""Disc, vertebral-body and canal measurements in physical space (definitions: docs/measurements.md).
 
 ``measure_segmentation(labels, label_names)`` -> :class:`MeasurementResult`; writers
 ``write_disc_csv``, ``write_vertebra_csv``, ``write_json``. Positions are LPS mm internally; measured

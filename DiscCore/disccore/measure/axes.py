@@ -93,6 +93,22 @@ def thinnest_direction(piece: Piece) -> np.ndarray:
     return orient(v[:, 0], INFERIOR_LPS)
 
 
+def local_axis(piece: Piece, above: Optional[Piece], below: Optional[Piece], *,
+               from_one_neighbour: bool) -> tuple[np.ndarray, str]:
+    """(unit LPS axis pointing caudally, where it came from) for a disc or vertebral body.
+
+    From the centroid of the neighbour above to the one below ('neighbours'); with only one neighbour and
+    ``from_one_neighbour``, from that neighbour's centroid through the piece's ('one neighbour'); otherwise the
+    piece's own thinnest principal direction ('own shape').
+    """
+    if above is not None and below is not None:
+        return orient(below.centroid_lps - above.centroid_lps, INFERIOR_LPS), "neighbours"
+    other = above if above is not None else below
+    if other is not None and from_one_neighbour:
+        return orient(piece.centroid_lps - other.centroid_lps, INFERIOR_LPS), "one neighbour"
+    return thinnest_direction(piece), "own shape"
+
+
 def orient(vector, reference) -> np.ndarray:
     """``vector`` normalised and flipped, if needed, to have a non-negative dot product with ``reference``."""
     v = np.asarray(vector, float)

@@ -14,7 +14,8 @@ Sub-voxel accuracy (a single line or a single pixel count carries the voxel stai
   chords to the centroid;
 - otherwise the AP diameter comes from a quadratic fit of chord^2 over parallel AP lines near the
   centroid, and the area is a pixel count;
-- both are averaged over five parallel planes within +-AP_SLAB_MM (2 mm) of the section plane.
+- both are averaged over CANAL_PLANES parallel planes within +-CANAL_PLANES_HALF_SPAN_MM of the section plane
+  (the values are in :mod:`disccore.measure.constants`).
 """
 
 from __future__ import annotations
@@ -25,20 +26,31 @@ from typing import Optional
 import numpy as np
 from scipy import ndimage
 
-from .axes import Frame, Piece, make_frame, perpendicular_unit
+from .axes import ANTERIOR_LPS, Frame, Piece, make_frame, perpendicular_unit
+from .constants import (
+    CANAL_PLANES,
+    CANAL_PLANES_HALF_SPAN_MM,
+    SLICE_CHORDS_MAX_ANGLE_DEG,
+    SLICES_ALONG_SECTION_MAX_DEG,
+    THICK_SLICE_RATIO,
+)
 from .sampling import crossings, frame_grid, sample_box, sample_points
 
 _trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")
 
 #: half-thickness (mm) of the slab around the plane used to find where the canal is
 SLAB_MM = 8.0
-#: half-thickness (mm) of the slab of parallel planes whose AP chords are fitted (non-thick grids)
-AP_SLAB_MM = 2.0
 #: how far from the disc centre (mm) the canal may lie
 SEARCH_RADIUS_MM = 60.0
 #: a piece of the section smaller than this share of the largest is a fragment (a speck of the canal
 #: segment cut off in this plane), never the section, however near the disc it lies
 MIN_PIECE_SHARE = 0.25
+#: the section piece is grown by this much (mm) before counting pixels in the parallel planes
+PLANE_REGION_GROWTH_MM = 2.0
+#: sampling step (mm) along the AP line and the slices' cut lines
+LINE_STEP_MM = 0.05
+#: with fewer thick slices than this cutting the section, its values are noted as approximate
+MIN_CUTTING_SLICES = 3
 
 
 @dataclass
@@ -52,6 +64,33 @@ class CanalSection:
     note: Optional[str] = None
 
 
+@dataclass
+class _Plane:
+    """The section plane sampled on a grid: frame coordinates ``a`` x ``l`` (mm) and the section's pixels."""
+
+    frame: Frame
+    a: np.ndarray
+    l: np.ndarray
+    inside: np.ndarray  # (len(a), len(l)) bool: the section piece
+    step: float
+
+    @property
+    def centroid(self) -> tuple[float, float]:
+        """The section piece's centroid in frame coordinates (a, l), mm."""
+        ia, il = np.nonzero(self.inside)
+        return self.a[ia].mean(), self.l[il].mean()
+
+    @property
+    def reach(self) -> float:
+        """The grid's diagonal (mm): long enough for any line through the section."""
+        return float(np.hypot(self.a[-1] - self.a[0], self.l[-1] - self.l[0]))
+
+
+def anterior_hint(section: Optional[CanalSection]) -> np.ndarray:
+    """The anterior direction a structure's frame should take: away from the canal, else the patient's anterior."""
+    return ANTERIOR_LPS if section is None else -section.posterior
+
+
 def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = True) -> Optional[CanalSection]:
     """The canal's section in the plane through ``centre`` perpendicular to ``axis`` (LPS); None if absent.
 
@@ -59,12 +98,28 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
     """
     centre = np.asarray(centre, float)
     axis = np.asarray(axis, float)
-    frame = make_frame(centre, axis, None)  # in-plane basis only; AP is decided below
+    plane = _section_plane(canal, make_frame(centre, axis, None), step)  # in-plane basis only; AP decided below
+    if plane is None:
+        return None
+    c_lps = plane.frame.to_lps(*plane.centroid, 0.0)
+    posterior = perpendicular_unit(c_lps - centre, axis)
+    if posterior is None:  # canal centred on the disc: use the patient's posterior
+        posterior = perpendicular_unit(-ANTERIOR_LPS, axis)
+    sec = CanalSection(None, c_lps, posterior, None, None, None)
+    if area:
+        planes = _parallel_plane_chords(canal, plane)
+        sec.area_mm2, sec.note = _section_area(canal, plane, planes)
+        _measure_ap(canal, plane, sec, planes)
+    return sec
+
+
+def _section_plane(canal: Piece, frame: Frame, step: float) -> Optional[_Plane]:
+    """The canal near the plane ``frame`` (t = 0) sampled at ``step``, and its section piece; None if absent."""
     g = canal.geometry
     idx = np.argwhere(canal.mask > 0.5) + canal.offset
-    rel = g.index_to_lps(idx) - centre
-    near = np.abs(rel @ axis) <= SLAB_MM
-    near &= np.linalg.norm(rel - np.outer(rel @ axis, axis), axis=1) <= SEARCH_RADIUS_MM
+    rel = g.index_to_lps(idx) - frame.centre
+    near = np.abs(rel @ frame.axis) <= SLAB_MM
+    near &= np.linalg.norm(rel - np.outer(rel @ frame.axis, frame.axis), axis=1) <= SEARCH_RADIUS_MM
     if not near.any():
         return None
     pa = rel[near] @ frame.anterior
@@ -72,91 +127,106 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
     pad = float(np.max(g.spacing)) + step
     a = frame_grid(pa.min() - pad, pa.max() + pad, step)
     l = frame_grid(pl.min() - pad, pl.max() + pad, step)
-    occ = sample_box(canal, frame, a, l, np.array([0.0]))[:, :, 0]
-    inside = occ >= 0.5
+    inside = _section_piece(sample_box(canal, frame, a, l, np.array([0.0]))[:, :, 0] >= 0.5, a, l)
+    return None if inside is None else _Plane(frame, a, l, inside, step)
+
+
+def _section_piece(inside: np.ndarray, a: np.ndarray, l: np.ndarray) -> Optional[np.ndarray]:
+    """The piece of the plane's inside pixels nearest the disc centre (largest on ties), of those that are not
+    mere fragments; None when there is none."""
     lab, n = ndimage.label(inside)
-    if n == 0:
-        return None
-    if n > 1:  # keep the piece nearest the disc centre (largest on ties), of those not mere fragments
-        ia, il = np.nonzero(inside)
-        d2 = a[ia] ** 2 + l[il] ** 2
-        sizes = np.bincount(lab[ia, il])
-        pieces = [k for k in range(1, n + 1) if sizes[k] >= MIN_PIECE_SHARE * sizes.max()]
-        best = min(pieces, key=lambda k: (d2[lab[ia, il] == k].min(), -sizes[k]))
-        inside = lab == best
+    if n <= 1:
+        return inside if n else None
     ia, il = np.nonzero(inside)
-    area_mm2 = float(len(ia) * step * step)
-    ca, cl = a[ia].mean(), l[il].mean()
-    c_lps = frame.to_lps(ca, cl, 0.0)
-    # chords on the thick slices' planes, in the section plane and in parallel planes up to +-AP_SLAB_MM
-    # along the axis (their staircase errors differ, so averaging the per-plane estimates reduces them)
-    chords = None
+    d2 = a[ia] ** 2 + l[il] ** 2
+    sizes = np.bincount(lab[ia, il])
+    pieces = [k for k in range(1, n + 1) if sizes[k] >= MIN_PIECE_SHARE * sizes.max()]
+    best = min(pieces, key=lambda k: (d2[lab[ia, il] == k].min(), -sizes[k]))
+    return lab == best
+
+
+def _plane_offsets() -> np.ndarray:
+    """Axial offsets (mm) of the parallel planes whose estimates are averaged."""
+    return np.linspace(-CANAL_PLANES_HALF_SPAN_MM, CANAL_PLANES_HALF_SPAN_MM, CANAL_PLANES)
+
+
+def _parallel_plane_chords(canal: Piece, plane: _Plane) -> list:
+    """The thick slices' chords in the section plane and in the parallel planes (their staircase errors differ,
+    so averaging the per-plane estimates reduces them); empty when the slices are not thick."""
+    frame = plane.frame
+    centroid = plane.centroid
     planes = []
-    if area:
-        for t in np.linspace(-AP_SLAB_MM, AP_SLAB_MM, 5):
-            shifted = Frame(frame.centre + t * frame.axis, frame.axis, frame.anterior)
-            ch = _slice_chords(canal, shifted, (ca, cl), inside, a, l)
-            if ch is None:
-                break
-            planes.append(ch)
-        chords = planes[len(planes) // 2] if len(planes) == 5 else None
-    few_slices = None
-    if chords is not None:
-        estimates = [v for v in (_area_from_chords(ch) for ch in planes) if v is not None]
-        if estimates:
-            area_mm2 = float(np.mean(estimates))
-        run = _inner_run(chords)
-        n_cut = 0 if run is None else len(run[0])
-        if n_cut < 3:
-            few_slices = (f"the canal is cut by only {n_cut} of the thick slices here: its area and AP diameter "
-                          "are approximate")
-    elif area:
-        # pixel count, averaged over the parallel planes (same section piece, grown by 2 mm)
-        region = ndimage.binary_dilation(inside, iterations=max(1, int(round(2.0 / step))))
-        occ5 = sample_box(canal, frame, a, l, np.linspace(-AP_SLAB_MM, AP_SLAB_MM, 5))
-        area_mm2 = float(np.mean([np.count_nonzero((occ5[:, :, k] >= 0.5) & region) for k in range(5)]) * step * step)
-    posterior = perpendicular_unit(c_lps - centre, axis)
-    if posterior is None:  # canal centred on the disc: use the patient's posterior
-        posterior = perpendicular_unit(np.array([0.0, 1.0, 0.0]), axis)
-    sec = CanalSection(area_mm2 if area else None, c_lps, posterior, None, None, None, few_slices if area else None)
-    if not area:
-        return sec
-    # AP run through the centroid, along `posterior`
-    line_frame = Frame(c_lps, axis, -posterior)  # a grows anteriorly
-    reach = float(np.hypot(a[-1] - a[0], l[-1] - l[0]))
-    s = frame_grid(-reach, reach, 0.05)
+    for t in _plane_offsets():
+        shifted = Frame(frame.centre + t * frame.axis, frame.axis, frame.anterior)
+        ch = _slice_chords(canal, shifted, centroid, plane.inside, plane.a, plane.l)
+        if ch is None:
+            return []
+        planes.append(ch)
+    return planes
+
+
+def _section_area(canal: Piece, plane: _Plane, planes: list) -> tuple[float, Optional[str]]:
+    """(area mm2, note): from the slices' chords when there are any, else a pixel count; both averaged over the
+    parallel planes."""
+    step = plane.step
+    if not planes:  # pixel count in each parallel plane, within the section piece grown a little
+        region = ndimage.binary_dilation(plane.inside, iterations=max(1, int(round(PLANE_REGION_GROWTH_MM / step))))
+        occ = sample_box(canal, plane.frame, plane.a, plane.l, _plane_offsets())
+        counts = [np.count_nonzero((occ[:, :, k] >= 0.5) & region) for k in range(occ.shape[2])]
+        return float(np.mean(counts) * step * step), None
+    estimates = [v for v in (_area_from_chords(ch) for ch in planes) if v is not None]
+    area = float(np.mean(estimates)) if estimates else float(np.count_nonzero(plane.inside) * step * step)
+    run = _inner_run(planes[len(planes) // 2])
+    n_cut = 0 if run is None else len(run[0])
+    if n_cut < MIN_CUTTING_SLICES:
+        return area, (f"the canal is cut by only {n_cut} of the thick slices here: its area and AP diameter "
+                      "are approximate")
+    return area, None
+
+
+def _measure_ap(canal: Piece, plane: _Plane, sec: CanalSection, planes: list) -> None:
+    """Set ``sec``'s AP diameter and line: the run along ``sec.posterior`` through the centroid, its length
+    refined by the slices' chords or by a local fit over parallel lines."""
+    line_frame = Frame(sec.centroid_lps, plane.frame.axis, -sec.posterior)  # a grows anteriorly
+    s = frame_grid(-plane.reach, plane.reach, LINE_STEP_MM)
     prof = sample_box(canal, line_frame, s, np.array([0.0]), np.array([0.0]))[:, 0, 0]
     runs = [r for r in crossings(prof, s) if r[0] <= 0.0 <= r[1]]
     if not runs:  # centroid outside (crescent-shaped section): take the longest run
         runs = sorted(crossings(prof, s), key=lambda r: r[0] - r[1])[:1]
-    if runs:
-        lo, hi = runs[0]
-        sec.ap_diameter_mm = float(hi - lo)
-        interp = None
-        # thick slices across the section: use the chords measured on the slice planes, interpolated to
-        # the centroid, when those planes cut the section along the AP direction (within 20 degrees)
-        if chords is not None:
-            cut_dir = chords.along[0] * frame.anterior + chords.along[1] * frame.lateral
-            if abs(float(cut_dir @ posterior)) >= np.cos(np.radians(20.0)):
-                values = [v for v in (_chord_at_centroid(ch) for ch in planes) if v is not None]
-                interp = float(np.mean(values)) if values else None
-        else:
-            ll = (frame.to_lps(a[ia], l[il], 0.0) - c_lps) @ line_frame.lateral
-            interp = _ap_local_fit(canal, line_frame, s, 0.5 * float(ll.max() - ll.min()))
-        if interp is not None:
-            mid = 0.5 * (lo + hi)
-            lo, hi = mid - interp / 2, mid + interp / 2
-            sec.ap_diameter_mm = interp
-        sec.ap_start_lps = line_frame.to_lps(hi, 0.0, 0.0)
-        sec.ap_end_lps = line_frame.to_lps(lo, 0.0, 0.0)
-    return sec
+    if not runs:
+        return
+    lo, hi = runs[0]
+    sec.ap_diameter_mm = float(hi - lo)
+    if planes:
+        refined = _ap_from_slice_chords(plane.frame, sec.posterior, planes)
+    else:
+        ia, il = np.nonzero(plane.inside)
+        ll = (plane.frame.to_lps(plane.a[ia], plane.l[il], 0.0) - sec.centroid_lps) @ line_frame.lateral
+        refined = _ap_local_fit(canal, line_frame, s, 0.5 * float(ll.max() - ll.min()))
+    if refined is not None:
+        mid = 0.5 * (lo + hi)
+        lo, hi = mid - refined / 2, mid + refined / 2
+        sec.ap_diameter_mm = refined
+    sec.ap_start_lps = line_frame.to_lps(hi, 0.0, 0.0)
+    sec.ap_end_lps = line_frame.to_lps(lo, 0.0, 0.0)
+
+
+def _ap_from_slice_chords(frame: Frame, posterior: np.ndarray, planes: list) -> Optional[float]:
+    """The slices' chords interpolated to the centroid, averaged over the planes, when the slices cut the section
+    along the AP direction (within SLICE_CHORDS_MAX_ANGLE_DEG); else None."""
+    along = planes[len(planes) // 2].along
+    cut_dir = along[0] * frame.anterior + along[1] * frame.lateral
+    if abs(float(cut_dir @ posterior)) < np.cos(np.radians(SLICE_CHORDS_MAX_ANGLE_DEG)):
+        return None
+    values = [v for v in (_chord_at_centroid(ch) for ch in planes) if v is not None]
+    return float(np.mean(values)) if values else None
 
 
 def _ap_local_fit(canal: Piece, line_frame: Frame, s: np.ndarray, half_width: float) -> Optional[float]:
     """AP chord at the centroid from a quadratic fit of chord^2 over nearby parallel AP lines.
 
     A single line's extent carries the staircase error of the voxel grid (up to one voxel); the chords of
-    lines at lateral offsets within +-35 % of the half-width and in planes up to +-AP_SLAB_MM along the axis see the
+    lines at lateral offsets within +-35 % of the half-width and in the parallel planes along the axis see the
     boundary at varied phases, and the fit (exact for an ellipse) averages that error out.
     """
     dmin = float(np.min(canal.geometry.spacing))
@@ -165,7 +235,7 @@ def _ap_local_fit(canal: Piece, line_frame: Frame, s: np.ndarray, half_width: fl
     if reach < 2 * step:
         return None
     offsets = np.arange(-np.floor(reach / step), np.floor(reach / step) + 1) * step
-    ts = np.linspace(-AP_SLAB_MM, AP_SLAB_MM, 5)
+    ts = _plane_offsets()
     prof = sample_box(canal, line_frame, s, offsets, ts)  # (Ns, No, Nt)
     xs, cs = [], []
     for j, o in enumerate(offsets):
@@ -204,12 +274,12 @@ def _slice_chords(canal: Piece, frame: Frame, centroid, inside, a, l) -> Optiona
     g = canal.geometry
     sp = g.spacing
     thick = int(np.argmax(sp))
-    if sp[thick] < 2.0 * float(np.min(sp)):
+    if sp[thick] < THICK_SLICE_RATIO * float(np.min(sp)):
         return None
     k_of = canal.index_matrix[thick]  # d(index_thick)/d(LPS)
     beta = np.array([k_of @ frame.anterior, k_of @ frame.lateral])
     nb = float(np.linalg.norm(beta))
-    if abs(k_of @ frame.axis) > 0.5 * np.linalg.norm(k_of) or nb < 1e-9:
+    if abs(k_of @ frame.axis) > np.cos(np.radians(SLICES_ALONG_SECTION_MAX_DEG)) * np.linalg.norm(k_of) or nb < 1e-9:
         return None  # slices nearly parallel to the section plane: the pixel count is fine
     along = np.array([-beta[1], beta[0]]) / nb
     alpha = canal.lps_to_crop_index(frame.centre)[thick]
@@ -217,7 +287,7 @@ def _slice_chords(canal: Piece, frame: Frame, centroid, inside, a, l) -> Optiona
     idx = alpha + beta[0] * a[ia] + beta[1] * l[il]
     k_lo, k_hi = int(np.floor(idx.min())) - 1, int(np.ceil(idx.max())) + 1
     reach = float(np.hypot(a[-1] - a[0], l[-1] - l[0]))
-    s = frame_grid(-reach, reach, 0.05)
+    s = frame_grid(-reach, reach, LINE_STEP_MM)
     c = np.asarray(centroid, float)
     offsets, chords = [], []
     for k in range(k_lo, k_hi + 1):
@@ -287,13 +357,3 @@ def _chord_at_centroid(ch: _SliceChords) -> Optional[float]:
     q = np.polyfit(x[near], c[near] ** 2, deg)
     return float(np.sqrt(max(np.polyval(q, ch.centroid_offset), 0.0)))
 
-
-def stenosis_flag(ap_mm: Optional[float]) -> Optional[str]:
-    """'absolute' below 10 mm, 'relative' below 12 mm, '' otherwise; None when not measured."""
-    if ap_mm is None:
-        return None
-    if ap_mm < 10.0:
-        return "absolute"
-    if ap_mm < 12.0:
-        return "relative"
-    return ""

@@ -15,13 +15,18 @@ from .. import anatomy
 from ..errors import ImageContentError, LabelError
 from ..image import SpatialImage, lps_to_ras
 from ..progress import ProgressCallback, report
-from .axes import ANTERIOR_LPS, INFERIOR_LPS, Piece, make_frame, make_piece, orient, split_pieces, thinnest_direction
-from .canal import canal_section, stenosis_flag
-from .disc import measure_heights
+from .axes import Piece, local_axis, make_frame, make_piece, split_pieces
+from .canal import CanalSection, anterior_hint, canal_section
+from .constants import DISC_STEP_MM
+from .disc import Heights, measure_heights
 from .result import DISC_COLUMNS, MeasuredLine, MeasurementResult, grid_edge_note
+from .stenosis import grade_stenosis
 from .vertebra import measure_vertebra
 
-DISC_STEP_MM = 0.5
+#: measured lines of a disc: key in Heights.lines -> result column
+DISC_LINES = {"mean": "disc_height_mm", "anterior": "disc_height_anterior_mm", "middle": "disc_height_middle_mm",
+              "posterior": "disc_height_posterior_mm"}
+VERTEBRA_LINES = {k: f"vertebra_height_{k}_mm" for k in ("anterior", "middle", "posterior")}
 
 
 class _Structure:
@@ -120,114 +125,130 @@ def _ras(p) -> tuple:
     return tuple(float(v) for v in lps_to_ras(p))
 
 
-def measure_segmentation(labels: SpatialImage, label_names: dict[int, str], progress: Optional[ProgressCallback] = None) -> MeasurementResult:
+def measure_segmentation(labels: SpatialImage, label_names: dict[int, str],
+                         progress: Optional[ProgressCallback] = None) -> MeasurementResult:
     """Measure every disc level, vertebral body and the canal in a label map.
 
     ``labels``: integer label map (any grid; LPS physical space). ``label_names``: value -> segment name of
-    the anatomy scheme ('L4-L5', 'L4', 'canal'; spellings normalised; None: the scheme's own values). Returns a :class:`MeasurementResult`
-    whose lines are in RAS mm. Missing structures give None and a note, never an exception.
+    the anatomy scheme ('L4-L5', 'L4', 'canal'; spellings normalised; None: the scheme's own values). Returns a
+    :class:`MeasurementResult` whose lines are in RAS mm. Missing structures give None and a note, never an
+    exception.
     """
     if label_names is None:
         label_names = anatomy.default_label_names()
-    geometry = labels.geometry
-    geometry.validate()
+    labels.geometry.validate()
     arr = _integer_labels(labels)
-    result = MeasurementResult(voxel_spacing_mm=tuple(float(s) for s in geometry.spacing))
+    result = MeasurementResult(voxel_spacing_mm=tuple(float(s) for s in labels.geometry.spacing))
     report(progress, 0.0, "finding structures")
     found = _collect(arr, labels, label_names, result.warnings)
-    vv = geometry.voxel_volume_mm3
-    voxel_size = "x".join(f"{s:.2f}" for s in geometry.spacing)
-    canal = found.get(anatomy.canal().name)
-    canal_piece = canal.piece if canal else None
-
-    disc_list = [s for s in anatomy.discs() if s.name in found]
-    vert_list = [s for s in anatomy.vertebrae() if s.name in found]
+    vert_list = [s.name for s in anatomy.vertebrae() if s.name in found]
+    disc_list = [s.name for s in anatomy.discs() if s.name in found]
     if not disc_list and not vert_list:
         result.warnings.append("no disc or vertebral body found in the segmentation")
+    canal = found.get(anatomy.canal().name)
+    canal_piece = canal.piece if canal else None
     total = max(1, len(disc_list) + len(vert_list))
-    done = 0
-
     # vertebral bodies first: their heights feed the disc height index
     vert_height: dict[str, Optional[float]] = {}
-    order = [v.name for v in anatomy.vertebrae()]
-    for s in vert_list:
-        report(progress, done / total, f"measuring {s.name}")
-        st = found[s.name]
-        i = order.index(s.name)
-        above = found.get(order[i - 1]).piece if i > 0 and order[i - 1] in found else None
-        below = found.get(order[i + 1]).piece if i + 1 < len(order) and order[i + 1] in found else None
-        h, notes = measure_vertebra(st.piece, above, below, canal_piece)
-        notes = st.notes() + notes
-        vert_height[s.name] = h.mean_mm
-        result.vertebrae.append({
-            "level": s.name,
-            "vertebra_volume_mm3": st.n_voxels * vv,
-            "vertebra_height_anterior_mm": h.anterior_mm,
-            "vertebra_height_middle_mm": h.middle_mm,
-            "vertebra_height_posterior_mm": h.posterior_mm,
-            "notes": "; ".join(notes),
-        })
-        for key in ("anterior", "middle", "posterior"):
-            if key in h.lines:
-                a, b, v = h.lines[key]
-                result.lines.append(MeasuredLine(s.name, f"vertebra_height_{key}_mm", v, _ras(a), _ras(b)))
-        done += 1
-
-    for s in disc_list:
-        report(progress, done / total, f"measuring {s.name}")
-        st = found[s.name]
-        piece = st.piece
-        notes = st.notes()
-        up, low = anatomy.adjacent_vertebrae(s.name)
-        if up.name in found and low.name in found:
-            axis = orient(found[low.name].piece.centroid_lps - found[up.name].piece.centroid_lps, INFERIOR_LPS)
-        else:
-            missing = " and ".join(n for n in (up.name, low.name) if n not in found)
-            axis = thinnest_direction(piece)
-            notes.append(f"no {missing} segmented: axis from the disc's own shape")
-        row = {c: None for c in ("disc_height_index", "canal_ap_diameter_mm", "canal_area_mm2", "stenosis")}
-        hint = ANTERIOR_LPS
-        section = None
-        if canal_piece is None:
-            notes.append("no canal segmented")
-        else:
-            section = canal_section(canal_piece, piece.centroid_lps, axis)
-            if section is None:
-                notes.append("canal not found at this level")
-            else:
-                hint = -section.posterior
-                if section.note:
-                    notes.append(section.note)
-                row["canal_area_mm2"] = section.area_mm2
-                row["canal_ap_diameter_mm"] = section.ap_diameter_mm
-                row["stenosis"] = stenosis_flag(section.ap_diameter_mm)
-                if section.ap_diameter_mm is not None:
-                    result.lines.append(MeasuredLine(s.name, "canal_ap_diameter_mm", section.ap_diameter_mm,
-                                                     _ras(section.ap_start_lps), _ras(section.ap_end_lps)))
-        frame = make_frame(piece.centroid_lps, axis, hint)
-        h = measure_heights(piece, frame, inplane_step=DISC_STEP_MM)
-        notes.extend(h.notes)
-        hu, hl = vert_height.get(up.name), vert_height.get(low.name)
-        if h.mean_mm is not None and hu and hl:
-            row["disc_height_index"] = h.mean_mm / (0.5 * (hu + hl))
-        row.update({
-            "level": s.name,
-            "disc_volume_mm3": st.n_voxels * vv,
-            "disc_height_mm": h.mean_mm,
-            "disc_height_median_mm": h.median_mm,
-            "disc_height_anterior_mm": h.anterior_mm,
-            "disc_height_middle_mm": h.middle_mm,
-            "disc_height_posterior_mm": h.posterior_mm,
-            "voxel_size_mm": voxel_size,
-            "notes": "; ".join(notes),
-        })
-        result.discs.append({c: row.get(c) for c in DISC_COLUMNS})
-        names = {"mean": "disc_height_mm", "anterior": "disc_height_anterior_mm",
-                 "middle": "disc_height_middle_mm", "posterior": "disc_height_posterior_mm"}
-        for key, col in names.items():
-            if key in h.lines:
-                a, b, v = h.lines[key]
-                result.lines.append(MeasuredLine(s.name, col, v, _ras(a), _ras(b)))
-        done += 1
+    for done, name in enumerate(vert_list):
+        report(progress, done / total, f"measuring {name}")
+        vert_height[name] = _measure_vertebra(name, found, canal_piece, labels.geometry.voxel_volume_mm3, result)
+    for done, name in enumerate(disc_list, start=len(vert_list)):
+        report(progress, done / total, f"measuring {name}")
+        _measure_disc(name, found, canal_piece, vert_height, labels.geometry, result)
     report(progress, 1.0, "measurements done")
     return result
+
+
+def _measure_vertebra(name: str, found: dict, canal: Optional[Piece], voxel_volume: float,
+                      result: MeasurementResult) -> Optional[float]:
+    """Append the vertebral body's row and lines to ``result``; return its mean height (for the disc index)."""
+    st = found[name]
+    order = [v.name for v in anatomy.vertebrae()]
+    i = order.index(name)
+    above = found[order[i - 1]].piece if i > 0 and order[i - 1] in found else None
+    below = found[order[i + 1]].piece if i + 1 < len(order) and order[i + 1] in found else None
+    h, notes = measure_vertebra(st.piece, above, below, canal)
+    result.vertebrae.append({
+        "level": name,
+        "vertebra_volume_mm3": st.n_voxels * voxel_volume,
+        "vertebra_height_anterior_mm": h.anterior_mm,
+        "vertebra_height_middle_mm": h.middle_mm,
+        "vertebra_height_posterior_mm": h.posterior_mm,
+        "notes": "; ".join(st.notes() + notes),
+    })
+    result.lines.extend(_lines(name, h, VERTEBRA_LINES))
+    return h.mean_mm
+
+
+def _measure_disc(name: str, found: dict, canal: Optional[Piece], vert_height: dict, geometry,
+                  result: MeasurementResult) -> None:
+    """Append the disc level's row (heights, index, canal and stenosis) and its lines to ``result``."""
+    st = found[name]
+    notes = st.notes()
+    up, low = anatomy.adjacent_vertebrae(name)
+    axis = _disc_axis(st.piece, found, up.name, low.name, notes)
+    section = _canal_at(canal, st.piece.centroid_lps, axis, notes)
+    h = measure_heights(st.piece, make_frame(st.piece.centroid_lps, axis, anterior_hint(section)),
+                        inplane_step=DISC_STEP_MM)
+    notes.extend(h.notes)
+    hu, hl = vert_height.get(up.name), vert_height.get(low.name)
+    row = {
+        "level": name,
+        "disc_volume_mm3": st.n_voxels * geometry.voxel_volume_mm3,
+        "disc_height_mm": h.mean_mm,
+        "disc_height_median_mm": h.median_mm,
+        "disc_height_anterior_mm": h.anterior_mm,
+        "disc_height_middle_mm": h.middle_mm,
+        "disc_height_posterior_mm": h.posterior_mm,
+        "disc_height_index": h.mean_mm / (0.5 * (hu + hl)) if h.mean_mm is not None and hu and hl else None,
+        "voxel_size_mm": "x".join(f"{s:.2f}" for s in geometry.spacing),
+        "notes": "; ".join(notes),
+    }
+    row.update(_canal_columns(section))
+    result.discs.append({c: row.get(c) for c in DISC_COLUMNS})
+    if section is not None and section.ap_diameter_mm is not None:
+        result.lines.append(MeasuredLine(name, "canal_ap_diameter_mm", section.ap_diameter_mm,
+                                         _ras(section.ap_start_lps), _ras(section.ap_end_lps)))
+    result.lines.extend(_lines(name, h, DISC_LINES))
+
+
+def _disc_axis(piece: Piece, found: dict, up_name: str, low_name: str, notes: list) -> np.ndarray:
+    """The disc's local spine axis (unit LPS, caudal); a note when its two vertebral bodies do not give it."""
+    up, low = found.get(up_name), found.get(low_name)
+    axis, source = local_axis(piece, up.piece if up else None, low.piece if low else None, from_one_neighbour=False)
+    if source != "neighbours":
+        missing = " and ".join(n for n in (up_name, low_name) if n not in found)
+        notes.append(f"no {missing} segmented: axis from the disc's own shape")
+    return axis
+
+
+def _canal_at(canal: Optional[Piece], centre, axis, notes: list) -> Optional[CanalSection]:
+    """The canal's section at a disc (None, with a note, when there is none)."""
+    if canal is None:
+        notes.append("no canal segmented")
+        return None
+    section = canal_section(canal, centre, axis)
+    if section is None:
+        notes.append("canal not found at this level")
+    elif section.note:
+        notes.append(section.note)
+    return section
+
+
+def _canal_columns(section: Optional[CanalSection]) -> dict:
+    """The disc row's canal columns: AP diameter, area, stenosis grade and the criterion that fired."""
+    ap = None if section is None else section.ap_diameter_mm
+    area = None if section is None else section.area_mm2
+    grade, criterion = grade_stenosis(ap, area) if section is not None else (None, None)
+    return {"canal_ap_diameter_mm": ap, "canal_area_mm2": area, "stenosis": grade, "stenosis_criterion": criterion}
+
+
+def _lines(level: str, h: Heights, columns: dict) -> list[MeasuredLine]:
+    """The measured height lines of one structure (RAS), named by their result column."""
+    out = []
+    for key, col in columns.items():
+        if key in h.lines:
+            a, b, v = h.lines[key]
+            out.append(MeasuredLine(level, col, v, _ras(a), _ras(b)))
+    return out

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..outputs import atomic_output, check_output_path
+from .definitions import DEFINITIONS
 
 DISC_COLUMNS = (
     "level",
@@ -27,6 +28,7 @@ DISC_COLUMNS = (
     "canal_ap_diameter_mm",
     "canal_area_mm2",
     "stenosis",
+    "stenosis_criterion",
     "voxel_size_mm",
     "notes",
 )
@@ -48,40 +50,6 @@ def grid_edge_note(sides) -> str:
     """The note for a structure reaching the edge of the image on ``sides`` ('superior', 'left', ...)."""
     where = " and ".join(sides)
     return f"reaches the {where} edge of the image: {CUT_BY_FIELD_OF_VIEW} (its volume and heights may be partial)"
-
-
-DEFINITIONS = {
-    "coordinates": "Line endpoints are RAS millimetres (3D Slicer world coordinates); computations are done in "
-    "physical space (LPS internally) on the voxel grid's real geometry.",
-    "local_spine_axis": "From the centroid of the vertebral body above the disc to the centroid of the one below; "
-    "when either is missing, the disc's own thinnest principal direction (noted per row).",
-    "disc_volume_mm3": "Voxels of the disc segment (all pieces) x voxel volume.",
-    "footprint": "The disc projected on the plane perpendicular to the local spine axis (largest connected piece).",
-    "disc_height_mm": "Mean, over the central 80 % of the footprint, of the disc's extent along the local axis. "
-    "Central 80 %: the footprint shrunk to 80 % about its centroid (the middle 80 % of its extent in every "
-    "direction, 10 % dropped at each rim). Extents are measured with sub-voxel precision on the trilinearly "
-    "interpolated mask (inside where occupancy >= 0.5).",
-    "disc_height_median_mm": "Median of the same heights.",
-    "disc_height_anterior_mm": "Height at 10 % of the footprint's anteroposterior extent from its anterior end, on "
-    "the mid-sagittal line (through the footprint centroid); middle at 50 %, posterior at 90 %.",
-    "anteroposterior_direction": "From the canal's centre towards the disc centre, perpendicular to the local axis; "
-    "the patient's anterior direction when no canal is segmented.",
-    "disc_height_index": "disc_height_mm / mean of the two adjacent vertebral bodies' heights (each the mean over the "
-    "central 80 % of its own footprint); only when both are segmented.",
-    "canal_ap_diameter_mm": "In the plane through the disc centre perpendicular to the local axis, the canal "
-    "section's extent along the anteroposterior direction through its centroid.",
-    "canal_area_mm2": "Area of the canal section in the same plane. Both canal values are averaged over five "
-    "parallel planes within +-2 mm of the section plane; with thick slices crossing the section they are built "
-    "from the chords measured on each slice's centre plane (see disccore.measure.canal).",
-    "stenosis": "'absolute' when canal_ap_diameter_mm < 10, 'relative' when < 12, empty otherwise.",
-    "vertebra_volume_mm3": "Voxels of the vertebral-body segment x voxel volume.",
-    "vertebra_height": "Anterior / middle / posterior heights of the vertebral body, defined as for discs, along its "
-    "own local axis (centroids of the neighbouring vertebral bodies, else its thinnest principal direction).",
-    "stray_pieces": "Volumes count every voxel; heights and diameters use the largest connected piece (noted).",
-    "image_edge": "A structure with voxels on the outermost slice of the label map's grid is noted, with the side "
-    "(superior, inferior, left, right, anterior, posterior), as possibly cut off by the field of view: its row is "
-    "kept, its volume and heights may be partial.",
-}
 
 
 @dataclass(frozen=True)

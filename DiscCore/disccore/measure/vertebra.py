@@ -4,37 +4,21 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
-
-from .axes import ANTERIOR_LPS, INFERIOR_LPS, Piece, make_frame, orient, thinnest_direction
-from .canal import canal_section
+from .axes import Piece, local_axis, make_frame
+from .canal import anterior_hint, canal_section
+from .constants import VERTEBRA_STEP_MM
 from .disc import Heights, measure_heights
 
-#: in-plane sampling step (mm) for vertebral-body footprints (bodies are large; heights vary slowly)
-VERTEBRA_STEP_MM = 1.0
+_AXIS_NOTES = {"one neighbour": "axis from one neighbouring vertebral body",
+               "own shape": "no neighbouring vertebral bodies: axis from the body's own shape"}
 
 
-def vertebra_axis(piece: Piece, above: Optional[Piece], below: Optional[Piece]) -> tuple[np.ndarray, Optional[str]]:
-    """(unit LPS axis pointing caudally, note or None) for a vertebral body."""
-    if above is not None and below is not None:
-        return orient(below.centroid_lps - above.centroid_lps, INFERIOR_LPS), None
-    other = above if above is not None else below
-    if other is not None:
-        return orient(piece.centroid_lps - other.centroid_lps, INFERIOR_LPS), "axis from one neighbouring vertebral body"
-    return thinnest_direction(piece), "no neighbouring vertebral bodies: axis from the body's own shape"
-
-
-def measure_vertebra(piece: Piece, above: Optional[Piece], below: Optional[Piece], canal: Optional[Piece]) -> tuple[Heights, list]:
+def measure_vertebra(piece: Piece, above: Optional[Piece], below: Optional[Piece],
+                     canal: Optional[Piece]) -> tuple[Heights, list]:
     """Heights of one vertebral body and its notes."""
-    notes = []
-    axis, note = vertebra_axis(piece, above, below)
-    if note:
-        notes.append(note)
-    hint = ANTERIOR_LPS
-    if canal is not None:
-        sec = canal_section(canal, piece.centroid_lps, axis, step=0.5, area=False)
-        if sec is not None:
-            hint = -sec.posterior
-    frame = make_frame(piece.centroid_lps, axis, hint)
+    axis, source = local_axis(piece, above, below, from_one_neighbour=True)
+    notes = [_AXIS_NOTES[source]] if source in _AXIS_NOTES else []
+    section = None if canal is None else canal_section(canal, piece.centroid_lps, axis, step=0.5, area=False)
+    frame = make_frame(piece.centroid_lps, axis, anterior_hint(section))
     h = measure_heights(piece, frame, inplane_step=VERTEBRA_STEP_MM)
     return h, notes + h.notes

@@ -1,0 +1,100 @@
+"""Building the continuous spine from per-level parameters (defaults: an adult lumbar spine)."""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence, Union
+
+import numpy as np
+
+from .. import anatomy
+from .model import DiscModel, SpineModel, VertebraModel
+
+# Default adult lumbar dimensions: vertebral body (AP semi-axis, lateral semi-axis, height) in mm.
+_BODY_DEFAULTS = {
+    "T11": (13.0, 18.0, 22.0), "T12": (14.0, 19.0, 23.0), "L1": (15.0, 20.0, 25.0), "L2": (15.5, 21.0, 26.0),
+    "L3": (16.0, 22.0, 27.0), "L4": (16.5, 23.0, 27.0), "L5": (17.0, 24.0, 26.0), "S1": (16.0, 24.0, 24.0),
+}
+# Disc mid-height (mm) and wedge angle (deg, anterior taller when positive).
+_DISC_HEIGHT_DEFAULTS = {"T11-T12": 6.0, "T12-L1": 7.0, "L1-L2": 8.0, "L2-L3": 9.0, "L3-L4": 10.0,
+                         "L4-L5": 11.0, "L5-S1": 10.0}
+_DISC_WEDGE_DEFAULTS = {"T11-T12": 0.0, "T12-L1": 1.5, "L1-L2": 3.0, "L2-L3": 5.0, "L3-L4": 7.0,
+                        "L4-L5": 10.0, "L5-S1": 14.0}
+# Loss of nucleus T2 signal (fraction) per level: lower discs are a little degenerated.
+_DEGENERATION_DEFAULTS = {"L3-L4": 0.05, "L4-L5": 0.15, "L5-S1": 0.25}
+
+CANAL_GAP_MM = 3.0  # minimum gap between a disc's posterior rim and the canal (ligament)
+
+Number = Union[int, float]
+PerLevel = Union[None, Number, Sequence[Number], Mapping[str, Number]]
+
+
+def per_level(value: PerLevel, names: Sequence[str], defaults: Mapping[str, float], what: str) -> list[float]:
+    if value is None:
+        return [float(defaults[n]) for n in names]
+    if isinstance(value, Mapping):
+        norm = {anatomy.normalize_name(k): float(v) for k, v in value.items()}
+        return [norm.get(n, float(defaults[n])) for n in names]
+    if np.isscalar(value):
+        return [float(value)] * len(names)
+    vals = [float(v) for v in value]
+    if len(vals) != len(names):
+        raise ValueError(f"{what}: {len(vals)} values given for {len(names)} levels {list(names)}")
+    return vals
+
+
+def build_spine(levels, *, body_dims=None, disc_heights=None, disc_wedges=None, lordosis_deg=None,
+                 canal_ap=None, canal_body_ap=17.0, canal_width=22.0, tilt_deg=0.0, first_theta=None,
+                 degeneration=None, anchor="bodies") -> SpineModel:
+    names = [anatomy.normalize_name(n) for n in levels]
+    order = [v.name for v in anatomy.vertebrae()]
+    for n in names:
+        if n not in order:
+            raise ValueError(f"'{n}' is not a vertebra of the anatomy scheme ({', '.join(order)})")
+    idx = [order.index(n) for n in names]
+    if len(names) < 2 or any(b != a + 1 for a, b in zip(idx, idx[1:])):
+        raise ValueError(f"levels must be at least two consecutive vertebrae cranial to caudal, got {names}")
+    disc_names = [f"{a}-{b}" for a, b in zip(names, names[1:])]
+    hts = per_level(disc_heights, disc_names, _DISC_HEIGHT_DEFAULTS, "disc_heights")
+    wdg = per_level(disc_wedges, disc_names, _DISC_WEDGE_DEFAULTS, "disc_wedges_deg")
+    if lordosis_deg is not None:
+        total = sum(wdg)
+        wdg = [lordosis_deg / len(wdg)] * len(wdg) if abs(total) < 1e-9 else [w * lordosis_deg / total for w in wdg]
+    cap = per_level(canal_ap, disc_names, {n: 15.0 for n in disc_names}, "canal_ap_mm")
+    deg = per_level(degeneration, disc_names, {n: _DEGENERATION_DEFAULTS.get(n, 0.0) for n in disc_names},
+                     "degeneration")
+    dims = [tuple(float(x) for x in (body_dims or {}).get(n, _BODY_DEFAULTS[n])) for n in names]
+
+    if first_theta is None:
+        first_theta = -0.3 * sum(wdg)
+    verts = []
+    theta = first_theta + tilt_deg
+    for n, (A, W, H), k in zip(names, dims, range(len(names))):
+        verts.append(VertebraModel(n, anatomy.by_name(n).label, A, W, H, theta))
+        if k < len(wdg):
+            theta += wdg[k]
+    discs = []
+    verts[0].centre = np.zeros(3)
+    for i, dn in enumerate(disc_names):
+        up, lo = verts[i], verts[i + 1]
+        d = DiscModel(dn, anatomy.by_name(dn).label, up, lo, hts[i], wdg[i], (up.A + lo.A) / 2, (up.W + lo.W) / 2,
+                  cap[i], degeneration=deg[i])
+        if d.h_mid <= 0 or d.half_height(-d.A) <= 0.25 or d.half_height(d.A) <= 0.25:
+            raise ValueError(f"disc {dn}: height {d.h_mid} mm with a wedge of {d.wedge} deg leaves no disc at its rim")
+        u = d.frame.axis
+        cos_h = math.cos(math.radians(d.wedge) / 2)
+        d_up = d.h_mid / 2 + up.H / (2 * cos_h)
+        d_lo = d.h_mid / 2 + lo.H / (2 * cos_h)
+        d.centre = up.centre - d_up * u
+        lo.centre = d.centre - d_lo * u
+        discs.append(d)
+    # anchor: the middle of the body centres' bounding box at the LPS origin (or the single disc centre)
+    pts = np.array([v.centre for v in verts])
+    shift = -(pts.min(0) + pts.max(0)) / 2 if anchor == "bodies" else -discs[0].centre
+    for v in verts:
+        v.centre = v.centre + shift
+    for d in discs:
+        d.centre = d.centre + shift
+    D = max(d.A + CANAL_GAP_MM + max(canal_body_ap, d.canal_ap) / 2 for d in discs)
+    gains = {d.name: 1.0 - d.degeneration for d in discs}
+    return SpineModel(verts, discs, D, canal_body_ap, canal_width, gains)
