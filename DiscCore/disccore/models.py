@@ -2,6 +2,9 @@
 
 Search order for ``manifest.json``: $DISCCORE_MODELS_DIR, the source tree's ``models/`` (beside DiscCore/),
 and ``models/`` beside the installed package (how the Slicer extension lays it out).
+
+Models a user adapted (``disccore adapt``) live each in a folder with its own ``manifest.json``: in the user models
+folder (:func:`user_models_dir`, one sub-folder per model), or anywhere, named by their folder path.
 """
 
 from __future__ import annotations
@@ -9,13 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
 from .errors import ModelError
 
 ENV_VAR = "DISCCORE_MODELS_DIR"
+USER_ENV_VAR = "DISCCORE_USER_MODELS_DIR"
+MANIFEST_NAME = "manifest.json"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -29,6 +34,8 @@ class ModelInfo:
     classes: tuple = ()  # output class index -> what it is (see disccore.segment.classes)
     input_spacing_mm: tuple = (1.0, 1.0)
     network: dict = field(default_factory=dict)
+    entry: dict = field(default_factory=dict, compare=False, repr=False)  # the whole manifest entry, as written
+    user: bool = False  # adapted by a user (disccore adapt), not shipped
 
 
 def model_dirs() -> list[Path]:
@@ -39,13 +46,49 @@ def model_dirs() -> list[Path]:
     return dirs
 
 
-def list_models() -> list[ModelInfo]:
+def shipped_models() -> list[ModelInfo]:
     """Every model listed by the first manifest found (newest version first)."""
     for d in model_dirs():
-        manifest = d / "manifest.json"
+        manifest = d / MANIFEST_NAME
         if manifest.is_file():
             return _read_manifest(manifest)
     return []
+
+
+def user_models_dir() -> Path:
+    """Where ``disccore adapt`` puts a user's models by default: $DISCCORE_USER_MODELS_DIR, else the platform's
+    per-user data folder (``~/.local/share/disccore/models`` on Linux, ``~/Library/Application Support/...`` on macOS,
+    ``%LOCALAPPDATA%\\disccore\\models`` on Windows)."""
+    import sys
+
+    if os.environ.get(USER_ENV_VAR):
+        return Path(os.environ[USER_ENV_VAR]).expanduser()
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "disccore" / "models"
+
+
+def user_models() -> list[ModelInfo]:
+    """The models in the user models folder (one sub-folder with a manifest each), sorted by name."""
+    root = user_models_dir()
+    if not root.is_dir():
+        return []
+    return [m for d in sorted(root.iterdir()) if (d / MANIFEST_NAME).is_file() for m in read_model_folder(d)]
+
+
+def read_model_folder(folder) -> list[ModelInfo]:
+    """The models of a model folder (its ``manifest.json``), marked as the user's."""
+    return [replace(m, user=True) for m in _read_manifest(Path(folder) / MANIFEST_NAME)]
+
+
+def list_models() -> list[ModelInfo]:
+    """The shipped models (newest version first), then the user's."""
+    return shipped_models() + user_models()
 
 
 def _read_manifest(manifest: Path) -> list[ModelInfo]:
@@ -61,6 +104,7 @@ def _read_manifest(manifest: Path) -> list[ModelInfo]:
                 classes=tuple(m["classes"]),
                 input_spacing_mm=tuple(m.get("input_spacing_mm", (1.0, 1.0))),
                 network=dict(m.get("network", {})),
+                entry=dict(m),
             )
             for m in doc["models"]
         ]
@@ -87,8 +131,13 @@ def verify_model(info: ModelInfo) -> bool:
 
 
 def resolve_model(name: Optional[str] = None) -> ModelInfo:
-    """The named model (or the newest), verified; raises ModelError with a clear message otherwise."""
-    models = list_models()
+    """The named model, a model folder (a path holding a manifest.json), or the newest shipped model; verified.
+    Raises ModelError with a clear message otherwise."""
+    if name is not None and (Path(name).expanduser() / MANIFEST_NAME).is_file():
+        return _verified(read_model_folder(Path(name).expanduser())[0])
+    if name is not None and Path(name).expanduser().is_dir():
+        raise ModelError(f"the model folder '{name}' holds no {MANIFEST_NAME}; give a folder written by disccore adapt")
+    models = shipped_models() if name is None else list_models()
     if not models:
         raise ModelError(
             f"no segmentation model is installed (looked in {', '.join(str(d) for d in model_dirs())}); "
@@ -101,8 +150,13 @@ def resolve_model(name: Optional[str] = None) -> ModelInfo:
         if not matches:
             raise ModelError(f"no model named '{name}'; installed: {', '.join(m.name for m in models)}")
         info = matches[0]
+    return _verified(info)
+
+
+def _verified(info: ModelInfo) -> ModelInfo:
+    fix = "adapt it again (disccore adapt)" if info.user else "reinstall the extension"
     if not info.path.is_file():
-        raise ModelError(f"the weights of model '{info.name}' are missing ({info.path}); reinstall the extension")
+        raise ModelError(f"the weights of model '{info.name}' are missing ({info.path}); {fix}")
     if not verify_model(info):
-        raise ModelError(f"the weights of model '{info.name}' are corrupt (sha256 mismatch: {info.path}); reinstall the extension")
+        raise ModelError(f"the weights of model '{info.name}' are corrupt (sha256 mismatch: {info.path}); {fix}")
     return info

@@ -7,6 +7,7 @@ import argparse
 EXAMPLES = """examples:
   disccore models            # list and verify
   DISCCORE_MODELS_DIR=/opt/disc-models disccore models
+  DISCCORE_USER_MODELS_DIR=~/site-models disccore models
 """
 
 
@@ -14,8 +15,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "models",
         help="list installed models and verify their sha256 checksums",
-        description="List the models found through the manifest (models/manifest.json, or $DISCCORE_MODELS_DIR) "
-        "and verify each weight file's sha256. Exit status 1 if any model is missing or corrupt.",
+        description="List the shipped models (models/manifest.json, or $DISCCORE_MODELS_DIR) and your adapted ones "
+        "(the user models folder, or $DISCCORE_USER_MODELS_DIR) and verify each weight file's sha256. Exit status 1 "
+        "if any model is missing or corrupt.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -23,7 +25,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..models import list_models, verify_model
+    from ..models import list_models, user_models_dir, verify_model
 
     models = list_models()
     if not models:
@@ -37,4 +39,18 @@ def run(args) -> int:
         print(f"{info.name}  v{info.version}  [{state}]  {info.path}")
         if info.description:
             print(f"    {info.description}")
+        if info.user:
+            print("    " + lineage(info))
+    print(f"user models folder: {user_models_dir()}")
     return 1 if bad else 0
+
+
+def lineage(info) -> str:
+    """Parent, date and validation of an adapted model, on one line."""
+    parent = info.entry.get("parent", {})
+    adapted = info.entry.get("adapted", {})
+    text = f"adapted from {parent.get('name', '?')} {parent.get('version', '')} on {adapted.get('date', '?')}"
+    summary = adapted.get("validation", {}).get("summary", {})
+    scores = [f"{k} {summary['before'][k]:.3f} -> {summary['after'].get(k, float('nan')):.3f}"
+              for k in summary.get("before", {})]
+    return text + (f"; held-out Dice {', '.join(scores)}" if scores else "; not validated (one case)")

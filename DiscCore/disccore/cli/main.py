@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 from .. import __version__
 from ..errors import DiscCoreError
 
-SUBCOMMANDS = ("segment", "measure", "run", "batch", "models", "train")
+SUBCOMMANDS = ("segment", "measure", "run", "batch", "models", "train", "adapt")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,9 @@ from .data import (DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, Prepar
                    read_case, unannotated_classes, with_disc_endplate_margin)
 
 SYNTHETIC_WEIGHT = 0.5
+# How often a dataset is sampled relative to the others (1 when not listed): phantoms, and the public cases replayed
+# while adapting to a user's cases (training.adapt), at half weight.
+DATASET_WEIGHTS = {"phantom": SYNTHETIC_WEIGHT, "replay": 0.5}
 
 
 @dataclass
@@ -45,6 +48,9 @@ class TrainConfig:
     # ones stop short of it. The earlier cycles learn where discs are from whole gap-filling discs.
     disc_endplate_margin: int = 1
     disc_margin_from_cycle: int = 4
+    # Adaptation (training.adapt): weight of the squared distance of the weights from the initial ones (L2-SP), which
+    # keeps a fine-tuned model close to its parent so it does not forget what the user's few cases do not show.
+    anchor_weight: float = 0.0
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
@@ -156,7 +162,12 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
         except RuntimeError as exc:  # another architecture (e.g. --features) than the weights were trained with
             raise InputError(f"the initial weights do not fit a network with features {tuple(config.features)}: "
                              f"{str(exc).splitlines()[0]}") from None
-    opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    # L2-SP pulls towards the initial weights, so it replaces the decay towards zero
+    anchor = None
+    if config.anchor_weight > 0 and init_state is not None:
+        anchor = [(p, p.detach().clone()) for p in net.parameters()]
+    opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate,
+                            weight_decay=0.0 if anchor is not None else config.weight_decay)
     warmup = max(1, config.iterations // 20)
 
     def lr_factor(step: int) -> float:  # linear warm-up, then cosine decay to 2 %
@@ -173,7 +184,7 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
     for i, c in enumerate(cases):
         by_ds.setdefault(c.dataset, []).append(i)
     datasets = sorted(by_ds)
-    weights = np.array([SYNTHETIC_WEIGHT if d == "phantom" else 1.0 for d in datasets])
+    weights = np.array([DATASET_WEIGHTS.get(d, 1.0) for d in datasets])
     weights /= weights.sum()
     net.train()
     start = time.monotonic()
@@ -186,6 +197,8 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
         x = torch.stack(xs)
         t = torch.stack(ts)
         loss = partial_label_loss(net(x), t, unannotated[idx], canal_index)
+        if anchor is not None:
+            loss = loss + config.anchor_weight * sum(((p - p0) ** 2).sum() for p, p0 in anchor)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -1,0 +1,196 @@
+"""disccore adapt: user cases checked before any work, partial labels, a model folder with its lineage, model lookup."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO_ROOT, subprocess_env
+
+from disccore.errors import InputError, LabelError, OutputError
+
+SAMPLES = REPO_ROOT / "Resources" / "Samples"
+TINY = dict(iterations=2, batch_size=2, crop=64)  # plumbing, not learning: seconds
+
+
+def _add_case(folder: Path, name: str, names: dict | None = None) -> None:
+    """The bundled sample as a corrected case: NAME.nii.gz + NAME.seg.nii.gz + NAME.seg.json."""
+    folder.mkdir(exist_ok=True)
+    shutil.copy(SAMPLES / "synthetic_lumbar_t2.nii.gz", folder / f"{name}.nii.gz")
+    shutil.copy(SAMPLES / "synthetic_lumbar_t2_labels.nii.gz", folder / f"{name}.seg.nii.gz")
+    sidecar = json.loads((SAMPLES / "synthetic_lumbar_t2_labels.json").read_text())
+    if names is not None:
+        sidecar = names
+    (folder / f"{name}.seg.json").write_text(json.dumps(sidecar))
+
+
+def _run_cli(*args, env_extra=None):
+    env = dict(subprocess_env(), **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "disccore", "adapt", *args], capture_output=True, text=True, env=env)
+
+
+# --- refusals before long work ------------------------------------------------------------------
+
+
+def test_refuses_a_folder_without_cases(tmp_path):
+    from disccore.training.user_cases import find_user_cases
+
+    with pytest.raises(InputError, match="no cases"):
+        find_user_cases(tmp_path)
+
+
+def test_refuses_an_image_without_segmentation_and_the_reverse(tmp_path):
+    from disccore.training.user_cases import find_user_cases
+
+    _add_case(tmp_path, "a")
+    shutil.copy(SAMPLES / "synthetic_lumbar_t2.nii.gz", tmp_path / "lonely.nii.gz")
+    with pytest.raises(InputError, match="'lonely.nii.gz' has no segmentation"):
+        find_user_cases(tmp_path)
+    (tmp_path / "lonely.nii.gz").unlink()
+    shutil.copy(SAMPLES / "synthetic_lumbar_t2_labels.nii.gz", tmp_path / "orphan.seg.nii.gz")
+    with pytest.raises(InputError, match="'orphan.seg.nii.gz' has no image"):
+        find_user_cases(tmp_path)
+
+
+def test_refuses_a_segmentation_on_another_grid_naming_the_case(tmp_path):
+    import SimpleITK as sitk
+
+    from disccore.training.user_cases import find_user_cases, read_user_case
+
+    _add_case(tmp_path, "a")
+    seg = sitk.ReadImage(str(tmp_path / "a.seg.nii.gz"))
+    seg.SetSpacing(tuple(2 * s for s in seg.GetSpacing()))
+    sitk.WriteImage(seg, str(tmp_path / "a.seg.nii.gz"))
+    (case,) = find_user_cases(tmp_path)
+    with pytest.raises(InputError, match="case 'a'.*another voxel grid"):
+        read_user_case(case)
+
+
+def test_refuses_unknown_segment_names(tmp_path):
+    from disccore.training.user_cases import find_user_cases, read_user_case
+
+    names = json.loads((SAMPLES / "synthetic_lumbar_t2_labels.json").read_text())
+    names[next(iter(names))] = "L9"
+    _add_case(tmp_path, "a", names)
+    (case,) = find_user_cases(tmp_path)
+    with pytest.raises(LabelError, match="case 'a'"):
+        read_user_case(case)
+
+
+def test_cli_refuses_an_existing_output_before_reading_cases(tmp_path):
+    (tmp_path / "out").mkdir()
+    out = _run_cli("--cases", str(tmp_path / "no-such-folder"), "-o", str(tmp_path / "out"))
+    assert out.returncode == 5, out.stderr
+    assert "already exists" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_refuses_to_write_into_the_shipped_models_folder():
+    from disccore.training.model_folder import check_model_folder
+
+    with pytest.raises(OutputError, match="shipped models"):
+        check_model_folder(REPO_ROOT / "models" / "site-a", overwrite=True)
+
+
+# --- partial labels -----------------------------------------------------------------------------------
+
+
+def test_a_bodies_only_case_leaves_the_canal_unknown_and_derives_discs(tmp_path):
+    from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY
+    from disccore.training.data import UNKNOWN
+    from disccore.training.user_cases import find_user_cases, prepare_user_case
+
+    names = json.loads((SAMPLES / "synthetic_lumbar_t2_labels.json").read_text())
+    bodies = {v: n for v, n in names.items() if "-" not in n and n != "canal"}
+    _add_case(tmp_path, "a", bodies)
+    labels_path = tmp_path / "a.seg.nii.gz"
+    import SimpleITK as sitk
+
+    seg = sitk.ReadImage(str(labels_path))
+    arr = sitk.GetArrayFromImage(seg)
+    arr[~np.isin(arr, [int(v) for v in bodies])] = 0  # the user corrected only the bodies
+    out = sitk.GetImageFromArray(arr)
+    out.CopyInformation(seg)
+    sitk.WriteImage(out, str(labels_path))
+    (case,) = find_user_cases(tmp_path)
+    prepared = prepare_user_case(case)
+    assert {BODY, L5_BODY, DISC} <= prepared.annotated and CANAL not in prepared.annotated
+    assert (prepared.target == CANAL).sum() == 0
+    assert (prepared.target == UNKNOWN).any()  # not background: the canal may be anywhere there
+    assert (prepared.target == DISC).sum() > 1000  # discs between the corrected bodies
+
+
+# --- end to end ----------------------------------------------------------------------------------------
+
+
+def test_adapt_writes_a_model_folder_with_lineage_and_leaves_the_parent_alone(tmp_path, monkeypatch):
+    from disccore.models import list_models, resolve_model, sha256_of
+    from disccore.training.adapt import AdaptConfig, adapt
+    from disccore.training.model_folder import write_model_folder
+
+    cases = tmp_path / "cases"
+    for name in ("a", "b"):
+        _add_case(cases, name)
+    parent = resolve_model()
+    parent_sha = sha256_of(parent.path)
+    result = adapt(cases, config=AdaptConfig(**TINY))
+    assert result.validation["held_out"] == ["a", "b"]  # few cases: each held out in turn
+    summary = result.validation["summary"]
+    assert set(summary["before"]) == {"vertebral bodies", "discs", "canal"} == set(summary["after"])
+    assert summary["before"]["vertebral bodies"] > 0.8  # the parent segments the sample well
+    folder = write_model_folder(result, tmp_path / "site-a", "site-a")
+    entry = json.loads((folder / "manifest.json").read_text())["models"][0]
+    assert entry["parent"] == {"name": parent.name, "version": parent.version, "sha256": parent_sha}
+    assert set(entry["adapted"]["cases"]) == {"a", "b"}
+    assert entry["adapted"]["cases"]["a"]["a.nii.gz"] == sha256_of(cases / "a.nii.gz")
+    assert entry["network"] == parent.network and "training_config" not in entry
+    assert "site-a" in (folder / "MODEL_CARD.md").read_text()
+    assert sha256_of(parent.path) == parent_sha
+    # found by folder, and by name in the user models folder
+    assert resolve_model(str(folder)).sha256_expected == entry["sha256"]
+    monkeypatch.setenv("DISCCORE_USER_MODELS_DIR", str(tmp_path))
+    assert resolve_model("site-a").path == folder / "model.pt"
+    assert [m.name for m in list_models() if m.user] == ["site-a"]
+
+
+def test_adapt_is_deterministic_for_a_seed_and_moves_the_weights(tmp_path):
+    from disccore.models import resolve_model
+    from disccore.training.adapt import AdaptConfig, adapt
+
+    import torch
+
+    _add_case(tmp_path, "a")
+    first, again = (adapt(tmp_path, config=AdaptConfig(**TINY)).net.state_dict() for _ in range(2))
+    other = adapt(tmp_path, config=AdaptConfig(**TINY, seed=1)).net.state_dict()
+    parent = torch.load(resolve_model().path, weights_only=True)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+    assert not all(torch.equal(first[k], parent[k]) for k in first)
+
+
+def test_a_corrupt_user_model_is_refused_with_advice(tmp_path):
+    from disccore.errors import ModelError
+    from disccore.models import resolve_model
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "model.pt").write_bytes(b"not weights")
+    entry = {"name": "m", "version": "1.0.0", "file": "model.pt", "sha256": "0" * 64, "classes": ["background"]}
+    (folder / "manifest.json").write_text(json.dumps({"format": 1, "models": [entry]}))
+    with pytest.raises(ModelError, match="corrupt.*disccore adapt"):
+        resolve_model(str(folder))
+
+
+def test_validation_folds():
+    from disccore.training.adapt import AdaptConfig, validation_folds
+
+    assert validation_folds(1, AdaptConfig()) == []
+    assert validation_folds(3, AdaptConfig()) == [[0], [1], [2]]
+    (held,) = validation_folds(10, AdaptConfig(seed=3))
+    assert len(held) == 2 and held == validation_folds(10, AdaptConfig(seed=3))[0]
+    assert replace(AdaptConfig(), seed=4) != AdaptConfig()
