@@ -35,24 +35,18 @@ def _ensureDiscCoreImportable():
 
 _ensureDiscCoreImportable()
 
+from DiscSegmenterLib.TeachModelSection import TeachModelSection  # noqa: E402 (this module's folder is on the path)
+
 #: parameters the widget syncs itself (their choices come from the model manifest at run time)
 PARAMETERS_SYNCED_BY_CODE = ("model",)
-
-#: Python packages running the model needs (import name -> pip name), by device. On the CPU the model runs
-#: on ONNX Runtime; on the GPU it needs a CUDA build of torch, which comes only through the PyTorch extension
-#: (PyTorchUtils matches the build to the NVIDIA driver). MONAI is needed only to train.
-BASE_PACKAGES = {"scipy": "scipy", "SimpleITK": "SimpleITK"}
-CPU_PACKAGES = {"onnxruntime": "onnxruntime"}
-GPU_PACKAGES = {"torch": "torch"}
-GPU_DEVICES = ("gpu", "cuda")
 
 POLL_INTERVAL_MS = 100  # how often the panel reads the model's progress
 
 
-def requiredPackages(device: str = "auto") -> dict:
-    """"auto" runs on the GPU only when a CUDA build of torch is already there, so it needs what the CPU needs."""
-    runtime = GPU_PACKAGES if str(device).lower() in GPU_DEVICES else CPU_PACKAGES
-    return {**BASE_PACKAGES, **runtime}
+def requiredPackages(device: str = "auto", training: bool = False) -> dict:
+    from discmrml.packages import required_packages
+
+    return required_packages(device, training)
 
 
 #
@@ -99,6 +93,7 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._job = None
+        self._teach = None  # the "Teach the model" section (DiscSegmenterLib.TeachModelSection)
         self._timer = None
         self._effectFactory = None
 
@@ -110,11 +105,7 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = DiscSegmenterLogic()
 
-        for name, description in self.logic.availableModels():
-            self.ui.modelComboBox.addItem(name)
-            self.ui.modelComboBox.setItemData(self.ui.modelComboBox.count - 1, description, qt.Qt.ToolTipRole)
-        if self.ui.modelComboBox.count == 0:
-            self.ui.statusLabel.text = "No model is installed: reinstall the extension or set DISCCORE_MODELS_DIR."
+        self.populateModels()
 
         # as Slicer's Segment Editor module: the editor node first, so the selections made when the scene
         # is set are kept in it; effects that other extensions register later are added to the editor
@@ -133,8 +124,19 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.modelComboBox.connect("currentTextChanged(QString)", self.onModelChanged)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.cancelButton.connect("clicked(bool)", self.onCancelButton)
-        self._setRunning(False)
+        self._teach = TeachModelSection(self)
+        self.setRunning(False)
         self.initializeParameterNode()
+        self._teach.refresh()
+
+    def populateModels(self) -> None:
+        """The model selector: the shipped models, then the user's adapted ones."""
+        self.ui.modelComboBox.clear()
+        for name, description in self.logic.availableModels():
+            self.ui.modelComboBox.addItem(name)
+            self.ui.modelComboBox.setItemData(self.ui.modelComboBox.count - 1, description, qt.Qt.ToolTipRole)
+        if self.ui.modelComboBox.count == 0:
+            self.ui.statusLabel.text = "No model is installed: reinstall the extension or set DISCCORE_MODELS_DIR."
 
     def cleanup(self) -> None:
         """Module reload or application exit: nothing of this widget may keep running."""
@@ -143,6 +145,8 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._job is not None:
             self._job.cleanup()
             self._job = None
+        if self._teach is not None:
+            self._teach.cancel()
         if self._effectFactory is not None:
             self._effectFactory.disconnect("effectRegistered(QString)", self.onEffectRegistered)
         self.removeObservers()
@@ -170,7 +174,7 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             disconnect_gui(self._parameterNode, self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGUI)
 
     def onSceneStartClose(self, caller, event) -> None:
         self.onCancelButton()
@@ -206,19 +210,21 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             disconnect_gui(self._parameterNode, self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
-            if self.hasObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI):  # not after exit()
-                self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
+            if self.hasObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGUI):  # not after exit()
+                self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGUI)
         self._parameterNode = inputParameterNode
         if self._parameterNode:
             self._parameterNodeGuiTag = connect_gui(self._parameterNode, self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGUI)
-            self._updateGUI()
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.updateGUI)
+            self.updateGUI()
 
-    def _updateGUI(self, caller=None, event=None) -> None:
+    def updateGUI(self, caller=None, event=None) -> None:
         p = self._parameterNode
-        running = self._job is not None
+        running = self._job is not None or (self._teach is not None and self._teach.running)
         ready = bool(p and p.inputVolume and self.ui.modelComboBox.count)
         self.ui.applyButton.enabled = ready and not running
+        if self._teach is not None:
+            self._teach.updateButtons(p, running)
         self.ui.applyButton.toolTip = ("Segment the input volume" if ready
                                        else "Select an input volume (and install a model)")
         if p:
@@ -248,15 +254,26 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode and text and self._parameterNode.model != text:
             self._parameterNode.model = text
 
-    def _setRunning(self, running: bool) -> None:
+    def parameterNode(self):
+        return self._parameterNode
+
+    def startProgress(self, message: str) -> None:
+        self.ui.progressBar.value = 0
+        self.ui.statusLabel.text = message
+
+    def setRunning(self, running: bool) -> None:
+        """Buttons and progress bar for a running model process; the timer polls it."""
+        if running:
+            self._timer.start()
         self.ui.applyButton.enabled = not running
         self.ui.cancelButton.enabled = running
         self.ui.progressBar.visible = running
         self.ui.inputsCollapsibleButton.enabled = not running
+        self.ui.adaptCollapsibleButton.enabled = not running
         if not running:
-            self._updateGUI()
+            self.updateGUI()
 
-    def _onProgress(self, fraction: float, message: str) -> None:
+    def onProgress(self, fraction: float, message: str) -> None:
         self.ui.progressBar.value = int(round(100 * fraction))
         self.ui.progressBar.format = f"%p%  {message}" if message else "%p%"
 
@@ -270,13 +287,13 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 p.outputSegmentation = slicer.mrmlScene.AddNewNodeByClass(
                     "vtkMRMLSegmentationNode",
                     slicer.mrmlScene.GenerateUniqueName(p.inputVolume.GetName() + " segmentation"))
-            self.ui.progressBar.value = 0
-            self.ui.statusLabel.text = "Segmenting..."
-            self._job = self.logic.startSegmentation(p.inputVolume, p.model, p.device, progress=self._onProgress)
-            self._setRunning(True)
-            self._timer.start()
+            self.startProgress("Segmenting...")
+            self._job = self.logic.startSegmentation(p.inputVolume, p.model, p.device, progress=self.onProgress)
+            self.setRunning(True)
 
     def onPoll(self) -> None:
+        if self._teach.poll():
+            return
         if self._job is None or self._job.poll() is None:
             return
         self._timer.stop()
@@ -290,9 +307,11 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 slicer.util.setSliceViewerLayers(background=p.inputVolume)
                 self.ui.statusLabel.text = f"Done in {job.seconds:.1f} s: {update.summary()}."
         finally:
-            self._setRunning(False)
+            self.setRunning(False)
 
     def onCancelButton(self) -> None:
+        if self._teach.cancel():
+            return
         if self._job is None:
             return
         self._timer.stop()
@@ -300,7 +319,7 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         job.cancel()
         job.cleanup()
         self.ui.statusLabel.text = "Cancelled; the segmentation was left as it was."
-        self._setRunning(False)
+        self.setRunning(False)
 
 
 #
@@ -337,48 +356,19 @@ class DiscSegmenterLogic(ScriptedLoadableModuleLogic):
         return node
 
     @staticmethod
-    def missingPackages(device: str = "auto"):
-        """Import names of the packages segmenting on ``device`` needs that are not installed."""
-        import importlib.util
+    def missingPackages(device: str = "auto", training: bool = False):
+        from discmrml.packages import missing_packages
 
-        return [name for name in requiredPackages(device) if importlib.util.find_spec(name) is None]
+        return missing_packages(device, training)
 
-    def ensurePackages(self, device: str = "auto", ask: bool = True) -> bool:
-        """Install what segmenting on ``device`` needs, after asking; torch (GPU only) through the PyTorch extension."""
-        missing = self.missingPackages(device)
-        if not missing:
-            return True
-        if "torch" in missing and self._pyTorchUtils() is None:
-            # never pip's default torch: on Linux that is gigabytes of CUDA libraries for some CUDA version,
-            # maybe not the driver's; the PyTorch extension picks the build that matches the driver
-            slicer.util.errorDisplay("Segmenting on the GPU needs PyTorch from the PyTorch extension: install it "
-                                     "from the Extensions Manager and restart Slicer, or choose CPU.")
-            return False
-        if ask and not slicer.util.confirmOkCancelDisplay(
-            "The disc segmentation model needs these Python packages, which are not installed yet:\n"
-            + ", ".join(missing) + "\n\nInstall them now? This downloads them and may take several minutes.",
-            "Install Python packages",
-        ):
-            return False
-        with slicer.util.WaitCursor():
-            if "torch" in missing:
-                self._pyTorchUtils().PyTorchUtilsLogic().installTorch(askConfirmation=False)
-            others = [requiredPackages(device)[name] for name in missing if name != "torch"]
-            if others:
-                slicer.util.pip_install(others)
-        still = self.missingPackages(device)
-        if still:
-            slicer.util.errorDisplay("These packages could not be installed: " + ", ".join(still))
-        return not still
+    def ensurePackages(self, device: str = "auto", ask: bool = True, training: bool = False) -> bool:
+        """Install what segmenting on ``device`` (or ``training``) needs, after asking (discmrml.packages)."""
+        from discmrml.packages import ensure_packages
 
-    @staticmethod
-    def _pyTorchUtils():
-        """The PyTorch extension's module, or None when that extension is not installed."""
-        try:
-            import PyTorchUtils
-        except ImportError:
-            return None
-        return PyTorchUtils
+        confirm = (lambda question: slicer.util.confirmOkCancelDisplay(question, "Install Python packages")) if ask \
+            else None
+        return ensure_packages(device, training, confirm=confirm, show_error=slicer.util.errorDisplay,
+                               busy=slicer.util.WaitCursor)
 
     def startSegmentation(self, inputVolume, model=None, device="auto", progress=None, python=None):
         """Start the model out of process; returns a discmrml.runner.SegmentationJob to poll/cancel/finish."""
@@ -397,6 +387,30 @@ class DiscSegmenterLogic(ScriptedLoadableModuleLogic):
                                       replace=replace, progress=progress, python=python)
         logging.info(f"DiscSegmenter: {update.summary()} in {time.time() - start:.1f} s")
         return node, update
+
+    @staticmethod
+    def trainingCases():
+        """(the user cases folder, the names of the cases in it)."""
+        from discmrml.training_cases import list_training_cases
+
+        return list_training_cases()
+
+    def addTrainingCase(self, volume, segmentation, name=None):
+        """Save the volume and its (corrected) segmentation as a training case; returns the image path."""
+        from discmrml.training_cases import save_training_case
+
+        return save_training_case(volume, segmentation, name=name)
+
+    def removeTrainingCase(self, name):
+        from discmrml.training_cases import remove_training_case
+
+        return remove_training_case(name)
+
+    def startAdaptation(self, name, parent=None, progress=None, python=None):
+        """'disccore adapt' on the training cases, out of process, into the user models folder as ``name``."""
+        from discmrml.training_cases import start_user_adaptation
+
+        return start_user_adaptation(name, parent=parent or None, progress=progress, python=python)
 
     def importLabelmap(self, labels, labelNames=None, outputSegmentation=None, referenceVolume=None, replace=False):
         """Put a disccore label map into a segmentation node (names, colours, terminology; keeps edits)."""

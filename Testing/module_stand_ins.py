@@ -55,6 +55,7 @@ def install_stand_ins(monkeypatch):
 
 def load_module(monkeypatch, name):
     install_stand_ins(monkeypatch)
+    monkeypatch.syspath_prepend(str(REPO / name))  # as Slicer puts a scripted module's folder on the path (its Lib)
     spec = importlib.util.spec_from_file_location(f"_selftest_{name}", REPO / name / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

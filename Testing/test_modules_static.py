@@ -26,6 +26,11 @@ def _module_py(name):
     return REPO / name / f"{name}.py"
 
 
+def _module_sources(name):
+    """The module file and the files of its Lib package (parts of the panel kept out of the module file)."""
+    return [_module_py(name)] + sorted((REPO / name / f"{name}Lib").glob("*.py"))
+
+
 def _ui(name):
     return REPO / name / "Resources" / "UI" / f"{name}.ui"
 
@@ -85,7 +90,7 @@ def _module_constant(tree, name):
 
 @pytest.mark.parametrize("name", MODULES)
 def test_every_self_ui_name_is_a_widget_in_the_ui(name):
-    used = _self_ui_names(_tree(_module_py(name)))
+    used = set().union(*(_self_ui_names(_tree(py)) for py in _module_sources(name)))
     widgets = _ui_widgets(_ui(name))
     assert used, "the module uses no self.ui widgets?"
     missing = sorted(used - set(widgets))
@@ -138,8 +143,9 @@ def _top_level_imports(tree):
 @pytest.mark.parametrize("name", MODULES)
 def test_module_imports_only_what_slicer_has(name):
     stdlib = set(sys.stdlib_module_names)
-    bad = sorted({m for m in _top_level_imports(_tree(_module_py(name)))
-                  if m not in ALLOWED_IMPORTS | OPTIONAL_SLICER_MODULES and m not in stdlib})
+    own_lib = {f"{name}Lib"}
+    bad = sorted({m for py in _module_sources(name) for m in _top_level_imports(_tree(py))
+                  if m not in ALLOWED_IMPORTS | OPTIONAL_SLICER_MODULES | own_lib and m not in stdlib})
     assert not bad, f"{name}.py imports {bad}, which a plain Slicer does not have"
 
 
@@ -165,7 +171,8 @@ def _slicer_util_names():
 def test_util_functions_are_called_through_slicer_util():
     """slicer-core copies slicer.util functions onto slicer; real Slicer does not: write slicer.util.X."""
     util = _slicer_util_names() - {"util"}
-    files = [_module_py(m) for m in MODULES] + list((REPO / "DiscCore" / "discmrml").rglob("*.py")) + [REPO / "batch.py"]
+    files = [py for m in MODULES for py in _module_sources(m)] + list((REPO / "DiscCore" / "discmrml").rglob("*.py"))
+    files.append(REPO / "batch.py")
     offenders = []
     for py in files:
         for node in ast.walk(_tree(py)):
@@ -299,7 +306,9 @@ def test_segment_editor_is_set_up_as_slicers_segment_editor_module():
 
 def test_torch_is_never_pip_installed():
     """pip's default torch on Linux is gigabytes of CUDA libraries: torch comes only from the PyTorch extension."""
-    for name in MODULES:
-        for node in ast.walk(_tree(_module_py(name))):
-            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("pip_install"):
-                assert "torch" not in ast.unparse(node), f"{name}.py:{node.lineno} pip-installs torch"
+    files = [py for m in MODULES for py in _module_sources(m)] + [REPO / "DiscCore" / "discmrml" / "packages.py"]
+    calls = [(py, node) for py in files for node in ast.walk(_tree(py))
+             if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("pip_install")]
+    assert calls, "no pip_install call found: the check would pass on nothing"
+    for py, node in calls:
+        assert "torch" not in ast.unparse(node), f"{py.name}:{node.lineno} pip-installs torch"

@@ -55,14 +55,11 @@ def shipped_models() -> list[ModelInfo]:
     return []
 
 
-def user_models_dir() -> Path:
-    """Where ``disccore adapt`` puts a user's models by default: $DISCCORE_USER_MODELS_DIR, else the platform's
-    per-user data folder (``~/.local/share/disccore/models`` on Linux, ``~/Library/Application Support/...`` on macOS,
-    ``%LOCALAPPDATA%\\disccore\\models`` on Windows)."""
+def user_data_dir() -> Path:
+    """The platform's per-user data folder for disccore (``~/.local/share/disccore`` on Linux,
+    ``~/Library/Application Support/disccore`` on macOS, ``%LOCALAPPDATA%\\disccore`` on Windows)."""
     import sys
 
-    if os.environ.get(USER_ENV_VAR):
-        return Path(os.environ[USER_ENV_VAR]).expanduser()
     home = Path.home()
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
@@ -70,7 +67,15 @@ def user_models_dir() -> Path:
         base = home / "Library" / "Application Support"
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "disccore" / "models"
+    return base / "disccore"
+
+
+def user_models_dir() -> Path:
+    """Where ``disccore adapt`` puts a user's models by default: $DISCCORE_USER_MODELS_DIR, else ``models`` in
+    :func:`user_data_dir`."""
+    if os.environ.get(USER_ENV_VAR):
+        return Path(os.environ[USER_ENV_VAR]).expanduser()
+    return user_data_dir() / "models"
 
 
 def user_models() -> list[ModelInfo]:

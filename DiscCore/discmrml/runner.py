@@ -75,6 +75,25 @@ def segment_command(input_path, output_path, model: Optional[str] = None, device
     return cmd
 
 
+def adapt_command(cases_dir, output_dir, parent: Optional[str] = None, name: Optional[str] = None,
+                  python: PythonSpec = None) -> list[str]:
+    """``[python, -m, disccore, adapt, --cases, DIR, -o, OUT(, --from, M)(, --name, N)]``."""
+    cmd = python_command(python) + ["-m", "disccore", "adapt", "--cases", str(cases_dir), "-o", str(output_dir)]
+    if parent:
+        cmd += ["--from", str(parent)]
+    if name:
+        cmd += ["--name", str(name)]
+    return cmd
+
+
+def start_adaptation(cases_dir, output_dir, parent: Optional[str] = None, name: Optional[str] = None,
+                     python: PythonSpec = None, progress: Optional[ProgressCallback] = None) -> "ModelProcess":
+    """Start ``disccore adapt`` out of process (poll / cancel / wait as for a segmentation); the new model folder
+    appears at ``output_dir`` only when it succeeded."""
+    command = adapt_command(cases_dir, output_dir, parent, name, python)
+    return ModelProcess(command, progress=progress, what="adaptation").start()
+
+
 def child_environment() -> dict:
     """The environment for the child: PYTHONPATH starts with the folder holding ``disccore``."""
     env = dict(os.environ)
@@ -95,8 +114,10 @@ def parse_progress(line: str) -> Optional[tuple[float, str]]:
 class ModelProcess:
     """One child process running a command; non-blocking progress, cancellable (kills the process tree)."""
 
-    def __init__(self, command: Sequence[str], env: Optional[dict] = None, progress: Optional[ProgressCallback] = None):
+    def __init__(self, command: Sequence[str], env: Optional[dict] = None, progress: Optional[ProgressCallback] = None,
+                 what: str = "segmentation"):
         self.command = [str(c) for c in command]
+        self.what = what  # what the child does, for messages
         self.env = env if env is not None else child_environment()
         self.progress = progress
         self.fraction = 0.0
@@ -124,7 +145,7 @@ class ModelProcess:
         except OSError as exc:
             self._close_output()
             reason = exc.strerror or exc
-            raise errors.ModelError(f"could not start the segmentation process ({self.command[0]}): {reason}") from exc
+            raise errors.ModelError(f"could not start the {self.what} process ({self.command[0]}): {reason}") from exc
         self._output = open(self._output_path, "rb")
         return self
 
@@ -209,13 +230,13 @@ class ModelProcess:
                 self.cancel()
             elif timeout is not None and time.monotonic() - start > timeout:
                 self.cancel()
-                raise errors.ModelError(f"the segmentation took longer than {timeout:.0f} s and was stopped")
+                raise errors.ModelError(f"the {self.what} took longer than {timeout:.0f} s and was stopped")
             time.sleep(poll_seconds)
 
     def raise_for_status(self, code: int) -> None:
         """Turn a non-zero exit into the typed disccore error the child reported."""
         if self.cancelled:
-            raise errors.Cancelled("segmentation cancelled")
+            raise errors.Cancelled(f"{self.what} cancelled")
         if code == 0:
             return
         message = next((m.group(1) for m in (ERROR_RE.match(l) for l in reversed(self.log)) if m), None)
@@ -223,7 +244,7 @@ class ModelProcess:
         if message:
             raise cls(message)
         tail = " | ".join(list(self.log)[-5:]) or "no output"
-        raise errors.ModelError(f"the segmentation process failed (exit code {code}): {tail}")
+        raise errors.ModelError(f"the {self.what} process failed (exit code {code}): {tail}")
 
 
 class SegmentationJob:

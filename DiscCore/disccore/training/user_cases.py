@@ -25,6 +25,7 @@ from ..segment.preprocess import normalise_intensity
 from .data import UNKNOWN, PreparedCase, _ignore_beyond_annotated_column
 from .derive import derive_discs_between_bodies
 
+CASES_ENV_VAR = "DISCCORE_USER_CASES_DIR"
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nii.gz", ".seg.nii")
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 USER_DATASET = "user"  # the dataset name of user cases in training (see training.train.DATASET_WEIGHTS)
@@ -37,6 +38,28 @@ class UserCase:
     segmentation_path: Path
 
 
+def user_cases_dir() -> Path:
+    """Where Slicer's "Add to my training cases" saves cases: $DISCCORE_USER_CASES_DIR, else ``cases`` in the
+    per-user data folder (beside the user models folder)."""
+    import os
+
+    from ..models import user_data_dir
+
+    if os.environ.get(CASES_ENV_VAR):
+        return Path(os.environ[CASES_ENV_VAR]).expanduser()
+    return user_data_dir() / "cases"
+
+
+def case_files(case: UserCase) -> list[Path]:
+    """The files of a case: image, segmentation, and the JSON sidecar of a NIfTI label map."""
+    from ..io import sidecar_path
+
+    files = [case.image_path, case.segmentation_path]
+    if not case.segmentation_path.name.lower().endswith(".seg.nrrd"):  # NAME.seg.json beside NAME.seg.nii.gz
+        files.append(sidecar_path(case.segmentation_path))
+    return [f for f in files if f.is_file()]
+
+
 def _split_name(path: Path, suffixes) -> str | None:
     lower = path.name.lower()
     for suffix in suffixes:
@@ -45,8 +68,9 @@ def _split_name(path: Path, suffixes) -> str | None:
     return None
 
 
-def find_user_cases(folder) -> list[UserCase]:
-    """The image + segmentation pairs in ``folder`` (sorted by name); InputError for anything unpaired."""
+def find_user_cases(folder, allow_none: bool = False) -> list[UserCase]:
+    """The image + segmentation pairs in ``folder`` (sorted by name); InputError for anything unpaired, and for no
+    cases at all unless ``allow_none``."""
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"the cases folder '{root}' does not exist")
@@ -65,7 +89,7 @@ def find_user_cases(folder) -> list[UserCase]:
             if image_name in images:
                 raise InputError(f"case '{image_name}' has two images ({images[image_name].name}, {f.name})")
             images[image_name] = f
-    if not images and not segmentations:
+    if not images and not segmentations and not allow_none:
         raise InputError(
             f"no cases in '{root}': put each image (NAME.nii.gz) beside its segmentation (NAME.seg.nrrd, or "
             "NAME.seg.nii.gz with NAME.seg.json)"
@@ -150,9 +174,4 @@ def user_case_checksums(case: UserCase) -> dict:
     """sha256 of the files of a case (for the adapted model's manifest entry)."""
     from ..models import sha256_of
 
-    from ..io import sidecar_path
-
-    files = [case.image_path, case.segmentation_path]
-    if sidecar_path(case.segmentation_path).is_file():  # NAME.seg.json beside NAME.seg.nii.gz
-        files.append(sidecar_path(case.segmentation_path))
-    return {f.name: sha256_of(f) for f in files}
+    return {f.name: sha256_of(f) for f in case_files(case)}

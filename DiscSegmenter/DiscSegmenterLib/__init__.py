@@ -1,0 +1,1 @@
+"""Parts of the DiscSegmenter panel kept out of DiscSegmenter.py so the module file stays thin."""
