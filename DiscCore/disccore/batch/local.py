@@ -1,0 +1,130 @@
+"""Run batch tasks on this machine: in this process, or in worker processes that each load the model once.
+
+Each worker process lives for the whole batch (the segmenter caches its network per process) and gets
+cores // workers threads, so workers x threads = cores. At most ``workers`` cases are in flight at any time:
+a worker that dies (out of memory, a crash) or a Ctrl-C loses only those.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Optional
+
+from ..progress import ProgressCallback, report, sub_progress
+from .cases import failed_result, run_task
+
+THREAD_VARIABLES = ("DISCCORE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# A case in flight when its worker died is tried once more in a fresh worker (it may have been its neighbour
+# that crashed); dying a second time makes it a failed case.
+MAX_ATTEMPTS = 2
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity where the system reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def threads_per_worker(workers: int, cores: Optional[int] = None) -> int:
+    return max(1, (cores or available_cores()) // max(1, workers))
+
+
+def init_worker(threads: int) -> None:
+    """Worker start: its share of the cores, and Ctrl-C left to the parent (which stops the workers itself)."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    if "torch" in sys.modules:  # a forked worker whose parent had torch loaded already
+        sys.modules["torch"].set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_sequential(tasks: list, on_done: Callable, progress: Optional[ProgressCallback] = None) -> None:
+    """One case after another in this process (what Slicer's batch.py needs: the scene lives here)."""
+    n = len(tasks)
+    for i, task in enumerate(tasks):
+        report(progress, i / n, f"case {i + 1}/{n}: {task.case}")
+        on_done(run_task(task, progress=sub_progress(progress, i / n, (i + 1) / n)))
+
+
+def run_in_processes(tasks: list, workers: int, on_done: Callable,
+                     progress: Optional[ProgressCallback] = None) -> None:
+    """The cases on ``workers`` processes; ``on_done`` is called here as each finishes."""
+    queue = sorted(tasks, key=lambda t: t.index)
+    attempts = {t.index: 0 for t in tasks}
+    counter = _Counter(len(tasks), progress, on_done)
+    while queue:
+        lost = _run_pool(queue, workers, attempts, counter)
+        for task in lost:  # in flight when a worker died: the pool went down with them
+            if attempts[task.index] < MAX_ATTEMPTS:
+                queue.append(task)
+            else:
+                counter.finish(failed_result(task, "the worker process running this case died (out of memory?)"))
+        queue.sort(key=lambda t: t.index)
+
+
+class _Counter:
+    """Progress over finished cases, and the hand-over of each result."""
+
+    def __init__(self, n: int, progress: Optional[ProgressCallback], on_done: Callable):
+        self.n, self.done, self.progress, self.on_done = n, 0, progress, on_done
+
+    def finish(self, result) -> None:
+        self.done += 1
+        status = "ok" if result.ok else "failed"
+        report(self.progress, self.done / self.n, f"{self.done}/{self.n}: {result.case} {status}")
+        self.on_done(result)
+
+
+def _run_pool(queue: list, workers: int, attempts: dict, counter: _Counter) -> list:
+    """Run queued tasks (taking them off ``queue``) on one pool until it is empty or a worker dies.
+
+    Returns the tasks that were in flight when a worker died (none when all went well).
+    """
+    pool = _new_pool(workers)
+    in_flight: dict = {}
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < workers:
+                task = queue.pop(0)
+                attempts[task.index] += 1
+                in_flight[pool.submit(run_task, task)] = task
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in finished:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                counter.finish(result)
+                del in_flight[future]
+            if broken:
+                return list(in_flight.values())
+        pool.shutdown(wait=True)
+        return []
+    finally:
+        _stop(pool)
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # spawn, not fork: a forked copy of a parent that already runs torch's thread pools can deadlock
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=init_worker, initargs=(threads_per_worker(workers),))
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down now: queued cases are cancelled, cases still running are killed (their outputs are
+    written atomically, so a killed case leaves nothing half-written)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
