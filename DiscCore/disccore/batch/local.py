@@ -2,7 +2,8 @@
 
 Each worker process lives for the whole batch (the segmenter caches its network per process) and gets
 cores // workers threads, so workers x threads = cores. At most ``workers`` cases are in flight at any time:
-a worker that dies (out of memory, a crash) or a Ctrl-C loses only those.
+a worker that dies (out of memory, a crash) or a Ctrl-C loses only those. After a worker died, the cases that
+were in flight are tried again one by one, each alone in a fresh worker: the one that dies again has failed.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from ..progress import ProgressCallback, report, sub_progress
 from .cases import failed_result, run_task
 
 THREAD_VARIABLES = ("DISCCORE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-# A case in flight when its worker died is tried once more in a fresh worker (it may have been its neighbour
-# that crashed); dying a second time makes it a failed case.
-MAX_ATTEMPTS = 2
 
 
 def available_cores() -> int:
@@ -56,16 +54,12 @@ def run_in_processes(tasks: list, workers: int, on_done: Callable,
                      progress: Optional[ProgressCallback] = None) -> None:
     """The cases on ``workers`` processes; ``on_done`` is called here as each finishes."""
     queue = sorted(tasks, key=lambda t: t.index)
-    attempts = {t.index: 0 for t in tasks}
     counter = _Counter(len(tasks), progress, on_done)
     while queue:
-        lost = _run_pool(queue, workers, attempts, counter)
-        for task in lost:  # in flight when a worker died: the pool went down with them
-            if attempts[task.index] < MAX_ATTEMPTS:
-                queue.append(task)
-            else:
+        lost = _run_pool(queue, workers, counter)
+        for task in lost:  # in flight when a worker died; alone in a fresh worker, the culprit dies again
+            if _run_pool([task], 1, counter):
                 counter.finish(failed_result(task, "the worker process running this case died (out of memory?)"))
-        queue.sort(key=lambda t: t.index)
 
 
 class _Counter:
@@ -81,7 +75,7 @@ class _Counter:
         self.on_done(result)
 
 
-def _run_pool(queue: list, workers: int, attempts: dict, counter: _Counter) -> list:
+def _run_pool(queue: list, workers: int, counter: _Counter) -> list:
     """Run queued tasks (taking them off ``queue``) on one pool until it is empty or a worker dies.
 
     Returns the tasks that were in flight when a worker died (none when all went well).
@@ -92,7 +86,6 @@ def _run_pool(queue: list, workers: int, attempts: dict, counter: _Counter) -> l
         while queue or in_flight:
             while queue and len(in_flight) < workers:
                 task = queue.pop(0)
-                attempts[task.index] += 1
                 in_flight[pool.submit(run_task, task)] = task
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken = False
