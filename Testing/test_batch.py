@@ -71,7 +71,7 @@ def test_two_workers_give_what_one_gives(tmp_path, calls_log):
         if name != "summary.csv":
             assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
     assert _summary(tmp_path / "one") == _summary(tmp_path / "two")
-    assert len({pid for case, pid in calls(calls_log)}) == 3  # this process, then two workers
+    assert {pid for case, pid in calls(calls_log)} - {str(os.getpid())}  # the second batch ran in workers
 
 
 def test_a_dead_worker_loses_only_its_case(tmp_path, calls_log):
@@ -79,7 +79,7 @@ def test_a_dead_worker_loses_only_its_case(tmp_path, calls_log):
                         case_fn=fake_case, workers=2)
     status = {r.case: (r.ok, r.error) for r in results}
     assert status["crash"][0] is False and "died" in status["crash"][1]
-    assert all(status[c] == (True, "") for c in "abde")
+    assert all(status[c] == (True, "") for c in "abde"), status
     assert [c for c, _ in calls(calls_log)].count("crash") == 2  # tried once more, alone in a fresh worker
     assert [row["case"] for row in _summary(tmp_path / "out")] == ["a", "b", "crash", "d", "e"]
 

@@ -25,14 +25,21 @@ def disccore_outputs(outdir: Path, case: str) -> list:
 
 @dataclass
 class CaseTask:
-    """Everything a worker needs to run one case: ``case_fn(path, outdir, case=..., progress=..., **options)``."""
+    """Everything a worker needs to run one case: ``case_fn(path, outdir, case=..., progress=..., **options)``.
+
+    ``outputs`` are the files the case writes; ``since`` (a time) makes a case whose outputs were all written
+    after it count as done: a retried case whose first attempt finished but whose worker died before it could
+    report it (or a concurrent run that did the case) is taken, not refused as "already exists".
+    """
 
     index: int
     path: Path
     case: str
     outdir: Path
-    case_fn: Callable
+    case_fn: Optional[Callable] = None
     options: dict = field(default_factory=dict)
+    outputs: list = field(default_factory=list)
+    since: Optional[float] = None
 
 
 class ResumedResult(CaseResult):
@@ -42,6 +49,10 @@ class ResumedResult(CaseResult):
 def run_task(task: CaseTask, progress: Optional[ProgressCallback] = None) -> CaseResult:
     """Run one case; a failure is returned as a failed CaseResult with a one-line message."""
     start = time.monotonic()
+    if task.since is not None:
+        done = resumed_result(task, since=task.since)
+        if done is not None:
+            return done
     try:
         return task.case_fn(task.path, task.outdir, case=task.case, progress=progress, **task.options)
     except Cancelled:
@@ -65,14 +76,14 @@ def _input_mtime(path: Path) -> float:
     return path.stat().st_mtime
 
 
-def resumed_result(task: CaseTask, outputs: list) -> Optional[ResumedResult]:
-    """The case's earlier result when all its ``outputs`` exist and none is older than its input, else None.
+def resumed_result(task: CaseTask, since: float = 0.0) -> Optional[ResumedResult]:
+    """The case's earlier result when all its outputs exist and none is older than its input (or ``since``).
 
     The disc rows come back from the case's JSON, so the summary is the one the run that made them would write.
     """
     try:
-        newest_input = _input_mtime(task.path)
-        if not all(p.is_file() and p.stat().st_mtime >= newest_input for p in outputs):
+        oldest_allowed = max(_input_mtime(task.path), since)
+        if not task.outputs or not all(p.is_file() and p.stat().st_mtime >= oldest_allowed for p in task.outputs):
             return None
         rows = json.loads(CaseOutputs.for_case(task.outdir, task.case).json.read_text(encoding="utf-8"))["discs"]
     except (OSError, ValueError, KeyError, TypeError):

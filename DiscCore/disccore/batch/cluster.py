@@ -15,7 +15,6 @@ from ..progress import ProgressCallback, report
 from .cases import failed_result, run_task
 
 TASK_RETRIES = 2
-CONNECT_TIMEOUT_S = 30
 
 
 def require_distributed():
@@ -28,31 +27,46 @@ def require_distributed():
 
 
 def connect(address: str):
-    """A client of the scheduler at ``address`` (e.g. tcp://host:8786), or a one-line error."""
+    """A client of the scheduler at ``address`` (e.g. tcp://host:8786), or a one-line error.
+
+    How long it tries is Dask's setting ``distributed.comm.timeouts.connect`` (30 s unless configured).
+    """
     distributed = require_distributed()
     try:
-        return distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
+        return distributed.Client(address)
     except (OSError, TimeoutError, ValueError) as exc:
         raise DiscCoreError(f"could not reach the Dask scheduler at '{address}': {exc}") from None
 
 
-def run_on_dask(tasks: list, address: str, on_done: Callable, progress: Optional[ProgressCallback] = None) -> None:
-    """The cases as tasks on the cluster at ``address``; ``on_done`` is called here as each finishes."""
+def run_on_dask(tasks: list, client, on_done: Callable, progress: Optional[ProgressCallback] = None) -> None:
+    """The cases as tasks on the cluster of ``client`` (closed at the end); ``on_done`` is called here as each
+    finishes. A case whose result was lost with its worker is submitted again (its outputs, when complete, are
+    then taken as they are)."""
     distributed = require_distributed()
-    client = connect(address)
-    futures, batch_id = {}, uuid.uuid4().hex[:8]
+    batch_id = uuid.uuid4().hex[:8]
+    futures, submissions = {}, {t.index: 0 for t in tasks}
+
+    def submit(task):
+        submissions[task.index] += 1
+        # pure=False: a rerun of the batch is new work, not a cached result
+        future = client.submit(run_task, task, key=f"disccore-case-{task.index}-{task.case}-{batch_id}-"
+                               f"{submissions[task.index]}", pure=False, retries=TASK_RETRIES)
+        futures[future] = task
+        return future
+
     try:
-        for task in tasks:
-            # pure=False: a rerun of the batch is new work, not a cached result
-            future = client.submit(run_task, task, key=f"disccore-case-{task.index}-{task.case}-{batch_id}",
-                                   pure=False, retries=TASK_RETRIES)
-            futures[future] = task
-        for done, future in enumerate(distributed.as_completed(futures), start=1):
+        pending = distributed.as_completed([submit(task) for task in tasks])
+        done = 0
+        for future in pending:
             task = futures[future]
             try:
                 result = future.result()
-            except Exception as exc:  # the cluster gave up on it (KilledWorker after repeated worker deaths)
+            except Exception as exc:  # lost with a worker, or the cluster gave up on it (KilledWorker)
+                if submissions[task.index] <= TASK_RETRIES:
+                    pending.add(submit(task))
+                    continue
                 result = failed_result(task, f"the cluster could not run this case: {type(exc).__name__}: {exc}")
+            done += 1
             report(progress, done / len(tasks), f"{done}/{len(tasks)}: {task.case} {'ok' if result.ok else 'failed'}")
             on_done(result)
     finally:

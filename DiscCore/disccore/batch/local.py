@@ -85,22 +85,19 @@ def _run_pool(queue: list, workers: int, counter: _Counter) -> list:
     try:
         while queue or in_flight:
             while queue and len(in_flight) < workers:
-                task = queue.pop(0)
-                in_flight[pool.submit(run_task, task)] = task
+                in_flight[pool.submit(run_task, queue[0])] = queue[0]  # raises BrokenProcessPool once broken
+                queue.pop(0)
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            broken = False
             for future in finished:
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    continue
-                counter.finish(result)
-                del in_flight[future]
-            if broken:
+                if future.exception() is None:
+                    counter.finish(future.result())
+                    del in_flight[future]
+            if any(future.exception() is not None for future in finished):  # a worker died
                 return list(in_flight.values())
         pool.shutdown(wait=True)
         return []
+    except BrokenProcessPool:
+        return list(in_flight.values())
     finally:
         _stop(pool)
 

@@ -6,6 +6,7 @@ every case, so an interrupted batch keeps the summary of what finished; ``resume
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -15,6 +16,9 @@ from ..progress import ProgressCallback
 from .cases import CaseTask, disccore_outputs, resumed_result
 from .inputs import find_inputs
 from .summary import SummaryFiles
+
+# File times may be coarser than the clock: outputs written just after the batch started must count as its own.
+CLOCK_SLACK_S = 2.0
 
 
 def run_batch(
@@ -40,20 +44,28 @@ def run_batch(
     older than the input; a case that is not complete is run again, replacing its leftovers). ``on_case(result)``
     is called here after each case, in the order they finish. Inputs are checked before anything is created.
     """
-    tasks, summaries = _plan(inputs, Path(outdir), overwrite=overwrite, resume=resume, workers=workers,
-                             dask_address=dask_address)
+    paths, summaries = _check(inputs, Path(outdir), overwrite=overwrite, resume=resume, workers=workers)
+    client = _connect(dask_address)  # an unreachable cluster is refused before the output folder is made
+    try:
+        outdir = prepare_output_dir(Path(outdir))
+    except DiscCoreError:
+        if client is not None:
+            client.close()
+        raise
     options = {"model": model, "device": device, "overwrite": overwrite or resume}
-    for task in tasks:
-        task.case_fn, task.options = case_fn or _default_case_fn(), dict(options)
+    since = time.time() - CLOCK_SLACK_S
+    tasks = [CaseTask(i, p, case_name(p), outdir, case_fn or _default_case_fn(), dict(options),
+                      list(case_outputs(outdir, case_name(p))), since) for i, p in enumerate(paths)]
 
-    def finished(result: CaseResult) -> None:
-        summaries.add(result)
+    def finished(result: CaseResult, write: bool = True) -> None:
+        summaries.add(result, write=write)
         if on_case is not None:
             on_case(result)
 
-    pending = [t for t in tasks if not (resume and _take_resumed(t, case_outputs, finished))]
     try:
-        _execute(pending, finished, workers=workers, dask_address=dask_address, progress=progress)
+        pending = [t for t in tasks if not (resume and _take_resumed(t, finished))]
+        summaries.write()
+        _execute(pending, finished, workers=workers, client=client, progress=progress)
     except (KeyboardInterrupt, Cancelled):
         _write_quietly(summaries)
         raise Cancelled(f"stopped: {len(summaries.results)} of {len(tasks)} cases finished (summary in "
@@ -65,23 +77,25 @@ def run_batch(
     return list(summaries.results)
 
 
-def _plan(inputs, outdir: Path, *, overwrite: bool, resume: bool, workers: int, dask_address):
-    """The tasks and the summary files, after every check that can refuse the batch (nothing is created before)."""
+def _check(inputs, outdir: Path, *, overwrite: bool, resume: bool, workers: int):
+    """The input paths and the summary files, after every check that can refuse the batch (creates nothing)."""
     paths = find_inputs(inputs)
     if not paths:
         raise InputError("no images found in the given inputs")
     if workers < 1:
         raise InputError(f"--workers must be 1 or more (got {workers})")
-    if dask_address:
-        from .cluster import require_distributed
-
-        require_distributed()
     summaries = SummaryFiles(outdir, [case_name(p) for p in paths], overwrite=overwrite or resume)
     if outdir.is_dir():
         summaries.check()
-    outdir = prepare_output_dir(outdir)
-    tasks = [CaseTask(i, p, case_name(p), outdir, None) for i, p in enumerate(paths)]
-    return tasks, summaries
+    return paths, summaries
+
+
+def _connect(dask_address: Optional[str]):
+    if not dask_address:
+        return None
+    from .cluster import connect
+
+    return connect(dask_address)
 
 
 def _default_case_fn() -> Callable:
@@ -90,21 +104,21 @@ def _default_case_fn() -> Callable:
     return run_case
 
 
-def _take_resumed(task: CaseTask, case_outputs: Callable, finished: Callable) -> bool:
+def _take_resumed(task: CaseTask, finished: Callable) -> bool:
     """Hand over the earlier result of a case that is already done; False when it must run."""
-    result = resumed_result(task, case_outputs(task.outdir, task.case))
+    result = resumed_result(task)
     if result is not None:
-        finished(result)
+        finished(result, write=False)  # one write after all of them: thousands of rewrites would take long
     return result is not None
 
 
-def _execute(tasks: list, finished: Callable, *, workers: int, dask_address, progress) -> None:
-    if not tasks:
-        return
-    if dask_address:
+def _execute(tasks: list, finished: Callable, *, workers: int, client, progress) -> None:
+    if client is not None:
         from .cluster import run_on_dask
 
-        run_on_dask(tasks, dask_address, finished, progress)
+        run_on_dask(tasks, client, finished, progress)
+    elif not tasks:
+        return
     elif workers > 1 and len(tasks) > 1:
         from .local import run_in_processes
 

@@ -71,11 +71,12 @@ class SummaryFiles:
         for p in (self.summary, self.levels):
             check_output_path(p, self.overwrite)
 
-    def add(self, result) -> None:
+    def add(self, result, write: bool = True) -> None:
         """Record a finished case and rewrite both tables (atomically: a reader never sees half a file)."""
         self.results.append(result)
         self.results.sort(key=lambda r: self._rank.get(r.case, len(self._rank)))
-        self.write()
+        if write:
+            self.write()
 
     def write(self) -> None:
         # Our own earlier version of the tables may be replaced; anything else only with --overwrite.

@@ -61,7 +61,7 @@ def case_line(result) -> str:
     from ..batch import ResumedResult
 
     if isinstance(result, ResumedResult):
-        return f"done   {result.case} (finished by an earlier run)"
+        return f"done   {result.case} (its outputs were already complete)"
     status = "ok    " if result.ok else "FAILED"
     return f"{status} {result.case} ({result.seconds:.1f} s){': ' + result.error if result.error else ''}"
 
