@@ -25,7 +25,6 @@ def _spine_labels(left_handed=False):
 
 @pytest.mark.parametrize("left_handed", [False, True])
 def test_measure_segmentation_node_matches_disccore_and_places_lines(scene, left_handed):
-    pytest.importorskip("disccore.measure", reason="disccore.measure is not in this checkout yet")
     import slicer
 
     from disccore.measure import DISC_COLUMNS, measure_segmentation
@@ -71,7 +70,6 @@ def test_measure_segmentation_node_matches_disccore_and_places_lines(scene, left
 
 
 def test_measure_reports_segments_outside_the_scheme(scene):
-    pytest.importorskip("disccore.measure", reason="disccore.measure is not in this checkout yet")
     from discmrml.pipeline import measure_segmentation_node
     from discmrml.segmentations import labelmap_to_segmentation
 
@@ -85,7 +83,6 @@ def test_measure_reports_segments_outside_the_scheme(scene):
 
 def test_exported_csv_is_the_text_disccore_writes(scene, tmp_path):
     """The panel's Export CSV / batch.py's CSV == disccore.measure.write_disc_csv for the same result."""
-    pytest.importorskip("disccore.measure", reason="disccore.measure is not in this checkout yet")
     from disccore.measure import write_disc_csv, write_vertebra_csv
     from discmrml.pipeline import measure_segmentation_node
     from discmrml.segmentations import labelmap_to_segmentation
