@@ -3,7 +3,8 @@
 ``fake_case(path, outdir, case=..., progress=..., **options)`` writes the five outputs of a case (small texts;
 the JSON holds the disc rows, as disccore's does) and logs each call as ``case pid`` to ``BATCH_CALLS_LOG``.
 Case names starting with ``bad`` raise an InputError, ``crash`` end their process at once, ``slow`` sleep
-``BATCH_SLOW_S`` seconds on their first call (their pid goes to ``BATCH_SLOW_PID``), ``bug`` raise a ValueError.
+``BATCH_SLOW_S`` seconds on their first call, in the middle of writing an output (their pid goes to
+``BATCH_SLOW_PID``), ``bug`` raise a ValueError.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 from disccore.errors import InputError
-from disccore.outputs import check_output_path, write_text_atomic
+from disccore.outputs import atomic_output, check_output_path, write_text_atomic
 from disccore.pipeline import CaseOutputs, CaseResult
 
 
@@ -45,10 +46,12 @@ def fake_case(path, outdir, *, case, progress=None, model=None, device="auto", o
         raise ValueError("a bug in the stand-in")
     if case.startswith("crash"):
         os._exit(3)
-    if case.startswith("slow") and earlier_calls == 0:
-        Path(os.environ["BATCH_SLOW_PID"]).write_text(str(os.getpid()))
-        time.sleep(float(os.environ.get("BATCH_SLOW_S", "60")))
     outputs = CaseOutputs.for_case(Path(outdir), case)
+    if case.startswith("slow") and earlier_calls == 0:
+        with atomic_output(outputs.segmentation, overwrite) as tmp:  # stopped while writing its first output
+            tmp.write_text("half")
+            Path(os.environ["BATCH_SLOW_PID"]).write_text(str(os.getpid()))
+            time.sleep(float(os.environ.get("BATCH_SLOW_S", "60")))
     for p in outputs.all():
         check_output_path(p, overwrite)
     rows = disc_rows(case)

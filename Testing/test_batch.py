@@ -118,6 +118,7 @@ def test_ctrl_c_with_workers_stops_the_case_in_flight(tmp_path, calls_log, monke
         os.kill(pid, 0)
     assert [row["case"] for row in _summary(tmp_path / "out")] == ["a"]
     assert not (tmp_path / "out" / "slow.seg.nrrd").exists()
+    assert not _leftovers(tmp_path / "out")  # the stopped worker removed its temporary file
 
 
 def test_resume_runs_only_what_is_missing_or_stale(tmp_path, calls_log):

@@ -27,9 +27,9 @@ def disccore_outputs(outdir: Path, case: str) -> list:
 class CaseTask:
     """Everything a worker needs to run one case: ``case_fn(path, outdir, case=..., progress=..., **options)``.
 
-    ``outputs`` are the files the case writes; ``since`` (a time) makes a case whose outputs were all written
-    after it count as done: a retried case whose first attempt finished but whose worker died before it could
-    report it (or a concurrent run that did the case) is taken, not refused as "already exists".
+    ``outputs`` are the files the case writes. ``since`` is when the batch started: outputs written after it are
+    this batch's own, so a case tried again after its worker died takes them when they are complete (the attempt
+    finished but could not report) and replaces them when not, instead of refusing them as "already exists".
     """
 
     index: int
@@ -49,12 +49,14 @@ class ResumedResult(CaseResult):
 def run_task(task: CaseTask, progress: Optional[ProgressCallback] = None) -> CaseResult:
     """Run one case; a failure is returned as a failed CaseResult with a one-line message."""
     start = time.monotonic()
-    if task.since is not None:
+    options = dict(task.options)
+    if task.since is not None and _only_fresh_outputs(task):  # an earlier attempt in this batch wrote them
         done = resumed_result(task, since=task.since)
         if done is not None:
             return done
+        options["overwrite"] = True  # its worker died half-way: replace what it left
     try:
-        return task.case_fn(task.path, task.outdir, case=task.case, progress=progress, **task.options)
+        return task.case_fn(task.path, task.outdir, case=task.case, progress=progress, **options)
     except Cancelled:
         raise  # the user stopped the batch: not a failure of this case
     except DiscCoreError as exc:
@@ -62,6 +64,15 @@ def run_task(task: CaseTask, progress: Optional[ProgressCallback] = None) -> Cas
     except Exception as exc:  # a bug on one case must not lose the others' results
         error = "internal error: " + traceback.format_exception_only(type(exc), exc)[-1].strip()
     return CaseResult(case=task.case, input=task.path, ok=False, seconds=time.monotonic() - start, error=error)
+
+
+def _only_fresh_outputs(task: CaseTask) -> bool:
+    """Some of the case's outputs exist, and all that exist were written since the batch started."""
+    existing = [p for p in task.outputs if p.exists()]
+    try:
+        return bool(existing) and all(p.stat().st_mtime >= task.since for p in existing)
+    except OSError:
+        return False
 
 
 def failed_result(task: CaseTask, error: str, seconds: float = 0.0) -> CaseResult:

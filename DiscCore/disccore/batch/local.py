@@ -20,6 +20,7 @@ from ..progress import ProgressCallback, report, sub_progress
 from .cases import failed_result, run_task
 
 THREAD_VARIABLES = ("DISCCORE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+STOP_WAIT_S = 10  # how long a stopped worker may take to clean up after itself
 
 
 def available_cores() -> int:
@@ -34,12 +35,18 @@ def threads_per_worker(workers: int, cores: Optional[int] = None) -> int:
 
 
 def init_worker(threads: int) -> None:
-    """Worker start: its share of the cores, and Ctrl-C left to the parent (which stops the workers itself)."""
+    """Worker start: its share of the cores; Ctrl-C left to the parent, which stops the workers with SIGTERM."""
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     if "torch" in sys.modules:  # a forked worker whose parent had torch loaded already
         sys.modules["torch"].set_num_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    # An exception, not a sudden death: the case's `finally` blocks remove its temporary files on the way out.
+    raise SystemExit(128 + signum)
 
 
 def run_sequential(tasks: list, on_done: Callable, progress: Optional[ProgressCallback] = None) -> None:
@@ -117,4 +124,7 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.terminate()
     for process in processes:
-        process.join(timeout=10)
+        process.join(timeout=STOP_WAIT_S)
+        if process.is_alive():  # stuck in native code: no more waiting
+            process.kill()
+            process.join()
