@@ -140,14 +140,29 @@ def test_resume_runs_only_what_is_missing_or_stale(tmp_path, calls_log):
     assert (out / "b_report.png").exists()
 
 
-@pytest.mark.parametrize("problem", ["missing", "empty", "duplicate", "workers"])
+def _not_images(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "old.seg.nrrd").write_bytes(b"NRRD0004\n")
+    return folder
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("problem", ["missing", "empty", "not_images", "fifo", "duplicate", "workers", "both"])
 def test_a_refused_batch_creates_no_folder(tmp_path, problem):
     out = tmp_path / "out"
     args = {
         "missing": [str(tmp_path / "nope.nii.gz")],
         "empty": [str(_inputs(tmp_path / "empty", []))],
+        "not_images": [str(_not_images(tmp_path / "docs"))],
+        "fifo": [str(_fifo(tmp_path / "pipe.nii.gz"))],
         "duplicate": [str(_inputs(tmp_path / "x", ["a"])), str(_inputs(tmp_path / "y", ["a"]))],
         "workers": [str(_inputs(tmp_path / "in", ["a"])), "--workers", "0"],
+        "both": [str(_inputs(tmp_path / "in", ["a"])), "--workers", "2", "--dask", "tcp://127.0.0.1:9"],
     }[problem]
     assert main(["batch", *args, "-o", str(out), "-q"]) == InputError.exit_code
     assert not out.exists()

@@ -44,7 +44,8 @@ def run_batch(
     older than the input; a case that is not complete is run again, replacing its leftovers). ``on_case(result)``
     is called here after each case, in the order they finish. Inputs are checked before anything is created.
     """
-    paths, summaries = _check(inputs, Path(outdir), overwrite=overwrite, resume=resume, workers=workers)
+    paths, summaries = _check(inputs, Path(outdir), overwrite=overwrite, resume=resume, workers=workers,
+                              dask=bool(dask_address))
     client = _connect(dask_address)  # an unreachable cluster is refused before the output folder is made
     try:
         outdir = prepare_output_dir(Path(outdir))
@@ -77,13 +78,15 @@ def run_batch(
     return list(summaries.results)
 
 
-def _check(inputs, outdir: Path, *, overwrite: bool, resume: bool, workers: int):
+def _check(inputs, outdir: Path, *, overwrite: bool, resume: bool, workers: int, dask: bool):
     """The input paths and the summary files, after every check that can refuse the batch (creates nothing)."""
     paths = find_inputs(inputs)
     if not paths:
         raise InputError("no images found in the given inputs")
     if workers < 1:
         raise InputError(f"--workers must be 1 or more (got {workers})")
+    if dask and workers > 1:
+        raise InputError("--workers and --dask exclude each other: the cluster's workers run the cases")
     summaries = SummaryFiles(outdir, [case_name(p) for p in paths], overwrite=overwrite or resume)
     if outdir.is_dir():
         summaries.check()
