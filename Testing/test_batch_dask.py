@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-distributed = pytest.importorskip("distributed", reason="dask distributed is not installed (pip install disccore[cluster])")
+distributed = pytest.importorskip("distributed", reason="dask distributed is not installed (disccore[cluster])")
 
 from batch_cases import calls, fake_case  # noqa: E402
 from disccore.batch import run_batch  # noqa: E402
@@ -104,3 +104,21 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
     assert code == 1 and not (tmp_path / "out").exists()  # refused before anything was created
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "could not reach the Dask scheduler" in err[0]
+
+
+@pytest.mark.slow
+def test_dask_batch_with_the_model_gives_the_local_result(cluster, tmp_path):
+    import shutil
+
+    from test_batch import SAMPLE
+
+    inputs = _inputs(tmp_path / "in", [])
+    shutil.copy(SAMPLE, inputs / "sample.nii.gz")
+    assert main(["batch", str(inputs), "-o", str(tmp_path / "local"), "-q"]) == 0
+    assert main(["batch", str(inputs), "-o", str(tmp_path / "dask"), "-q", "--dask", cluster.scheduler_address]) == 0
+    names = sorted(os.listdir(tmp_path / "local"))
+    assert len(names) == 5 + 2 and names == sorted(os.listdir(tmp_path / "dask"))
+    for name in names:
+        if name != "summary.csv":
+            assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
+    assert _summary(tmp_path / "local") == _summary(tmp_path / "dask")

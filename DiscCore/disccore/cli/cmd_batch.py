@@ -37,7 +37,8 @@ def add_parser(sub) -> None:
 def add_batch_arguments(p) -> None:
     """The batch options, shared with Slicer's batch.py so both take the same command line."""
     p.add_argument("inputs", nargs="*", help="image files, folders of images, or DICOM folders")
-    p.add_argument("--input", dest="more_inputs", action="append", default=[], help="an image file or folder (may repeat)")
+    p.add_argument("--input", dest="more_inputs", action="append", default=[],
+                   help="an image file or folder (may repeat)")
     p.add_argument("-o", "--output", required=True, help="output folder (created if its parent exists)")
     add_model_options(p)
     add_overwrite(p)
