@@ -80,7 +80,7 @@ def test_a_dead_worker_loses_only_its_case(tmp_path, calls_log):
     status = {r.case: (r.ok, r.error) for r in results}
     assert status["crash"][0] is False and "died" in status["crash"][1]
     assert all(status[c] == (True, "") for c in "abde"), status
-    assert [c for c, _ in calls(calls_log)].count("crash") == 2  # tried once more, alone in a fresh worker
+    assert [c for c, _ in calls(calls_log)].count("crash") == 3  # tried again with the others, then alone
     assert [row["case"] for row in _summary(tmp_path / "out")] == ["a", "b", "crash", "d", "e"]
 
 

@@ -3,7 +3,7 @@
 Each worker process lives for the whole batch (the segmenter caches its network per process) and gets
 cores // workers threads, so workers x threads = cores. At most ``workers`` cases are in flight at any time:
 a worker that dies (out of memory, a crash) or a Ctrl-C loses only those. After a worker died, the cases that
-were in flight are tried again one by one, each alone in a fresh worker: the one that dies again has failed.
+were in flight are tried again; a case lost twice is tried alone in a fresh worker, and fails if it dies again.
 """
 
 from __future__ import annotations
@@ -62,11 +62,16 @@ def run_in_processes(tasks: list, workers: int, on_done: Callable,
     """The cases on ``workers`` processes; ``on_done`` is called here as each finishes."""
     queue = sorted(tasks, key=lambda t: t.index)
     counter = _Counter(len(tasks), progress, on_done)
+    lost_before: set = set()
     while queue:
         lost = _run_pool(queue, workers, counter)
-        for task in lost:  # in flight when a worker died; alone in a fresh worker, the culprit dies again
-            if _run_pool([task], 1, counter):
+        for task in lost:  # in flight when a worker died: once more with the others, then alone
+            if task.index not in lost_before:
+                lost_before.add(task.index)
+                queue.append(task)
+            elif _run_pool([task], 1, counter):  # alone in a fresh worker, only the culprit dies again
                 counter.finish(failed_result(task, "the worker process running this case died (out of memory?)"))
+        queue.sort(key=lambda t: t.index)
 
 
 class _Counter:
@@ -95,18 +100,27 @@ def _run_pool(queue: list, workers: int, counter: _Counter) -> list:
                 in_flight[pool.submit(run_task, queue[0])] = queue[0]  # raises BrokenProcessPool once broken
                 queue.pop(0)
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                if future.exception() is None:
-                    counter.finish(future.result())
-                    del in_flight[future]
-            if any(future.exception() is not None for future in finished):  # a worker died
+            if any(isinstance(future.exception(), BrokenProcessPool) for future in finished):  # a worker died
+                _finish_completed(finished, in_flight, counter)
                 return list(in_flight.values())
+            _finish_completed(finished, in_flight, counter)
         pool.shutdown(wait=True)
         return []
     except BrokenProcessPool:
         return list(in_flight.values())
     finally:
         _stop(pool)
+
+
+def _finish_completed(finished, in_flight: dict, counter: _Counter) -> None:
+    """Hand over the cases that came back (those lost with a dead worker stay in ``in_flight``)."""
+    for future in finished:
+        error = future.exception()
+        if isinstance(error, BrokenProcessPool):
+            continue
+        task = in_flight.pop(future)
+        # run_task returns every failure of the case as a result; an error here is the pool's (e.g. pickling)
+        counter.finish(future.result() if error is None else failed_result(task, f"internal error: {error!r}"))
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
