@@ -7,18 +7,18 @@
 Each case goes the way it goes in the DiscSegmenter / DiscMeasure modules: the image becomes a volume
 node, the model runs out of process (``python -m disccore segment``; set DISCCORE_PYTHON to run it in
 another environment), the result becomes a segmentation node, which is measured into table nodes.
-Written into the output folder per case: CASE.seg.nrrd, CASE_discs.csv, CASE_vertebrae.csv; for the
-batch: summary.csv (one row per case: status, error, main numbers per level) and all_levels.csv.
+Written into the output folder per case: the files of ``disccore run`` (CASE.seg.nrrd, CASE_discs.csv,
+CASE_vertebrae.csv, CASE_measurements.json, CASE_report.png); for the batch: summary.csv (one row per case:
+status, error, main numbers per level) and all_levels.csv, both updated as each case finishes.
 A broken case is reported and the batch goes on; the exit status is 1 if any case failed.
-The options are those of ``disccore batch``.
+The loop is disccore.batch.run_batch, the one ``disccore batch`` runs; the options are those of
+``disccore batch`` except --workers/--dask (the cases run one by one in this process's scene).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -54,57 +54,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from disccore.errors import DiscCoreError, InputError
-    from disccore.outputs import check_output_path, write_text_atomic
-    from disccore.pipeline import CaseResult, case_name, find_inputs, levels_csv_text, prepare_output_dir, summary_csv_text
-    from disccore.progress import sub_progress
+    """The batch loop of ``disccore batch`` (disccore.batch.run_batch), each case run in this process's scene."""
+    from disccore.batch import SUMMARY_NAME, run_batch
+    from disccore.cli.cmd_batch import case_line, report_results
+    from disccore.cli.common import progress_for
+    from disccore.errors import InputError
     from discmrml.headless import get_scene
     from discmrml.pipeline import run_case
 
     inputs = list(args.inputs) + list(args.more_inputs)
     if not inputs:
         raise InputError("no inputs given; name image files or folders with --input")
-    paths = find_inputs(inputs)  # before creating the output folder: a typo must not leave folders behind
-    if not paths:
-        raise InputError("no images found in the given inputs")
-    outdir = prepare_output_dir(Path(args.output))
-    summary_path, levels_path = outdir / "summary.csv", outdir / "all_levels.csv"
-    for p in (summary_path, levels_path):
-        check_output_path(p, args.overwrite)
-
-    progress = None
-    if not args.quiet:
-        from disccore.cli.common import ProgressBar
-
-        progress = ProgressBar("batch ")
     scene = get_scene()
-    results = []
-    n = len(paths)
-    for idx, path in enumerate(paths):
-        case = case_name(path)
-        start = time.monotonic()
+
+    def case_in_scene(path, outdir, **options):
         scene.Clear(False)  # each case starts from an empty scene
-        try:
-            res = run_case(path, outdir, model=args.model, device=args.device, overwrite=args.overwrite, case=case,
-                           scene=scene, progress=sub_progress(progress, idx / n, (idx + 1) / n))
-        except DiscCoreError as exc:
-            res = CaseResult(case, path, False, time.monotonic() - start, error=str(exc))
-        except Exception as exc:  # a bug on one case must not lose the others' results
-            traceback.print_exc()
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            res = CaseResult(case, path, False, time.monotonic() - start, error=f"internal error: {detail}")
-        results.append(res)
-        status = "ok    " if res.ok else "FAILED"
-        print(f"{status} {res.case} ({res.seconds:.1f} s){': ' + res.error if res.error else ''}", flush=True)
-    scene.Clear(False)
-    write_text_atomic(summary_path, summary_csv_text(results), overwrite=args.overwrite)
-    write_text_atomic(levels_path, levels_csv_text(results), overwrite=args.overwrite)
-    failed = [r for r in results if not r.ok]
-    print(f"{n - len(failed)} of {n} cases succeeded; summary in {summary_path}")
-    if failed:
-        print(f"batch.py: {len(failed)} case(s) failed", file=sys.stderr)
-        return 1
-    return 0
+        return run_case(path, outdir, scene=scene, **options)
+
+    try:
+        results = run_batch(inputs, args.output, model=args.model, device=args.device, overwrite=args.overwrite,
+                            resume=args.resume, progress=progress_for(args, "batch "), case_fn=case_in_scene,
+                            on_case=lambda result: print(case_line(result), flush=True))
+    finally:
+        scene.Clear(False)
+    return report_results(results, Path(args.output) / SUMMARY_NAME, "batch.py")
 
 
 def main(argv=None) -> int:

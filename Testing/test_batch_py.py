@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 
 pytest.importorskip("slicer_core", reason="slicer-core (MRML without Qt) is not installed")
 
-from conftest_mrml import make_labels, oblique_geometry  # noqa: E402
+from conftest_mrml import oblique_geometry  # noqa: E402
 from disccore.image import SpatialImage  # noqa: E402
 
 pytestmark = pytest.mark.mrml
@@ -57,7 +58,8 @@ def test_script_arguments_after_double_dash():
         sys.path.remove(str(REPO))
     assert batch.script_arguments(["--input", "a", "--output", "b"]) == ["--input", "a", "--output", "b"]
     assert batch.script_arguments(["--no-main-window", "--", "--input", "a"]) == ["--input", "a"]
-    args = batch.build_parser().parse_args(["--input", "x", "-o", "y", "--device", "cuda", "--model", "m", "--overwrite"])
+    args = batch.build_parser().parse_args(["--input", "x", "-o", "y", "--device", "cuda", "--model", "m",
+                                            "--overwrite"])
     assert (args.more_inputs, args.output, args.device, args.model, args.overwrite) == (["x"], "y", "cuda", "m", True)
 
 
@@ -78,7 +80,6 @@ def _run_batch(tmp_path, *extra):
 
 def test_batch_py_segments_measures_and_survives_a_broken_case(tmp_path):
     slicerio = pytest.importorskip("slicerio")
-    pytest.importorskip("disccore.measure", reason="disccore.measure is not in this checkout yet")
     from disccore.measure import DISC_COLUMNS
 
     _case_images(tmp_path / "in")
@@ -97,6 +98,8 @@ def test_batch_py_segments_measures_and_survives_a_broken_case(tmp_path):
         assert list(rows[0]) == list(DISC_COLUMNS)
         assert [r["level"] for r in rows] == ["L4-L5"]
         assert float(rows[0]["disc_volume_mm3"]) == pytest.approx(24 * 6 * 7 * 0.6 * 0.6 * 3.5, rel=1e-6)
+        assert (out / f"{case}_report.png").stat().st_size > 0  # the files of 'disccore run', all of them
+        assert json.loads((out / f"{case}_measurements.json").read_text())["discs"][0]["level"] == "L4-L5"
     assert not (out / "broken.seg.nrrd").exists()
 
     with open(out / "summary.csv", newline="") as f:
@@ -109,3 +112,11 @@ def test_batch_py_segments_measures_and_survives_a_broken_case(tmp_path):
     # a second run refuses to overwrite (before any work; --overwrite replaces)
     again = _run_batch(tmp_path)
     assert again.returncode == 5 and "already exists" in again.stderr
+
+    # --resume: the finished cases are taken as they are, the broken one is tried again
+    before = (out / "good_a.seg.nrrd").stat().st_mtime_ns
+    resumed = _run_batch(tmp_path, "--resume")
+    assert resumed.returncode == 1 and "done   good_a" in resumed.stdout and "FAILED broken" in resumed.stdout
+    assert (out / "good_a.seg.nrrd").stat().st_mtime_ns == before
+    with open(out / "summary.csv", newline="") as f:
+        assert [r["status"] for r in csv.DictReader(f)] == ["failed", "ok", "ok"]

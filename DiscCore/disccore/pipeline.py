@@ -1,27 +1,18 @@
-"""Segment + measure + report for one case, and for a batch of cases.
-
-The same functions serve ``disccore run``, ``disccore batch`` and (through discmrml) Slicer's batch.py.
-A batch never stops at a broken case: each failure is recorded with its message and the batch goes on.
-"""
+"""Segment + measure + report for one case (``disccore run``; the batch in :mod:`disccore.batch` runs it per case)."""
 
 from __future__ import annotations
 
-import csv
-import io as _io
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
 from . import anatomy
-from .errors import DiscCoreError, InputError, OutputError
-from .outputs import check_output_path, write_text_atomic
+from .errors import OutputError
+from .outputs import check_output_path
 from .progress import ProgressCallback, report, sub_progress
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
-# Outputs of this tool and label maps are not images to segment.
-NOT_AN_IMAGE_SUFFIXES = (".seg.nrrd",)
 
 
 @dataclass
@@ -126,115 +117,13 @@ def run_case(
     return CaseResult(case, image_path, True, time.monotonic() - start, outputs, list(result.discs))
 
 
-def find_inputs(inputs: Iterable) -> list[Path]:
-    """Expand the batch inputs: files as given; a folder gives its image files, or itself if it holds DICOM.
-
-    Raises InputError for a path that does not exist (so a typo is not silently skipped).
-    """
-    found: list[Path] = []
-    for raw in inputs:
-        p = Path(raw)
-        if not p.exists():
-            raise InputError(f"'{p}' does not exist")
-        if p.is_file():
-            found.append(p)
-            continue
-        images = sorted(
-            f
-            for f in p.iterdir()
-            if f.is_file()
-            and f.name.lower().endswith(IMAGE_SUFFIXES)
-            and not f.name.lower().endswith(NOT_AN_IMAGE_SUFFIXES)
-            and not f.name.startswith(".")
-        )
-        if images:
-            found.extend(images)
-        elif any(f.is_file() for f in p.iterdir()):
-            found.append(p)  # a DICOM series folder: read_image lists/picks the series
-        else:
-            subdirs = sorted(d for d in p.iterdir() if d.is_dir())
-            found.extend(subdirs)
-    names = [case_name(f) for f in found]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InputError(f"several inputs share the case name(s) {', '.join(dupes)}; their outputs would collide")
-    return found
+# The batch moved to disccore.batch; these names stay importable from here (lazily: disccore.batch imports us).
+_MOVED_TO_BATCH = ("run_batch", "find_inputs", "summary_csv_text", "levels_csv_text")
 
 
-def run_batch(
-    inputs: Iterable,
-    outdir,
-    *,
-    model: Optional[str] = None,
-    device: str = "auto",
-    overwrite: bool = False,
-    progress: Optional[ProgressCallback] = None,
-) -> list[CaseResult]:
-    """Run every input through :func:`run_case`; a failing case is recorded and the batch goes on.
+def __getattr__(name):
+    if name in _MOVED_TO_BATCH:
+        from . import batch
 
-    Writes ``summary.csv`` (one row per case) and ``all_levels.csv`` (one row per case and disc level)
-    into ``outdir``.
-    """
-    outdir = prepare_output_dir(Path(outdir))
-    paths = find_inputs(inputs)
-    if not paths:
-        raise InputError("no images found in the given inputs")
-    summary_path = outdir / "summary.csv"
-    levels_path = outdir / "all_levels.csv"
-    for p in (summary_path, levels_path):
-        check_output_path(p, overwrite)
-    results: list[CaseResult] = []
-    n = len(paths)
-    for idx, path in enumerate(paths):
-        case = case_name(path)
-        report(progress, idx / n, f"case {idx + 1}/{n}: {case}")
-        start = time.monotonic()
-        try:
-            res = run_case(
-                path, outdir, model=model, device=device, overwrite=overwrite, case=case,
-                progress=sub_progress(progress, idx / n, (idx + 1) / n),
-            )
-        except DiscCoreError as exc:
-            res = CaseResult(case, path, False, time.monotonic() - start, error=str(exc))
-        except Exception as exc:  # a bug on one case must not lose the others' results
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            res = CaseResult(case, path, False, time.monotonic() - start, error=f"internal error: {detail}")
-        results.append(res)
-    report(progress, 1.0, f"{sum(r.ok for r in results)}/{n} cases succeeded")
-    write_text_atomic(summary_path, summary_csv_text(results), overwrite=overwrite)
-    write_text_atomic(levels_path, levels_csv_text(results), overwrite=overwrite)
-    return results
-
-
-SUMMARY_PER_LEVEL = ("disc_height_mm", "disc_volume_mm3", "canal_ap_diameter_mm")
-
-
-def summary_csv_text(results: list[CaseResult]) -> str:
-    """One row per case: status, time, and the main numbers of each core disc level (wide form)."""
-    levels = [d.name for d in anatomy.discs() if d.core]
-    header = ["case", "input", "status", "seconds", "error"] + [f"{lv} {m}" for lv in levels for m in SUMMARY_PER_LEVEL]
-    buf = _io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in results:
-        by_level = {row.get("level"): row for row in r.disc_rows}
-        row = [r.case, str(r.input), "ok" if r.ok else "failed", f"{r.seconds:.1f}", r.error]
-        for lv in levels:
-            for m in SUMMARY_PER_LEVEL:
-                v = by_level.get(lv, {}).get(m)
-                row.append("" if v is None else v)
-        w.writerow(row)
-    return buf.getvalue()
-
-
-def levels_csv_text(results: list[CaseResult]) -> str:
-    """One row per case and disc level (long form), all measurement columns."""
-    from .measure import DISC_COLUMNS
-
-    buf = _io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["case"] + list(DISC_COLUMNS))
-    for r in results:
-        for row in r.disc_rows:
-            w.writerow([r.case] + ["" if row.get(c) is None else row.get(c) for c in DISC_COLUMNS])
-    return buf.getvalue()
+        return getattr(batch, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,8 @@
 - :func:`measure_segmentation_node` turns a segmentation node (+ optional source volume) into a
   label map, measures it with :func:`disccore.measure.measure_segmentation`, and fills a table node,
   a plot chart and line markups.
-- :func:`run_case` does one file end to end for batch.py and writes the case's files.
+- :func:`run_case` does one file end to end for batch.py and writes the case's files (those of
+  ``disccore run``, at the paths :class:`disccore.pipeline.CaseOutputs` gives).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Measurement:
     lines_folder: Optional[int]
     line_nodes: list = field(default_factory=list)
     ignored_segments: list = field(default_factory=list)
+    labels: object = None  # the measured label map (disccore.image.SpatialImage)
+    label_names: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         levels = ", ".join(row.get("level", "?") for row in self.result.discs) or "no disc levels"
@@ -63,7 +66,7 @@ def measure_segmentation_node(
     The label map is taken on the source volume's grid when given, else on the segmentation's
     reference geometry. Lines are placed under the segmentation's parent transform.
     """
-    from disccore.measure import measure_segmentation
+    from disccore.measure import VERTEBRA_COLUMNS, measure_segmentation
 
     from .lines import show_lines
     from .segmentations import segmentation_to_labelmap
@@ -76,43 +79,31 @@ def measure_segmentation_node(
     base = segmentation_node.GetName()
     scene = segmentation_node.GetScene() or get_scene()
     table_node = rows_to_table(result.discs, table_node, name=f"{base} disc measurements", scene=scene)
-    try:
-        from disccore.measure import VERTEBRA_COLUMNS
-    except ImportError:
-        VERTEBRA_COLUMNS = None
-    vertebrae = list(getattr(result, "vertebrae", []) or [])
-    if vertebrae or vertebra_table_node is not None or VERTEBRA_COLUMNS:
-        vertebra_table_node = rows_to_table(vertebrae, vertebra_table_node, columns=VERTEBRA_COLUMNS,
-                                            name=f"{base} vertebra measurements", scene=scene)
+    vertebra_table_node = rows_to_table(list(result.vertebrae), vertebra_table_node, columns=VERTEBRA_COLUMNS,
+                                        name=f"{base} vertebra measurements", scene=scene)
     chart_node = heights_plot(table_node, chart_node, name=f"{base} disc heights")
     folder, line_nodes = None, []
     if lines:
         folder, line_nodes = show_lines(list(result.lines), folder_name=f"{base} measurement lines",
                                         parent_transform_node=segmentation_node.GetParentTransformNode(), scene=scene)
     report(progress, 1.0, "measured")
-    return Measurement(result, table_node, vertebra_table_node, chart_node, folder, line_nodes, ignored)
-
-
-def case_outputs(outdir: Path, case: str) -> dict:
-    """The files batch.py writes for a case."""
-    return {
-        "segmentation": outdir / f"{case}.seg.nrrd",
-        "discs_csv": outdir / f"{case}_discs.csv",
-        "vertebrae_csv": outdir / f"{case}_vertebrae.csv",
-    }
+    return Measurement(result, table_node, vertebra_table_node, chart_node, folder, line_nodes, ignored, labels, names)
 
 
 def run_case(image_path, outdir, *, model=None, device="auto", overwrite=False, python=None,
              progress: Optional[ProgressCallback] = None, case: Optional[str] = None, scene=None):
     """One case through the scene: read -> volume node -> segment (out of process) -> measure -> files.
 
-    Writes ``CASE.seg.nrrd`` (Slicer's segmentation writer), ``CASE_discs.csv`` and
-    ``CASE_vertebrae.csv`` (from the table nodes). Returns a :class:`disccore.pipeline.CaseResult`.
-    Raises DiscCoreError subclasses; nothing is written for a case that fails before its outputs.
+    Writes the files of ``disccore run`` (:class:`disccore.pipeline.CaseOutputs`): the segmentation with
+    Slicer's writer, the CSVs from the table nodes, the JSON and the report picture from the measurement.
+    Returns a :class:`disccore.pipeline.CaseResult`. Raises DiscCoreError subclasses; nothing is written for a
+    case that fails before its outputs.
     """
     from disccore.io import read_image
+    from disccore.measure import write_json
     from disccore.outputs import check_output_path
-    from disccore.pipeline import CaseResult, case_name
+    from disccore.pipeline import CaseOutputs, CaseResult, case_name
+    from disccore.report import render_report
 
     from .segmentations import save_segmentation
     from .tables import write_table_csv
@@ -121,8 +112,8 @@ def run_case(image_path, outdir, *, model=None, device="auto", overwrite=False, 
     start = time.monotonic()
     image_path, outdir = Path(image_path), Path(outdir)
     case = case or case_name(image_path)
-    outputs = case_outputs(outdir, case)
-    for path in outputs.values():  # fail fast, before minutes of work
+    outputs = CaseOutputs.for_case(outdir, case)
+    for path in outputs.all():  # fail fast, before minutes of work
         check_output_path(path, overwrite)
     scene = scene or get_scene()
 
@@ -132,11 +123,15 @@ def run_case(image_path, outdir, *, model=None, device="auto", overwrite=False, 
     segmentation, _ = segment_volume(volume, model=model, device=device, python=python,
                                      progress=sub_progress(progress, 0.02, 0.85))
     segmentation.SetName(f"{case} segmentation")
-    save_segmentation(segmentation, outputs["segmentation"], overwrite=overwrite)
+    save_segmentation(segmentation, outputs.segmentation, overwrite=overwrite)
     report(progress, 0.87, f"{case}: measuring")
-    measured = measure_segmentation_node(segmentation, volume, lines=True, progress=sub_progress(progress, 0.87, 0.97))
-    write_table_csv(measured.table_node, outputs["discs_csv"], overwrite=overwrite)
-    if measured.vertebra_table_node is not None:
-        write_table_csv(measured.vertebra_table_node, outputs["vertebrae_csv"], overwrite=overwrite)
+    measured = measure_segmentation_node(segmentation, volume, lines=True, progress=sub_progress(progress, 0.87, 0.95))
+    write_table_csv(measured.table_node, outputs.discs_csv, overwrite=overwrite)
+    write_table_csv(measured.vertebra_table_node, outputs.vertebrae_csv, overwrite=overwrite)
+    write_json(measured.result, outputs.json, overwrite=overwrite)
+    report(progress, 0.96, f"{case}: drawing the report")
+    render_report(image, measured.labels, measured.label_names, measured.result, outputs.report_png,
+                  overwrite=overwrite)
     report(progress, 1.0, f"{case}: done")
-    return CaseResult(case, image_path, True, time.monotonic() - start, None, list(measured.result.discs))
+    return CaseResult(case=case, input=image_path, ok=True, seconds=time.monotonic() - start, outputs=outputs,
+                      disc_rows=list(measured.result.discs))
