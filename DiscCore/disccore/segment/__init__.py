@@ -1,8 +1,8 @@
 """Segmentation of vertebral bodies, discs and the spinal canal: ``segment_image``.
 
 Reorient to the canonical layout, resample slices to the model's spacing, normalise, run the 2D network,
-undo every step so the result lies exactly on the input grid, then post-process. torch is imported only when
-it runs; MONAI is needed for training, not here.
+undo every step so the result lies exactly on the input grid, then post-process. The network runs on ONNX
+Runtime (CPU) or torch (:mod:`.backend`); torch is imported only when it runs, MONAI only for training.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ def load_network(info, device: str = "cpu"):
     architecture, built without importing MONAI: see :mod:`.unet`)."""
     import torch
 
+    from .network import DEFAULT_FEATURES
     from .unet import BasicUNet2D
 
     net = BasicUNet2D(len(context_offsets(info)), len(info.classes),
-                      features=tuple(info.network.get("features", (16, 32, 64, 128, 256, 32))))
+                      features=tuple(info.network.get("features", DEFAULT_FEATURES)))
     state = torch.load(info.path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     return net.to(device).eval()
@@ -44,29 +45,23 @@ def choose_device(device: str = "auto") -> str:
 
 
 def segment_image(image: SpatialImage, model: Optional[str] = None, device: str = "auto",
-                  progress: Optional[ProgressCallback] = None) -> SpatialImage:
-    """Label map (uint8, anatomy-scheme values) on exactly ``image``'s grid."""
-    import torch
+                  progress: Optional[ProgressCallback] = None, backend: str = "auto") -> SpatialImage:
+    """Label map (uint8, anatomy-scheme values) on exactly ``image``'s grid.
 
+    ``backend``: "onnx" (ONNX Runtime, CPU, no torch), "torch", or "auto" (ONNX Runtime on a CPU when installed)."""
     from ..models import resolve_model
+    from .backend import get_backend
     from .infer import predict_probabilities
     from .levels import name_levels
 
     info = resolve_model(model)
-    dev = choose_device(device)
-    torch.manual_seed(0)
-    # No torch.use_deterministic_algorithms: the CPU kernels of this network are deterministic as they are
-    # (test_deterministic_on_cpu), and the call imports torch's compiler stack (~1.7 s of a 10 s budget).
-    report(progress, 0.0, f"loading model {info.name} on {dev}")
-    net = load_network(info, dev)
-    try:
-        probs = predict_probabilities(net, image, info.input_spacing_mm, context_offsets(info), dev, progress=sub_progress(progress, 0.05, 0.9))
-    except torch.cuda.OutOfMemoryError:
-        report(progress, 0.05, "GPU memory ran out: continuing on the CPU")
-        del net
-        torch.cuda.empty_cache()
-        net = load_network(info, "cpu")
-        probs = predict_probabilities(net, image, info.input_spacing_mm, context_offsets(info), "cpu", progress=sub_progress(progress, 0.05, 0.9))
+    report(progress, 0.0, f"loading model {info.name}")
+    runner = get_backend(info, device, backend)
+    report(progress, 0.03, f"running {info.name} with {runner.description}")
+    probs = predict_probabilities(runner, image, info.input_spacing_mm, context_offsets(info),
+                                  progress=sub_progress(progress, 0.05, 0.9))
+    if runner.note:
+        report(progress, 0.9, runner.note)
     report(progress, 0.9, "naming the levels")
     labels, level_report = name_levels(probs, image.geometry)
     if not level_report.anchored_on_l5:

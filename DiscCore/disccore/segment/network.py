@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-DEFAULT_FEATURES = (16, 32, 64, 128, 256, 32)
+DEFAULT_FEATURES = (16, 16, 32, 64, 128, 16)  # feature counts per U-Net level: training's default
 
 
 def build_network(n_classes: int, features=DEFAULT_FEATURES, in_channels: int = 1, dropout: float = 0.1):

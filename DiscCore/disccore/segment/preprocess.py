@@ -1,4 +1,4 @@
-"""Intensity normalisation and in-plane resampling of canonical slices (and the way back)."""
+"""Intensity normalisation of canonical slices and their size on the model's in-plane grid."""
 
 from __future__ import annotations
 
@@ -26,13 +26,3 @@ def inplane_size(shape_2d, spacing_2d, target_spacing) -> tuple[int, int]:
     """Slice size after resampling to ``target_spacing`` mm (same physical extent, rounded)."""
     return tuple(max(8, int(round(n * s / t))) for n, s, t in zip(shape_2d, spacing_2d, target_spacing))
 
-
-def resize_slices(slices, size, mode: str):
-    """Resize a torch tensor (N, C, H, W) to ``size`` keeping pixel centres consistent (align_corners=False)."""
-    import torch.nn.functional as F
-
-    if tuple(slices.shape[-2:]) == tuple(size):
-        return slices
-    if mode == "nearest":
-        return F.interpolate(slices, size=size, mode="nearest-exact")
-    return F.interpolate(slices, size=size, mode=mode, align_corners=False)
