@@ -9,12 +9,17 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT, subprocess_env
 from disccore.errors import ModelError
 from disccore.models import resolve_model
 from disccore.segment import context_offsets, load_network
-from disccore.segment.backend import THREADS_ENV, OnnxBackend, TorchBackend, choose_backend, get_backend
+from disccore.segment.backend import (
+    THREADS_ENV,
+    OnnxBackend,
+    TorchBackend,
+    choose_backend,
+    get_backend,
+)
 from disccore.segment.infer import predict_probabilities
 
 SAMPLE = REPO_ROOT / "Resources" / "Samples" / "synthetic_lumbar_t2.nii.gz"

@@ -1,13 +1,16 @@
 """Segmentation of vertebral bodies, discs and the spinal canal: ``segment_image``.
 
-Reorient to the canonical layout, resample slices to the model's spacing, normalise, run the 2D network,
-undo every step so the result lies exactly on the input grid, then post-process. The network runs on ONNX
-Runtime (CPU) or torch (:mod:`.backend`); torch is imported only when it runs, MONAI only for training.
+Reorient to the canonical layout, resample slices to the model's spacing, normalise, run the 2D network and
+post-process on that grid (:mod:`.model_grid`), then bring the final labels exactly onto the input grid
+(:mod:`.back_to_input`). The network runs on ONNX Runtime (CPU) or torch (:mod:`.backend`); torch is
+imported only when it runs, MONAI only for training.
 """
 
 from __future__ import annotations
 
 from typing import Optional
+
+import numpy as np
 
 from ..errors import ModelError
 from ..image import SpatialImage
@@ -51,20 +54,37 @@ def segment_image(image: SpatialImage, model: Optional[str] = None, device: str 
     ``backend``: "onnx" (ONNX Runtime, CPU, no torch), "torch", or "auto" (ONNX Runtime on a CPU when installed)."""
     from ..models import resolve_model
     from .backend import get_backend
-    from .infer import predict_probabilities
-    from .levels import name_levels
+    from .memory import check_fits, out_of_memory
+    from .model_grid import model_grid_size
 
     info = resolve_model(model)
+    model_size = model_grid_size(image.geometry, info.input_spacing_mm)
+    check_fits(image.geometry.size, model_size)
     report(progress, 0.0, f"loading model {info.name}")
     runner = get_backend(info, device, backend)
     report(progress, 0.03, f"running {info.name} with {runner.description}")
-    probs = predict_probabilities(runner, image, info.input_spacing_mm, context_offsets(info),
-                                  progress=sub_progress(progress, 0.05, 0.9))
-    if runner.note:
-        report(progress, 0.9, runner.note)
-    report(progress, 0.9, "naming the levels")
-    labels, level_report = name_levels(probs, image.geometry)
-    if not level_report.anchored_on_l5:
-        report(progress, 0.95, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
+    try:
+        labels = _segment_on_model_grid(runner, image, info, progress)
+    except MemoryError:
+        raise out_of_memory(image.geometry.size, model_size) from None
     report(progress, 1.0, "segmentation done")
-    return labels
+    return SpatialImage(labels, image.geometry)
+
+
+def _segment_on_model_grid(runner, image: SpatialImage, info, progress) -> np.ndarray:
+    """Probabilities and post-processing on the model's grid; only the final labels come back to the input's."""
+    from .back_to_input import labels_to_input_grid
+    from .infer import predict_on_model_grid
+    from .levels import name_levels
+
+    pred = predict_on_model_grid(runner, image, info.input_spacing_mm, context_offsets(info),
+                                 progress=sub_progress(progress, 0.05, 0.85))
+    if runner.note:
+        report(progress, 0.85, runner.note)
+    report(progress, 0.85, "naming the levels")
+    labels, level_report = name_levels(pred.probs, pred.geometry)
+    if not level_report.anchored_on_l5:
+        report(progress, 0.9, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
+    report(progress, 0.95, "labels back onto the input grid")
+    canonical = labels_to_input_grid(labels.array, pred.probs, pred.input_size_2d)
+    return np.ascontiguousarray(pred.reorientation.from_canonical(canonical))

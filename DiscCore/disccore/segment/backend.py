@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import ModelError
 
 THREADS_ENV = "DISCCORE_THREADS"  # CPU threads for the network (batch workers set it so workers x threads = cores)
+BACKEND_ENV = "DISCCORE_BACKEND"  # onnx or torch instead of the automatic choice (benchmarks, comparisons)
 BACKENDS = ("auto", "onnx", "torch")
 _CACHE: dict = {}
 
@@ -88,6 +89,8 @@ class TorchBackend:
 
 def choose_backend(info, device: str = "auto", backend: str = "auto") -> tuple[str, str]:
     """(backend, device): ONNX Runtime for the CPU when it and the model's .onnx are there, torch otherwise."""
+    if backend == "auto":
+        backend = os.environ.get(BACKEND_ENV, "").strip() or "auto"
     if backend not in BACKENDS:
         raise ModelError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
     if backend == "auto":

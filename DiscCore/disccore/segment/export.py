@@ -2,8 +2,8 @@
 
 ``python -m disccore.segment.export [--manifest models/manifest.json] [--name NAME]`` exports a model listed in a
 manifest beside its weights and records the file and its sha256 in the entry; training does the same for the model
-it writes (:func:`add_onnx_export`). The graph takes (batch, channels, H, W) float32 with H and W multiples of PAD_MULTIPLE (inference pads to them)
-and returns the logits (batch, classes, H, W); batch, H and W are dynamic.
+it writes (:func:`add_onnx_export`). The graph takes (batch, channels, H, W) float32 with H and W multiples of
+PAD_MULTIPLE (inference pads to them) and returns the logits (batch, classes, H, W); batch, H and W are dynamic.
 """
 
 from __future__ import annotations

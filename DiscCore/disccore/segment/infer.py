@@ -1,4 +1,4 @@
-"""Run the network over a volume: canonical slices -> model spacing -> logits -> back to the input grid.
+"""Run the network over a volume: canonical slices -> model spacing -> logits -> probabilities on the model grid.
 
 Everything around the network call is numpy, shared by every backend (:mod:`.backend`): the ONNX Runtime path
 never imports torch.
@@ -6,17 +6,28 @@ never imports torch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..image import SpatialImage
+from ..image import Geometry, SpatialImage
 from ..progress import report
-from .canonical import reorientation_for
+from .canonical import Reorientation, reorientation_for
 from .context import context_slices
+from .model_grid import model_grid_geometry, model_inplane_size
 from .pad import pad_to_multiple
-from .preprocess import inplane_size, normalise_intensity
+from .preprocess import normalise_intensity
 from .resample import resize_last_two
 
 BATCH_SIZE = 8  # slices per network call
+
+
+@dataclass
+class ModelGridPrediction:
+    probs: np.ndarray  # (C, slices, rows, columns) float32, canonical layout
+    geometry: Geometry  # of the model grid
+    reorientation: Reorientation  # input array <-> canonical layout
+    input_size_2d: tuple  # the input's (rows, columns) in the canonical layout
 
 
 def as_backend(net, device: str = "cpu"):
@@ -45,23 +56,27 @@ def model_slice_probabilities(backend, canon: np.ndarray, slice_spacing_mm: floa
         report(progress, min(1.0, centers[-1] / max(1, n_slices - 1)), f"segmenting slice {centers[-1] + 1}/{n_slices}")
 
 
-def predict_probabilities(net, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,), device="cpu",
-                          batch_size=BATCH_SIZE, progress=None) -> np.ndarray:
-    """Class probabilities (C, i, j, k) on exactly the input grid (float32).
-
-    Each slice goes in with its neighbours at ``context_offsets_mm`` as channels (see :mod:`.context`).
-    """
-    backend = as_backend(net, device)
+def predict_on_model_grid(backend, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,),
+                          batch_size: int = BATCH_SIZE, progress=None) -> ModelGridPrediction:
+    """Class probabilities (C, slices, rows, columns) float32 on the model's grid (:mod:`.model_grid`)."""
     reo = reorientation_for(image.geometry.direction)
     canon = normalise_intensity(reo.to_canonical(image.array))
-    spacing = reo.spacing(image.geometry.spacing)
-    n_slices, h, w = canon.shape
-    size = inplane_size((h, w), spacing[1:], target_spacing)
-    probs = None
-    for start, p in model_slice_probabilities(backend, canon, float(spacing[0]), size, context_offsets_mm,
-                                              batch_size, progress):
-        p = resize_last_two(p, (h, w))
-        if probs is None:
-            probs = np.empty((p.shape[1], n_slices, h, w), np.float32)
+    size = model_inplane_size(image.geometry, reo, target_spacing)
+    probs = np.empty((0,), np.float32)
+    slice_mm = float(reo.spacing(image.geometry.spacing)[0])
+    for start, p in model_slice_probabilities(backend, canon, slice_mm, size, context_offsets_mm, batch_size,
+                                              progress):
+        if start == 0:
+            probs = np.empty((p.shape[1], canon.shape[0], *size), np.float32)
         probs[:, start : start + len(p)] = p.transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(reo.from_canonical(probs, leading=1))
+    return ModelGridPrediction(probs, model_grid_geometry(image.geometry, reo, size), reo, canon.shape[1:])
+
+
+def predict_probabilities(net, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,), device="cpu",
+                          batch_size=BATCH_SIZE, progress=None) -> np.ndarray:
+    """Class probabilities (C, i, j, k) on exactly the input grid (float32), for training's evaluation and the
+    benchmarks; segmentation post-processes on the model's grid instead (:func:`predict_on_model_grid`)."""
+    pred = predict_on_model_grid(as_backend(net, device), image, target_spacing, context_offsets_mm, batch_size,
+                                 progress)
+    probs = resize_last_two(pred.probs, pred.input_size_2d)
+    return np.ascontiguousarray(pred.reorientation.from_canonical(probs, leading=1))

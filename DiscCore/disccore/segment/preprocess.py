@@ -12,14 +12,17 @@ def normalise_intensity(array: np.ndarray) -> np.ndarray:
 
     Percentiles make it independent of scanner scaling; the loose clip keeps bright fat/CSF distinguishable.
     """
-    a = np.asarray(array, dtype=np.float32)
-    values = a[a != 0]
+    values = np.asarray(array)[array != 0].astype(np.float32)  # no float copy of the whole volume
     if values.size < 100:
-        values = a.reshape(-1)
-    lo, hi = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE])
+        values = np.asarray(array, dtype=np.float32).reshape(-1)
+    lo, hi = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE], overwrite_input=True)
+    del values
     if hi <= lo:
         hi = lo + 1.0
-    return np.clip((a - lo) / (hi - lo), -0.5, 1.5).astype(np.float32)
+    out = np.empty(np.shape(array), np.float32)
+    for i in range(out.shape[0]):  # slice by slice: the arithmetic is float64 without a volume of it
+        out[i] = np.clip((np.asarray(array[i], dtype=np.float32) - lo) / (hi - lo), -0.5, 1.5)
+    return out
 
 
 def inplane_size(shape_2d, spacing_2d, target_spacing) -> tuple[int, int]:
