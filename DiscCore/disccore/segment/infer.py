@@ -16,7 +16,7 @@ from .canonical import Reorientation, reorientation_for
 from .context import context_slices
 from .model_grid import model_grid_geometry, model_inplane_size
 from .pad import pad_to_multiple
-from .preprocess import normalise_intensity
+from .preprocess import intensity_window, stretched
 from .resample import resize_last_two
 
 BATCH_SIZE = 8  # slices per network call
@@ -44,14 +44,27 @@ def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def model_slice_probabilities(backend, canon: np.ndarray, slice_spacing_mm: float, size, context_offsets_mm,
+def model_grid_volume(canonical: np.ndarray, size) -> np.ndarray:
+    """The normalised canonical volume resampled in plane to the model's grid, slice by slice (never a float copy
+    of the input at its own resolution); context slices are then interpolated there, which is the same as
+    interpolating them first (both are linear, along different axes)."""
+    window = intensity_window(canonical)
+    out = np.empty((canonical.shape[0], *size), np.float32)
+    for i in range(canonical.shape[0]):
+        out[i] = resize_last_two(stretched(canonical[i], window), size)
+    return out
+
+
+def model_slice_probabilities(backend, volume: np.ndarray, slice_spacing_mm: float, context_offsets_mm,
                               batch_size: int = BATCH_SIZE, progress=None):
-    """Yield (first slice, probabilities (B, C, *size) float32) on the model's in-plane grid, batch by batch."""
-    n_slices = canon.shape[0]
+    """Yield (first slice, probabilities (B, C, rows, columns) float32) of the model-grid ``volume``, batch by
+    batch."""
+    n_slices = volume.shape[0]
+    rows, cols = volume.shape[1:]
     for start in range(0, n_slices, batch_size):
         centers = range(start, min(start + batch_size, n_slices))
-        x = resize_last_two(context_slices(canon, centers, context_offsets_mm, slice_spacing_mm), size)
-        logits = backend(pad_to_multiple(x))[:, :, : size[0], : size[1]]
+        x = context_slices(volume, centers, context_offsets_mm, slice_spacing_mm)
+        logits = backend(pad_to_multiple(x))[:, :, :rows, :cols]
         yield start, softmax(logits.astype(np.float32, copy=False))
         report(progress, min(1.0, centers[-1] / max(1, n_slices - 1)), f"segmenting slice {centers[-1] + 1}/{n_slices}")
 
@@ -60,16 +73,16 @@ def predict_on_model_grid(backend, image: SpatialImage, target_spacing, context_
                           batch_size: int = BATCH_SIZE, progress=None) -> ModelGridPrediction:
     """Class probabilities (C, slices, rows, columns) float32 on the model's grid (:mod:`.model_grid`)."""
     reo = reorientation_for(image.geometry.direction)
-    canon = normalise_intensity(reo.to_canonical(image.array))
+    canonical = reo.to_canonical(image.array)  # a view
     size = model_inplane_size(image.geometry, reo, target_spacing)
+    volume = model_grid_volume(canonical, size)
     probs = np.empty((0,), np.float32)
     slice_mm = float(reo.spacing(image.geometry.spacing)[0])
-    for start, p in model_slice_probabilities(backend, canon, slice_mm, size, context_offsets_mm, batch_size,
-                                              progress):
+    for start, p in model_slice_probabilities(backend, volume, slice_mm, context_offsets_mm, batch_size, progress):
         if start == 0:
-            probs = np.empty((p.shape[1], canon.shape[0], *size), np.float32)
+            probs = np.empty((p.shape[1], volume.shape[0], *size), np.float32)
         probs[:, start : start + len(p)] = p.transpose(1, 0, 2, 3)
-    return ModelGridPrediction(probs, model_grid_geometry(image.geometry, reo, size), reo, canon.shape[1:])
+    return ModelGridPrediction(probs, model_grid_geometry(image.geometry, reo, size), reo, canonical.shape[1:])
 
 
 def predict_probabilities(net, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,), device="cpu",

@@ -12,17 +12,25 @@ def normalise_intensity(array: np.ndarray) -> np.ndarray:
 
     Percentiles make it independent of scanner scaling; the loose clip keeps bright fat/CSF distinguishable.
     """
+    window = intensity_window(array)
+    out = np.empty(np.shape(array), np.float32)
+    for i in range(out.shape[0]):  # slice by slice: the arithmetic is float64 without a volume of it
+        out[i] = stretched(array[i], window)
+    return out
+
+
+def intensity_window(array: np.ndarray) -> tuple[float, float]:
+    """(low, high): the intensities that map to 0 and 1 (see :func:`normalise_intensity`)."""
     values = np.asarray(array)[array != 0].astype(np.float32)  # no float copy of the whole volume
     if values.size < 100:
         values = np.asarray(array, dtype=np.float32).reshape(-1)
     lo, hi = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE], overwrite_input=True)
-    del values
-    if hi <= lo:
-        hi = lo + 1.0
-    out = np.empty(np.shape(array), np.float32)
-    for i in range(out.shape[0]):  # slice by slice: the arithmetic is float64 without a volume of it
-        out[i] = np.clip((np.asarray(array[i], dtype=np.float32) - lo) / (hi - lo), -0.5, 1.5)
-    return out
+    return lo, (hi if hi > lo else lo + 1.0)
+
+
+def stretched(array: np.ndarray, window) -> np.ndarray:
+    lo, hi = window
+    return np.clip((np.asarray(array, dtype=np.float32) - lo) / (hi - lo), -0.5, 1.5)
 
 
 def inplane_size(shape_2d, spacing_2d, target_spacing) -> tuple[int, int]:
