@@ -9,9 +9,10 @@ import numpy as np
 
 from ..errors import ImageContentError
 
-# Measured working set (peak RSS growth with the grid, see benchmarks/bench_segment.py): per input voxel the
-# canonical float32 copy, the label map both ways and the winning field (float16); per model-grid voxel the
-# probabilities of every class and the post-processing's masks and labels; plus the runtime and the network.
+# Working set, an upper bound fitted to the peak RSS of `disccore segment` (benchmarks/bench_segment.py: 0.35 GB
+# for a tiny series, 0.83 GB for 224 x 224 x 77, 1.04 GB for 442 x 442 x 134, 1.38 GB for 512 x 512 x 200 float32):
+# per input voxel the label maps both ways and the winning field (float16) and the reading and writing around; per
+# model-grid voxel the probabilities of every class and the post-processing's masks and labels.
 BYTES_PER_INPUT_VOXEL = 12
 BYTES_PER_MODEL_VOXEL = 64
 BASE_BYTES = 400 * 2**20
