@@ -28,6 +28,13 @@ def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
                      network=entry["network"])
     net = load_network(info)
     assert sum(p.numel() for p in net.parameters()) > 1000
+    # the ONNX export beside the weights, with its sha256, computes what the weights do
+    from disccore.segment.backend import OnnxBackend, TorchBackend
+
+    onnx_path = tmp_path / entry["onnx_file"]
+    assert entry["onnx_file"] == "m/model.onnx" and entry["onnx_sha256"] == sha256_of(onnx_path)
+    x = np.random.default_rng(0).normal(size=(2, len(entry["network"]["context_offsets_mm"]), 64, 48))
+    assert np.abs(OnnxBackend(onnx_path)(x) - TorchBackend(net)(x)).max() < 1e-3
 
 
 @pytest.mark.shared_data

@@ -34,6 +34,8 @@ class ModelInfo:
     classes: tuple = ()  # output class index -> what it is (see disccore.segment.classes)
     input_spacing_mm: tuple = (1.0, 1.0)
     network: dict = field(default_factory=dict)
+    onnx_path: Optional[Path] = None  # the same network exported to ONNX (CPU inference without torch)
+    onnx_sha256_expected: str = ""
     entry: dict = field(default_factory=dict, compare=False, repr=False)  # the whole manifest entry, as written
     user: bool = False  # adapted by a user (disccore adapt), not shipped
 
@@ -109,6 +111,8 @@ def _read_manifest(manifest: Path) -> list[ModelInfo]:
                 classes=tuple(m["classes"]),
                 input_spacing_mm=tuple(m.get("input_spacing_mm", (1.0, 1.0))),
                 network=dict(m.get("network", {})),
+                onnx_path=manifest.parent / m["onnx_file"] if m.get("onnx_file") else None,
+                onnx_sha256_expected=m.get("onnx_sha256", ""),
                 entry=dict(m),
             )
             for m in doc["models"]
@@ -133,6 +137,17 @@ def sha256_of(path: Path) -> str:
 def verify_model(info: ModelInfo) -> bool:
     """True when the weights exist and match the manifest's sha256."""
     return info.path.is_file() and sha256_of(info.path) == info.sha256_expected
+
+
+def verified_onnx_path(info: ModelInfo) -> Path:
+    """The model's .onnx export, checked against the manifest's sha256 like the weights."""
+    path = info.onnx_path
+    if path is None or not path.is_file():
+        raise ModelError(f"model '{info.name}' has no ONNX export ({path}); reinstall the extension or use torch")
+    if sha256_of(path) != info.onnx_sha256_expected:
+        raise ModelError(f"the ONNX export of model '{info.name}' is corrupt (sha256 mismatch: {path}); "
+                         "reinstall the extension")
+    return path
 
 
 def resolve_model(name: Optional[str] = None) -> ModelInfo:

@@ -1,13 +1,16 @@
 """Segmentation of vertebral bodies, discs and the spinal canal: ``segment_image``.
 
-Reorient to the canonical layout, resample slices to the model's spacing, normalise, run the 2D network,
-undo every step so the result lies exactly on the input grid, then post-process. torch is imported only when
-it runs; MONAI is needed for training, not here.
+Reorient to the canonical layout, resample slices to the model's spacing, normalise, run the 2D network and
+post-process on that grid (:mod:`.model_grid`), then bring the final labels exactly onto the input grid
+(:mod:`.back_to_input`). The network runs on ONNX Runtime (CPU) or torch (:mod:`.backend`); torch is
+imported only when it runs, MONAI only for training.
 """
 
 from __future__ import annotations
 
 from typing import Optional
+
+import numpy as np
 
 from ..errors import ModelError
 from ..image import SpatialImage
@@ -19,10 +22,11 @@ def load_network(info, device: str = "cpu"):
     architecture, built without importing MONAI: see :mod:`.unet`)."""
     import torch
 
+    from .network import DEFAULT_FEATURES
     from .unet import BasicUNet2D
 
     net = BasicUNet2D(len(context_offsets(info)), len(info.classes),
-                      features=tuple(info.network.get("features", (16, 32, 64, 128, 256, 32))))
+                      features=tuple(info.network.get("features", DEFAULT_FEATURES)))
     state = torch.load(info.path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     return net.to(device).eval()
@@ -44,32 +48,43 @@ def choose_device(device: str = "auto") -> str:
 
 
 def segment_image(image: SpatialImage, model: Optional[str] = None, device: str = "auto",
-                  progress: Optional[ProgressCallback] = None) -> SpatialImage:
-    """Label map (uint8, anatomy-scheme values) on exactly ``image``'s grid."""
-    import torch
+                  progress: Optional[ProgressCallback] = None, backend: str = "auto") -> SpatialImage:
+    """Label map (uint8, anatomy-scheme values) on exactly ``image``'s grid.
 
+    ``backend``: "onnx" (ONNX Runtime, CPU, no torch), "torch", or "auto" (ONNX Runtime on a CPU when installed)."""
     from ..models import resolve_model
-    from .infer import predict_probabilities
-    from .levels import name_levels
+    from .backend import get_backend
+    from .memory import check_fits, out_of_memory
+    from .model_grid import model_grid_size
 
     info = resolve_model(model)
-    dev = choose_device(device)
-    torch.manual_seed(0)
-    # No torch.use_deterministic_algorithms: the CPU kernels of this network are deterministic as they are
-    # (test_deterministic_on_cpu), and the call imports torch's compiler stack (~1.7 s of a 10 s budget).
-    report(progress, 0.0, f"loading model {info.name} on {dev}")
-    net = load_network(info, dev)
+    model_size = model_grid_size(image.geometry, info.input_spacing_mm)
+    check_fits(image.geometry.size, model_size)
+    report(progress, 0.0, f"loading model {info.name}")
+    runner = get_backend(info, device, backend)
+    report(progress, 0.03, f"running {info.name} with {runner.description}")
     try:
-        probs = predict_probabilities(net, image, info.input_spacing_mm, context_offsets(info), dev, progress=sub_progress(progress, 0.05, 0.9))
-    except torch.cuda.OutOfMemoryError:
-        report(progress, 0.05, "GPU memory ran out: continuing on the CPU")
-        del net
-        torch.cuda.empty_cache()
-        net = load_network(info, "cpu")
-        probs = predict_probabilities(net, image, info.input_spacing_mm, context_offsets(info), "cpu", progress=sub_progress(progress, 0.05, 0.9))
-    report(progress, 0.9, "naming the levels")
-    labels, level_report = name_levels(probs, image.geometry)
-    if not level_report.anchored_on_l5:
-        report(progress, 0.95, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
+        labels = _segment_on_model_grid(runner, image, info, progress)
+    except MemoryError:
+        raise out_of_memory(image.geometry.size, model_size) from None
     report(progress, 1.0, "segmentation done")
-    return labels
+    return SpatialImage(labels, image.geometry)
+
+
+def _segment_on_model_grid(runner, image: SpatialImage, info, progress) -> np.ndarray:
+    """Probabilities and post-processing on the model's grid; only the final labels come back to the input's."""
+    from .back_to_input import labels_to_input_grid
+    from .infer import predict_on_model_grid
+    from .levels import name_levels
+
+    pred = predict_on_model_grid(runner, image, info.input_spacing_mm, context_offsets(info),
+                                 progress=sub_progress(progress, 0.05, 0.85))
+    if runner.note:
+        report(progress, 0.85, runner.note)
+    report(progress, 0.85, "naming the levels")
+    labels, level_report = name_levels(pred.probs, pred.geometry)
+    if not level_report.anchored_on_l5:
+        report(progress, 0.9, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
+    report(progress, 0.95, "labels back onto the input grid")
+    canonical = labels_to_input_grid(labels.array, pred.probs, pred.input_size_2d)
+    return np.ascontiguousarray(pred.reorientation.from_canonical(canonical))

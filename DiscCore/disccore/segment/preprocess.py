@@ -1,4 +1,4 @@
-"""Intensity normalisation and in-plane resampling of canonical slices (and the way back)."""
+"""Intensity normalisation of canonical slices and their size on the model's in-plane grid."""
 
 from __future__ import annotations
 
@@ -12,27 +12,28 @@ def normalise_intensity(array: np.ndarray) -> np.ndarray:
 
     Percentiles make it independent of scanner scaling; the loose clip keeps bright fat/CSF distinguishable.
     """
-    a = np.asarray(array, dtype=np.float32)
-    values = a[a != 0]
+    window = intensity_window(array)
+    out = np.empty(np.shape(array), np.float32)
+    for i in range(out.shape[0]):  # slice by slice: the arithmetic is float64 without a volume of it
+        out[i] = stretched(array[i], window)
+    return out
+
+
+def intensity_window(array: np.ndarray) -> tuple[float, float]:
+    """(low, high): the intensities that map to 0 and 1 (see :func:`normalise_intensity`)."""
+    values = np.asarray(array)[array != 0].astype(np.float32)  # no float copy of the whole volume
     if values.size < 100:
-        values = a.reshape(-1)
-    lo, hi = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE])
-    if hi <= lo:
-        hi = lo + 1.0
-    return np.clip((a - lo) / (hi - lo), -0.5, 1.5).astype(np.float32)
+        values = np.asarray(array, dtype=np.float32).reshape(-1)
+    lo, hi = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE], overwrite_input=True)
+    return lo, (hi if hi > lo else lo + 1.0)
+
+
+def stretched(array: np.ndarray, window) -> np.ndarray:
+    lo, hi = window
+    return np.clip((np.asarray(array, dtype=np.float32) - lo) / (hi - lo), -0.5, 1.5)
 
 
 def inplane_size(shape_2d, spacing_2d, target_spacing) -> tuple[int, int]:
     """Slice size after resampling to ``target_spacing`` mm (same physical extent, rounded)."""
     return tuple(max(8, int(round(n * s / t))) for n, s, t in zip(shape_2d, spacing_2d, target_spacing))
 
-
-def resize_slices(slices, size, mode: str):
-    """Resize a torch tensor (N, C, H, W) to ``size`` keeping pixel centres consistent (align_corners=False)."""
-    import torch.nn.functional as F
-
-    if tuple(slices.shape[-2:]) == tuple(size):
-        return slices
-    if mode == "nearest":
-        return F.interpolate(slices, size=size, mode="nearest-exact")
-    return F.interpolate(slices, size=size, mode=mode, align_corners=False)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .network import DEFAULT_FEATURES
+
 NEGATIVE_SLOPE = 0.1  # MONAI BasicUNet's default activation: LeakyReLU(0.1); norm: affine InstanceNorm
 
 
@@ -60,7 +62,7 @@ class _UpCat(nn.Module):
 class BasicUNet2D(nn.Module):
     """Same architecture and ``state_dict`` keys as ``monai.networks.nets.BasicUNet(spatial_dims=2, ...)``."""
 
-    def __init__(self, in_channels: int, out_channels: int, features=(16, 16, 32, 64, 128, 16)):
+    def __init__(self, in_channels: int, out_channels: int, features=DEFAULT_FEATURES):
         super().__init__()
         f = tuple(features)
         self.conv_0 = _TwoConv(in_channels, f[0])

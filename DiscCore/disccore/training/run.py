@@ -11,6 +11,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..segment.export import ONNX_FILE, add_onnx_export
 from .data import list_cases, prepare_case, synthetic_cases
 from .train import TrainConfig, disc_margin_in_cycle, evaluate_case, export_model, folds_by_subject, train_cycles
 
@@ -91,5 +92,13 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
     net = train_cycles(prepared, synthetic_for, config, log=lambda m: log(f"final: {m}"))
     extra["training_seconds"] = round(time.monotonic() - t1)
     weights = export_model(net, out_dir, config, name, version, extra)
-    log(f"wrote {weights}")
+    _export_onnx_beside(out_dir)
+    log(f"wrote {weights} and {ONNX_FILE}")
     return weights
+
+
+def _export_onnx_beside(out_dir: Path) -> None:
+    """The ONNX export (CPU inference without torch) beside the weights, recorded in entry.json with its sha256."""
+    entry_path = out_dir / "entry.json"
+    entry = json.loads(entry_path.read_text())  # its "file" is relative to the folder above (the manifest's)
+    entry_path.write_text(json.dumps(add_onnx_export(entry, out_dir.parent), indent=1))

@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import InputError
 from ..progress import ProgressCallback, report
 from ..segment.context import DEFAULT_OFFSETS_MM
+from ..segment.network import DEFAULT_FEATURES
 from ..segment.classes import CANAL, CLASS_NAMES, DISC, N_CLASSES
 from .data import (DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid,
                    read_case, unannotated_classes, with_disc_endplate_margin)
@@ -31,7 +32,7 @@ class TrainConfig:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     seed: int = 0
-    features: tuple = (16, 16, 32, 64, 128, 16)
+    features: tuple = DEFAULT_FEATURES
     dropout: float = 0.1
     input_spacing_mm: tuple = (1.0, 1.0)
     threads: int = 2
