@@ -149,10 +149,12 @@ def test_adapt_writes_a_model_folder_with_lineage_and_leaves_the_parent_alone(tm
     assert set(entry["adapted"]["cases"]) == {"a", "b"}
     assert entry["adapted"]["cases"]["a"]["a.nii.gz"] == sha256_of(cases / "a.nii.gz")
     assert entry["network"] == parent.network and "training_config" not in entry
+    assert entry["onnx_file"] == "model.onnx" and entry["onnx_sha256"] == sha256_of(folder / "model.onnx")
     assert "site-a" in (folder / "MODEL_CARD.md").read_text()
     assert sha256_of(parent.path) == parent_sha
     # found by folder, and by name in the user models folder
-    assert resolve_model(str(folder)).sha256_expected == entry["sha256"]
+    adapted = resolve_model(str(folder))
+    assert adapted.sha256_expected == entry["sha256"] and adapted.onnx_path == folder / "model.onnx"
     monkeypatch.setenv("DISCCORE_USER_MODELS_DIR", str(tmp_path))
     assert resolve_model("site-a").path == folder / "model.pt"
     assert [m.name for m in list_models() if m.user] == ["site-a"]

@@ -1,4 +1,5 @@
-"""Write an adapted model as a self-contained model folder: weights, manifest (one entry) and a short model card.
+"""Write an adapted model as a self-contained model folder: weights and their ONNX export, manifest (one entry)
+and a short model card.
 
 The folder is written beside its destination under a temporary name and renamed into place at the end, so a
 failed or cancelled adaptation leaves no half-written model; the parent model's files are never touched.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..models import MANIFEST_NAME, model_dirs, sha256_of
+from ..segment.export import add_onnx_export
 from .user_cases import user_case_checksums
 
 WEIGHTS_NAME = "model.pt"
@@ -103,7 +105,7 @@ def write_model_folder(adaptation, out_dir, name: str, version: str = "1.0.0", o
         tmp.mkdir()
         weights = tmp / WEIGHTS_NAME
         torch.save({k: v.detach().cpu().clone() for k, v in adaptation.net.state_dict().items()}, weights)
-        entry = manifest_entry(adaptation, name, version, weights)
+        entry = add_onnx_export(manifest_entry(adaptation, name, version, weights), tmp)  # CPU inference w/o torch
         (tmp / MANIFEST_NAME).write_text(json.dumps({"format": 1, "models": [entry]}, indent=1) + "\n", "utf-8")
         (tmp / CARD_NAME).write_text(model_card(entry), "utf-8")
         if out.exists():  # --overwrite: an earlier model folder (checked above) is replaced whole
