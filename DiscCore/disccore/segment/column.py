@@ -1,0 +1,161 @@
+"""The vertebral bodies of the spinal column, superior -> inferior, from the network's body voxels.
+
+Bodies are separated on a central slab (where the discs part them reliably), fragments dropped, two bodies joined
+where the disc between them was missed cut apart, and body-like pieces off the column (bowel or pelvis in front of or
+beside it, sacral pieces far below) set aside. "Up" is LPS z (superior), so any orientation in the file is handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .classes import BODY, L5_BODY
+from .masks import bounding_box, centre, components
+
+MIN_BODY_MM3 = 1000.0  # smaller pieces are fragments
+MIN_BODY_CORE_MM3 = 300.0  # the same on the central slab
+MIN_BODY_FRACTION_OF_MEDIAN = 0.4  # pieces far smaller than a typical body: fragments, a body cut by the field of view
+# Far from the mid-sagittal plane discs fade and neighbouring bodies touch through partial volume; within this
+# distance of it the discs separate them reliably.
+CORE_HALF_WIDTH_MM = 10.0
+MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
+MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
+
+SMALL_PIECE = "a body piece much smaller than the others"
+OFF_COLUMN = "a body-like piece off the spinal column"
+
+
+@dataclass
+class Body:
+    centre: np.ndarray  # LPS, mm
+    score: float  # how L5-like: the network's L5 share of the body probability
+    mask: np.ndarray
+
+    @property
+    def z(self) -> float:
+        return float(self.centre[2])
+
+    @property
+    def voxels(self) -> int:
+        return int(self.mask.sum())
+
+
+def column_bodies(body: np.ndarray, probs: np.ndarray, geometry, merged_factor: float):
+    """The bodies of the column in ``body`` (a mask), superior -> inferior, and what was set aside (one phrase per
+    piece)."""
+    body_lab, body_ids = _body_components(body, geometry)
+    bodies = sorted((_body(body_lab == i, probs, geometry) for i in body_ids), key=lambda b: -b.z)
+    dropped = []
+    if len(bodies) >= 3:
+        typical = float(np.median([b.voxels for b in bodies]))
+        small = [b for b in bodies if b.voxels < MIN_BODY_FRACTION_OF_MEDIAN * typical]
+        dropped += [SMALL_PIECE] * len(small)
+        bodies = [b for b in bodies if b.voxels >= MIN_BODY_FRACTION_OF_MEDIAN * typical]
+    bodies = _split_merged(bodies, probs, geometry, merged_factor)
+    bodies, off_column = _on_the_column(bodies)
+    bodies, beyond = _main_column(bodies)
+    dropped += [OFF_COLUMN] * (len(off_column) + len(beyond))
+    return bodies, dropped
+
+
+def _body_components(body: np.ndarray, geometry):
+    """Bodies separated on the central slab, then extended to all body voxels (nearest central piece)."""
+    from scipy import ndimage
+
+    if not body.any():
+        return np.zeros(body.shape, np.int32), []
+    idx = np.argwhere(body)
+    x = geometry.index_to_lps(idx)[:, 0]  # LPS x: right -> left
+    mid = float(np.median(x))
+    core = np.zeros(body.shape, bool)
+    central = np.abs(x - mid) <= CORE_HALF_WIDTH_MM
+    core[tuple(idx[central].T)] = True
+    core_lab, core_ids = components(core, int(MIN_BODY_CORE_MM3 / geometry.voxel_volume_mm3))
+    if not core_ids:
+        return components(body, int(MIN_BODY_MM3 / geometry.voxel_volume_mm3))
+    kept = np.where(np.isin(core_lab, core_ids), core_lab, 0)
+    box = bounding_box(idx)  # all body voxels
+    _, nearest = ndimage.distance_transform_edt(kept[box] == 0, sampling=geometry.spacing, return_indices=True)
+    lab = np.zeros(body.shape, np.int32)
+    lab[box] = np.where(body[box], kept[box][tuple(nearest)], 0)
+    sizes = {i: int((lab == i).sum()) for i in core_ids}
+    return lab, [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
+
+
+def _body(mask: np.ndarray, probs: np.ndarray, geometry) -> Body:
+    p_l5 = probs[L5_BODY][mask].sum()
+    score = float(p_l5 / max(p_l5 + probs[BODY][mask].sum(), 1e-6))
+    return Body(centre(geometry, mask), score, mask)
+
+
+def _split_merged(bodies, probs, geometry, merged_factor: float):
+    """A body about twice the typical size is two bodies joined where the disc between them was missed: cut it
+    across the spine (LPS z) where it is thinnest, in the middle half of its height. The largest body is compared
+    with the median of the others, and cut, until none is that large (two joined pairs would otherwise raise the
+    median of all so far that neither looks joined)."""
+    out = list(bodies)
+    while len(out) >= 3:
+        largest = max(out, key=lambda b: b.voxels)
+        others = float(np.median([b.voxels for b in out if b is not largest]))
+        if largest.voxels < merged_factor * others:
+            break
+        parts = _cut_across(largest, probs, geometry)
+        if parts is None:
+            break
+        out = [b for b in out if b is not largest] + parts
+    return sorted(out, key=lambda b: -b.z)
+
+
+def _cut_across(b, probs, geometry):
+    """The two halves of body ``b`` cut across the spine where it is thinnest (None if a half would be empty)."""
+    idx = np.argwhere(b.mask)
+    z = geometry.index_to_lps(idx)[:, 2]
+    lo, hi = np.percentile(z, 25), np.percentile(z, 75)
+    step = max(1.0, float(max(geometry.spacing)))  # bins no finer than the voxels, or some stay empty
+    edges = np.arange(lo, hi + step, step)
+    counts, _ = np.histogram(z, edges)
+    cut = float(edges[int(np.argmin(counts))] + step / 2) if len(counts) else float(np.median(z))
+    halves = (z >= cut, z < cut)
+    if not all(h.any() for h in halves):
+        return None
+    out = []
+    for half in halves:
+        m = np.zeros(b.mask.shape, bool)
+        m[tuple(idx[half].T)] = True
+        out.append(_body(m, probs, geometry))
+    return out
+
+
+def _on_the_column(bodies):
+    """Bodies near a smooth curve through the column (antero-posterior position quadratic in height, left-right
+    constant); bowel or pelvic pieces taken for bodies lie well in front of it or to the side. The farthest piece is
+    dropped until all lie within MAX_OFF_COLUMN_MM."""
+    kept, off = list(bodies), []
+    while len(kept) >= 4:
+        c = np.array([b.centre for b in kept])
+        ap_fit = np.polyval(np.polyfit(c[:, 2], c[:, 1], 2 if len(kept) >= 5 else 1), c[:, 2])
+        dist = np.hypot(c[:, 1] - ap_fit, c[:, 0] - np.median(c[:, 0]))
+        worst = int(np.argmax(dist))
+        if dist[worst] <= MAX_OFF_COLUMN_MM:
+            break
+        off.append(kept.pop(worst))
+    return kept, off
+
+
+def _main_column(bodies):
+    """The longest run of consecutive bodies (superior -> inferior) without a gap wider than MAX_GAP_FACTOR
+    typical spacings; the rest (pelvic or bowel pieces, sacral segments far below) is returned apart."""
+    if len(bodies) < 3:
+        return bodies, []
+    gaps = [float(np.linalg.norm(a.centre - b.centre)) for a, b in zip(bodies, bodies[1:])]
+    typical = float(np.median(gaps))
+    runs, start = [], 0
+    for k, gap in enumerate(gaps):
+        if gap > MAX_GAP_FACTOR * typical:
+            runs.append(bodies[start : k + 1])
+            start = k + 1
+    runs.append(bodies[start:])
+    best = max(runs, key=lambda r: (len(r), sum(b.voxels for b in r)))
+    return best, [b for r in runs if r is not best for b in r]
