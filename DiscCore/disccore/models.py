@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import ModelError
+from .segment.postprocessing import PostProcessing
 
 ENV_VAR = "DISCCORE_MODELS_DIR"
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -29,6 +30,7 @@ class ModelInfo:
     classes: tuple = ()  # output class index -> what it is (see disccore.segment.classes)
     input_spacing_mm: tuple = (1.0, 1.0)
     network: dict = field(default_factory=dict)
+    postprocessing: PostProcessing = field(default_factory=PostProcessing)  # tuned for this model (older: defaults)
 
 
 def model_dirs() -> list[Path]:
@@ -61,6 +63,7 @@ def _read_manifest(manifest: Path) -> list[ModelInfo]:
                 classes=tuple(m["classes"]),
                 input_spacing_mm=tuple(m.get("input_spacing_mm", (1.0, 1.0))),
                 network=dict(m.get("network", {})),
+                postprocessing=PostProcessing.from_manifest(m.get("postprocessing", {})),
             )
             for m in doc["models"]
         ]

@@ -68,8 +68,10 @@ def segment_image(image: SpatialImage, model: Optional[str] = None, device: str 
         net = load_network(info, "cpu")
         probs = predict_probabilities(net, image, info.input_spacing_mm, context_offsets(info), "cpu", progress=sub_progress(progress, 0.05, 0.9))
     report(progress, 0.9, "naming the levels")
-    labels, level_report = name_levels(probs, image.geometry)
+    labels, level_report = name_levels(probs, image.geometry, info.postprocessing)
     if not level_report.anchored_on_l5:
         report(progress, 0.95, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
+    if level_report.dropped:
+        report(progress, 0.95, f"set aside (not named): {level_report.summary()}")
     report(progress, 1.0, "segmentation done")
     return labels

@@ -8,7 +8,6 @@ disc by the bodies around it (:mod:`.naming`), and every named structure cut to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Optional
 
 import numpy as np
 
@@ -33,8 +32,13 @@ class LevelReport:
     anchored_on_l5: bool = True
     dropped: list = field(default_factory=list)
 
+    def summary(self) -> str:
+        """What was set aside, each kind once with its count: "a disc not between two named vertebrae (2), ..."."""
+        counts = {d: self.dropped.count(d) for d in self.dropped}
+        return ", ".join(d if n == 1 else f"{d} ({n})" for d, n in counts.items())
 
-def name_levels(probs: np.ndarray, geometry, params: Optional[PostProcessing] = None,
+
+def name_levels(probs: np.ndarray, geometry, params: PostProcessing | None = None,
                 **overrides) -> tuple[SpatialImage, LevelReport]:
     """Label map (uint8, anatomy-scheme values) from class probabilities (C, i, j, k) on ``geometry``.
 

@@ -37,7 +37,7 @@ class PostProcessing:
     merged_factor: float = 1.7
 
     @classmethod
-    def from_manifest(cls, entry: dict) -> "PostProcessing":
+    def from_manifest(cls, entry: dict) -> PostProcessing:
         """The parameters in a manifest entry's "postprocessing" section; a missing key takes its default, an
         unknown one raises TypeError (a damaged manifest)."""
         return cls(**{k: float(v) for k, v in entry.items()})
