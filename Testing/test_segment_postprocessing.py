@@ -8,7 +8,6 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
-
 from disccore import anatomy, models
 from disccore.errors import ModelError
 from disccore.image import SpatialImage
@@ -52,8 +51,8 @@ def test_an_unknown_postprocessing_key_is_a_damaged_manifest(manifest_entry):
 
 
 def test_segment_image_uses_the_models_postprocessing_and_says_what_it_set_aside(manifest_entry, monkeypatch):
-    import disccore.segment as segment
-    import disccore.segment.infer as infer
+    from disccore import segment
+    from disccore.segment import infer
 
     # every body also in the slices either side, only 10 voxels there: cut off by the lateral step (share 0.4), kept
     # with a model whose manifest sets the share to 0; the sixth body, below L5, is set aside
@@ -65,6 +64,6 @@ def test_segment_image_uses_the_models_postprocessing_and_says_what_it_set_aside
     for share, voxels in ((0.4, 8 * 5 * 15), (0.0, 8 * 5 * 15 + 2 * 2 * 5)):
         manifest_entry({"body_section_share": share})
         messages = []
-        labels = segment.segment_image(image, device="cpu", progress=lambda f, m: messages.append(m))
+        labels = segment.segment_image(image, device="cpu", progress=lambda f, m, seen=messages: seen.append(m))
         assert int((labels.array == l2).sum()) == voxels
         assert any(m.startswith("set aside (not named): a vertebral body below L5") for m in messages), messages

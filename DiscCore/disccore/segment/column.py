@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .classes import BODY, L5_BODY
-from .masks import bounding_box, centre, components
+from .masks import Piece, bounding_box, components, pieces
 
 MIN_BODY_MM3 = 1000.0  # smaller pieces are fragments
 MIN_BODY_CORE_MM3 = 300.0  # the same on the central slab
@@ -31,22 +31,19 @@ OFF_COLUMN = "a body-like piece off the spinal column"
 class Body:
     centre: np.ndarray  # LPS, mm
     score: float  # how L5-like: the network's L5 share of the body probability
-    mask: np.ndarray
+    piece: Piece
+    voxels: int
 
     @property
     def z(self) -> float:
         return float(self.centre[2])
 
-    @property
-    def voxels(self) -> int:
-        return int(self.mask.sum())
-
 
 def column_bodies(body: np.ndarray, probs: np.ndarray, geometry, merged_factor: float):
     """The bodies of the column in ``body`` (a mask), superior -> inferior, and what was set aside (one phrase per
     piece)."""
-    body_lab, body_ids = _body_components(body, geometry)
-    bodies = sorted((_body(body_lab == i, probs, geometry) for i in body_ids), key=lambda b: -b.z)
+    found = _body_pieces(body, geometry)
+    bodies = sorted((_body(piece, probs, geometry) for piece in found), key=lambda b: -b.z)
     dropped = []
     if len(bodies) >= 3:
         typical = float(np.median([b.voxels for b in bodies]))
@@ -60,34 +57,41 @@ def column_bodies(body: np.ndarray, probs: np.ndarray, geometry, merged_factor: 
     return bodies, dropped
 
 
-def _body_components(body: np.ndarray, geometry):
-    """Bodies separated on the central slab, then extended to all body voxels (nearest central piece)."""
+def _body_pieces(body: np.ndarray, geometry) -> list:
+    """Bodies separated on the central slab, then extended to all body voxels (nearest central piece); all the work
+    is done in the bounding box of the body voxels."""
     from scipy import ndimage
 
     if not body.any():
-        return np.zeros(body.shape, np.int32), []
+        return []
     idx = np.argwhere(body)
+    box = bounding_box(idx)  # all body voxels
     x = geometry.index_to_lps(idx)[:, 0]  # LPS x: right -> left
     mid = float(np.median(x))
-    core = np.zeros(body.shape, bool)
+    core = np.zeros(body[box].shape, bool)
     central = np.abs(x - mid) <= CORE_HALF_WIDTH_MM
-    core[tuple(idx[central].T)] = True
-    core_lab, core_ids = components(core, int(MIN_BODY_CORE_MM3 / geometry.voxel_volume_mm3))
+    core[tuple((idx[central] - [s.start for s in box]).T)] = True
+    core_lab, core_ids, _ = components(core, int(MIN_BODY_CORE_MM3 / geometry.voxel_volume_mm3))
     if not core_ids:
-        return components(body, int(MIN_BODY_MM3 / geometry.voxel_volume_mm3))
-    kept = np.where(np.isin(core_lab, core_ids), core_lab, 0)
-    box = bounding_box(idx)  # all body voxels
-    _, nearest = ndimage.distance_transform_edt(kept[box] == 0, sampling=geometry.spacing, return_indices=True)
-    lab = np.zeros(body.shape, np.int32)
-    lab[box] = np.where(body[box], kept[box][tuple(nearest)], 0)
-    sizes = {i: int((lab == i).sum()) for i in core_ids}
-    return lab, [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
+        lab, ids, _ = components(body, int(MIN_BODY_MM3 / geometry.voxel_volume_mm3))
+        return list(pieces(lab, ids).values())
+    kept_label = np.zeros(int(core_lab.max()) + 1, core_lab.dtype)  # core label -> itself if kept, else 0
+    kept_label[core_ids] = core_ids
+    kept = kept_label[core_lab]
+    nearest = ndimage.distance_transform_edt(kept == 0, sampling=geometry.spacing, return_distances=False,
+                                             return_indices=True)
+    inside = body[box]
+    lab = np.zeros(inside.shape, kept.dtype)
+    lab[inside] = kept[tuple(n[inside] for n in nearest)]
+    sizes = np.bincount(lab[inside], minlength=len(kept_label))
+    ids = [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
+    return list(pieces(lab, ids, offset=box).values())
 
 
-def _body(mask: np.ndarray, probs: np.ndarray, geometry) -> Body:
-    p_l5 = probs[L5_BODY][mask].sum()
-    score = float(p_l5 / max(p_l5 + probs[BODY][mask].sum(), 1e-6))
-    return Body(centre(geometry, mask), score, mask)
+def _body(piece: Piece, probs: np.ndarray, geometry) -> Body:
+    p_l5 = probs[L5_BODY][piece.box][piece.mask].sum()
+    score = float(p_l5 / max(p_l5 + probs[BODY][piece.box][piece.mask].sum(), 1e-6))
+    return Body(piece.centre(geometry), score, piece, piece.voxels)
 
 
 def _split_merged(bodies, probs, geometry, merged_factor: float):
@@ -110,7 +114,7 @@ def _split_merged(bodies, probs, geometry, merged_factor: float):
 
 def _cut_across(b, probs, geometry):
     """The two halves of body ``b`` cut across the spine where it is thinnest (None if a half would be empty)."""
-    idx = np.argwhere(b.mask)
+    idx = b.piece.indices()
     z = geometry.index_to_lps(idx)[:, 2]
     lo, hi = np.percentile(z, 25), np.percentile(z, 75)
     step = max(1.0, float(max(geometry.spacing)))  # bins no finer than the voxels, or some stay empty
@@ -120,12 +124,15 @@ def _cut_across(b, probs, geometry):
     halves = (z >= cut, z < cut)
     if not all(h.any() for h in halves):
         return None
-    out = []
-    for half in halves:
-        m = np.zeros(b.mask.shape, bool)
-        m[tuple(idx[half].T)] = True
-        out.append(_body(m, probs, geometry))
-    return out
+    return [_body(_piece_of(idx[half]), probs, geometry) for half in halves]
+
+
+def _piece_of(idx: np.ndarray) -> Piece:
+    """The piece made of voxel indices (N, 3), in their bounding box."""
+    box = bounding_box(idx)
+    mask = np.zeros(tuple(s.stop - s.start for s in box), bool)
+    mask[tuple((idx - [s.start for s in box]).T)] = True
+    return Piece(box, mask)
 
 
 def _on_the_column(bodies):
