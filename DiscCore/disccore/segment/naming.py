@@ -13,10 +13,40 @@ SACRAL_PIECE_FRACTION = 0.6  # a lowest "L5" smaller than this share of the body
 SACRUM = "the sacrum"
 
 
-def l5_anchor(bodies, disc_z, min_score: float, tie_fraction: float) -> tuple[int, bool, list]:
-    """Index of the body taken as L5 (bodies superior -> inferior, with their L5 scores), whether the network
-    recognised it (otherwise the lowest body), and what was set aside: the most L5-like body, corrected for a sacral
-    piece taken for it. ``disc_z``: the discs' heights (LPS z, mm)."""
+def name_bodies(bodies, disc_z, min_score: float, tie_fraction: float) -> tuple[dict, bool, list]:
+    """Name -> body for the bodies (superior -> inferior, with their L5 scores) counted upwards from L5, whether the
+    network recognised L5 (otherwise the lowest body is L5), and what was set aside (one phrase per piece).
+    ``disc_z``: the discs' heights (LPS z, mm)."""
+    if not bodies:
+        return {}, True, []
+    anchor, anchored, dropped = _l5_anchor(bodies, disc_z, min_score, tie_fraction)
+    named = {}
+    for k, body in enumerate(bodies):
+        steps_up = anchor - k
+        if 0 <= steps_up < len(NAMES_UP_FROM_L5):
+            named[NAMES_UP_FROM_L5[steps_up]] = body
+        else:
+            dropped.append("a vertebral body below L5" if steps_up < 0 else "a body above T11")
+    return named, anchored, dropped
+
+
+def name_discs(discs, body_z: dict, geometry) -> tuple[dict, list]:
+    """Name -> disc for the disc pieces (:class:`.masks.Piece`) between two consecutive named bodies, or just below L5
+    / above the top body (of two pieces with the same name the larger), and what was set aside. ``body_z``: the named
+    bodies' heights (LPS z, mm)."""
+    named, dropped = {}, []
+    for disc in discs:
+        name = _disc_name(float(disc.centre(geometry)[2]), body_z)
+        if name is None:
+            dropped.append("a disc not between two named vertebrae")
+        elif name not in named or disc.voxels > named[name].voxels:
+            named[name] = disc
+    return named, dropped
+
+
+def _l5_anchor(bodies, disc_z, min_score: float, tie_fraction: float) -> tuple[int, bool, list]:
+    """Index of the body taken as L5, whether the network recognised it (otherwise the lowest body), and what was set
+    aside: the most L5-like body, corrected for a sacral piece taken for it."""
     scores = [b.score for b in bodies]
     # the L5 signal also lights up sacral pieces below L5: of the bodies nearly as L5-like as the best, the highest
     anchor = min(k for k, s in enumerate(scores) if s >= tie_fraction * max(scores))
@@ -32,13 +62,6 @@ def l5_anchor(bodies, disc_z, min_score: float, tie_fraction: float) -> tuple[in
     return anchor, True, []
 
 
-def body_name(steps_up_from_l5: int):
-    """The name of the body this many steps above L5; None below L5 or above the last name."""
-    if 0 <= steps_up_from_l5 < len(NAMES_UP_FROM_L5):
-        return NAMES_UP_FROM_L5[steps_up_from_l5]
-    return None
-
-
 def _disc_below(bodies, k: int, disc_z) -> bool:
     """Whether a disc lies below body k (between it and the next body, or within reach if it is the lowest)."""
     z = bodies[k].z
@@ -46,7 +69,7 @@ def _disc_below(bodies, k: int, disc_z) -> bool:
     return any(floor < dz < z for dz in disc_z)
 
 
-def disc_name(z: float, named: dict):
+def _disc_name(z: float, named: dict):
     """The disc level at height z given the named bodies' heights (LPS z, mm); None if it fits nowhere."""
     order = [n for n in NAMES_UP_FROM_L5[::-1] if n in named]  # superior -> inferior
     for up, lo in zip(order, order[1:]):
