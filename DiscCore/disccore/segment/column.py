@@ -18,8 +18,12 @@ MIN_BODY_MM3 = 1000.0  # smaller pieces are fragments
 MIN_BODY_CORE_MM3 = 300.0  # the same on the central slab
 MIN_BODY_FRACTION_OF_MEDIAN = 0.4  # pieces far smaller than a typical body: fragments, a body cut by the field of view
 # Far from the mid-sagittal plane discs fade and neighbouring bodies touch through partial volume; within this
-# distance of it the discs separate them reliably.
+# distance of it the discs separate them reliably. The plane follows the column's centre line: at each height the
+# left-right median of the body and disc voxels in a band this high, smoothed by the median over this height (about a
+# body and a disc: the line follows a curved spine, not the shape of one body or a piece beside it).
 CORE_HALF_WIDTH_MM = 10.0
+CENTRE_LINE_BAND_MM = 5.0
+CENTRE_LINE_SMOOTHING_MM = 40.0
 MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
 MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
 
@@ -39,10 +43,10 @@ class Body:
         return float(self.centre[2])
 
 
-def column_bodies(body: np.ndarray, probs: np.ndarray, geometry, merged_factor: float):
-    """The bodies of the column in ``body`` (a mask), superior -> inferior, and what was set aside (one phrase per
-    piece)."""
-    found = _body_pieces(body, geometry)
+def column_bodies(body: np.ndarray, disc: np.ndarray, probs: np.ndarray, geometry, merged_factor: float):
+    """The bodies of the column in ``body`` (a mask; ``disc``: the disc voxels, with which they trace the column),
+    superior -> inferior, and what was set aside (one phrase per piece)."""
+    found = _body_pieces(body, disc, geometry)
     bodies = sorted((_body(piece, probs, geometry) for piece in found), key=lambda b: -b.z)
     dropped = []
     if len(bodies) >= 3:
@@ -57,19 +61,21 @@ def column_bodies(body: np.ndarray, probs: np.ndarray, geometry, merged_factor: 
     return bodies, dropped
 
 
-def _body_pieces(body: np.ndarray, geometry) -> list:
-    """Bodies separated on the central slab, then extended to all body voxels (nearest central piece); all the work
-    is done in the bounding box of the body voxels."""
+def _body_pieces(body: np.ndarray, disc: np.ndarray, geometry) -> list:
+    """Bodies separated on the central slab along the column's centre line, then extended to all body voxels
+    (nearest central piece); all the work is done in the bounding box of the body voxels."""
     from scipy import ndimage
 
     if not body.any():
         return []
     idx = np.argwhere(body)
     box = bounding_box(idx)  # all body voxels
-    x = geometry.index_to_lps(idx)[:, 0]  # LPS x: right -> left
-    mid = float(np.median(x))
+    lps = geometry.index_to_lps(idx)
+    x = lps[:, 0]  # LPS x: right -> left
     core = np.zeros(body[box].shape, bool)
-    central = np.abs(x - mid) <= CORE_HALF_WIDTH_MM
+    discs = geometry.index_to_lps(np.argwhere(disc))
+    line = _centre_line(np.r_[x, discs[:, 0]], np.r_[lps[:, 2], discs[:, 2]], lps[:, 2])
+    central = np.abs(x - line) <= CORE_HALF_WIDTH_MM
     core[tuple((idx[central] - [s.start for s in box]).T)] = True
     core_lab, core_ids, _ = components(core, int(MIN_BODY_CORE_MM3 / geometry.voxel_volume_mm3))
     if not core_ids:
@@ -86,6 +92,20 @@ def _body_pieces(body: np.ndarray, geometry) -> list:
     sizes = np.bincount(lab[inside], minlength=len(kept_label))
     ids = [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
     return list(pieces(lab, ids, offset=box).values())
+
+
+def _centre_line(x: np.ndarray, z: np.ndarray, at_z: np.ndarray) -> np.ndarray:
+    """The column's left-right position (LPS x, mm) at heights ``at_z`` (within those of the column voxels at ``x``,
+    ``z``): the median x per band of CENTRE_LINE_BAND_MM, then the median of the bands within
+    CENTRE_LINE_SMOOTHING_MM / 2 above and below."""
+    band = np.floor((z - z.min()) / CENTRE_LINE_BAND_MM).astype(int)
+    order = np.argsort(band, kind="stable")
+    bands, starts = np.unique(band[order], return_index=True)
+    per_band = np.array([np.median(v) for v in np.split(x[order], starts[1:])])
+    reach = CENTRE_LINE_SMOOTHING_MM / 2 / CENTRE_LINE_BAND_MM
+    smooth = np.array([np.median(per_band[np.abs(bands - b) <= reach]) for b in bands])
+    at_band = np.floor((at_z - z.min()) / CENTRE_LINE_BAND_MM).astype(int)
+    return np.interp(at_band, bands, smooth)
 
 
 def _body(piece: Piece, probs: np.ndarray, geometry) -> Body:
@@ -136,14 +156,15 @@ def _piece_of(idx: np.ndarray) -> Piece:
 
 
 def _on_the_column(bodies):
-    """Bodies near a smooth curve through the column (antero-posterior position quadratic in height, left-right
-    constant); bowel or pelvic pieces taken for bodies lie well in front of it or to the side. The farthest piece is
-    dropped until all lie within MAX_OFF_COLUMN_MM."""
+    """Bodies near a smooth curve through the column (antero-posterior and left-right positions quadratic in height:
+    a lordotic or a laterally curved spine); bowel or pelvic pieces taken for bodies lie well in front of it or to the
+    side. The farthest piece is dropped until all lie within MAX_OFF_COLUMN_MM."""
     kept, off = list(bodies), []
     while len(kept) >= 4:
         c = np.array([b.centre for b in kept])
-        ap_fit = np.polyval(np.polyfit(c[:, 2], c[:, 1], 2 if len(kept) >= 5 else 1), c[:, 2])
-        dist = np.hypot(c[:, 1] - ap_fit, c[:, 0] - np.median(c[:, 0]))
+        degree = 2 if len(kept) >= 5 else 1
+        ap_fit, lr_fit = (np.polyval(np.polyfit(c[:, 2], c[:, a], degree), c[:, 2]) for a in (1, 0))
+        dist = np.hypot(c[:, 1] - ap_fit, c[:, 0] - lr_fit)
         worst = int(np.argmax(dist))
         if dist[worst] <= MAX_OFF_COLUMN_MM:
             break

@@ -48,8 +48,10 @@ def name_levels(probs: np.ndarray, geometry, params: PostProcessing | None = Non
     voxel = geometry.voxel_volume_mm3
     sem = most_probable_class(probs)
     rep = LevelReport()
-    discs = list(pieces(*components(sem == DISC, int(MIN_DISC_MM3 / voxel))[:2]).values())
-    bodies, rep.dropped = column_bodies((sem == BODY) | (sem == L5_BODY), probs, geometry, params.merged_factor)
+    disc_lab, disc_ids, _ = components(sem == DISC, int(MIN_DISC_MM3 / voxel))
+    discs = list(pieces(disc_lab, disc_ids).values())
+    bodies, rep.dropped = column_bodies((sem == BODY) | (sem == L5_BODY), disc_lab > 0, probs, geometry,
+                                        params.merged_factor)
     disc_z = [float(d.centre(geometry)[2]) for d in discs] if bodies else []
     named_bodies, rep.anchored_on_l5, dropped = name_bodies(bodies, disc_z, params.l5_anchor_min_score,
                                                             params.l5_tie_fraction)
