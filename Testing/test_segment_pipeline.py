@@ -204,10 +204,12 @@ def _curved_column_probabilities(drift_mm, direction=SAGITTAL_LPS):
     return _on_file_grid(_sure_of(sem) + 0.02, direction)
 
 
+@pytest.mark.parametrize("name", ["sagittal (shared data)", "oblique left-handed"])
 @pytest.mark.parametrize("drift", [(0, 0, 0, 0, 0), (0, 8, 16, 24, 32), (0, 10, 20, 30, 40), (0, 20, 32, 36, 32)])
-def test_bodies_are_separated_along_a_laterally_curved_column(drift):
-    # the discs part the bodies only near the column's own mid-plane, which drifts up to 40 mm left-right
-    probs, geom = _curved_column_probabilities(drift)
+def test_bodies_are_separated_along_a_laterally_curved_column(drift, name):
+    # the discs part the bodies only near the column's own mid-plane, which drifts up to 40 mm left-right (and in the
+    # oblique file is turned 30 degrees about the scanner's vertical and tilted 20 degrees)
+    probs, geom = _curved_column_probabilities(drift, DIRECTIONS[name])
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
     for name in ("L1", "L2", "L3", "L4", "L5"):

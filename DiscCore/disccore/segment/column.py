@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .classes import BODY, L5_BODY
-from .masks import Piece, bounding_box, components, pieces
+from .masks import Piece, bounding_box, components, left_right_axis, pieces
 
 MIN_BODY_MM3 = 1000.0  # smaller pieces are fragments
 MIN_BODY_CORE_MM3 = 300.0  # the same on the central slab
 MIN_BODY_FRACTION_OF_MEDIAN = 0.4  # pieces far smaller than a typical body: fragments, a body cut by the field of view
 # Far from the mid-sagittal plane discs fade and neighbouring bodies touch through partial volume; within this
-# distance of it the discs separate them reliably. The plane follows the column's centre line: at each height the
+# distance of it (across the sagittal slices) the discs separate them reliably. The plane follows the column's centre line: at each height the
 # left-right median of the body and disc voxels in a band this high, smoothed by the median over this height (about a
 # body and a disc: the line follows a curved spine, not the shape of one body or a piece beside it).
 CORE_HALF_WIDTH_MM = 10.0
@@ -70,12 +70,11 @@ def _body_pieces(body: np.ndarray, disc: np.ndarray, geometry) -> list:
         return []
     idx = np.argwhere(body)
     box = bounding_box(idx)  # all body voxels
-    lps = geometry.index_to_lps(idx)
-    x = lps[:, 0]  # LPS x: right -> left
+    axis = left_right_axis(geometry)
+    x, z = _across_and_height(idx, geometry, axis)
+    disc_x, disc_z = _across_and_height(np.argwhere(disc), geometry, axis)
+    central = np.abs(x - _centre_line(np.r_[x, disc_x], np.r_[z, disc_z], z)) <= CORE_HALF_WIDTH_MM
     core = np.zeros(body[box].shape, bool)
-    discs = geometry.index_to_lps(np.argwhere(disc))
-    line = _centre_line(np.r_[x, discs[:, 0]], np.r_[lps[:, 2], discs[:, 2]], lps[:, 2])
-    central = np.abs(x - line) <= CORE_HALF_WIDTH_MM
     core[tuple((idx[central] - [s.start for s in box]).T)] = True
     core_lab, core_ids, _ = components(core, int(MIN_BODY_CORE_MM3 / geometry.voxel_volume_mm3))
     if not core_ids:
@@ -94,10 +93,16 @@ def _body_pieces(body: np.ndarray, disc: np.ndarray, geometry) -> list:
     return list(pieces(lab, ids, offset=box).values())
 
 
+def _across_and_height(idx: np.ndarray, geometry, axis: int):
+    """Position across the sagittal slices (mm along array ``axis``: the column's left-right as the file holds it,
+    however the patient lies in the scanner) and height (LPS z, mm) of voxel indices (N, 3)."""
+    return idx[:, axis] * geometry.spacing[axis], geometry.index_to_lps(idx)[:, 2]
+
+
 def _centre_line(x: np.ndarray, z: np.ndarray, at_z: np.ndarray) -> np.ndarray:
-    """The column's left-right position (LPS x, mm) at heights ``at_z`` (within those of the column voxels at ``x``,
-    ``z``): the median x per band of CENTRE_LINE_BAND_MM, then the median of the bands within
-    CENTRE_LINE_SMOOTHING_MM / 2 above and below."""
+    """The column's left-right position (mm) at heights ``at_z`` (within those of the column voxels at ``x``, ``z``):
+    the median x per band of CENTRE_LINE_BAND_MM, then the median of the bands within CENTRE_LINE_SMOOTHING_MM / 2
+    above and below."""
     band = np.floor((z - z.min()) / CENTRE_LINE_BAND_MM).astype(int)
     order = np.argsort(band, kind="stable")
     bands, starts = np.unique(band[order], return_index=True)
