@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict
 
 import numpy as np
@@ -12,16 +11,14 @@ from disccore import anatomy, models
 from disccore.errors import ModelError
 from disccore.image import SpatialImage
 from disccore.segment.postprocessing import PostProcessing
+from test_models import copied_models  # noqa: F401 (a fixture: the shipped models copied, found first)
 from test_segment_pipeline import _stack_probabilities
 
 
 @pytest.fixture
-def manifest_entry(tmp_path, monkeypatch):
+def manifest_entry(request):
     """A copy of the shipped models whose first entry's "postprocessing" a test rewrites (None: removed)."""
-    src = models.list_models()[0].path.parent.parent
-    dst = tmp_path / "models"
-    shutil.copytree(src, dst)
-    monkeypatch.setenv(models.ENV_VAR, str(dst))
+    dst = request.getfixturevalue("copied_models")
 
     def write(section):
         doc = json.loads((dst / "manifest.json").read_text())
