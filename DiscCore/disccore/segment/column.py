@@ -1,8 +1,9 @@
 """The vertebral bodies of the spinal column, superior -> inferior, from the network's body voxels.
 
-Bodies are separated on a central slab (where the discs part them reliably), fragments dropped, two bodies joined
-where the disc between them was missed cut apart, and body-like pieces off the column (bowel or pelvis in front of or
-beside it, sacral pieces far below) set aside. "Up" is LPS z (superior), so any orientation in the file is handled.
+Bodies are separated on a slab along the column's centre line (where the discs part them reliably, whatever the
+lateral curve), fragments dropped, two bodies joined where the disc between them was missed cut apart, and body-like
+pieces off the column (bowel or pelvis in front of or beside it, sacral pieces far below) set aside. "Up" is LPS z
+(superior), so any orientation in the file is handled.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ MIN_BODY_MM3 = 1000.0  # smaller pieces are fragments
 MIN_BODY_CORE_MM3 = 300.0  # the same on the central slab
 MIN_BODY_FRACTION_OF_MEDIAN = 0.4  # pieces far smaller than a typical body: fragments, a body cut by the field of view
 # Far from the mid-sagittal plane discs fade and neighbouring bodies touch through partial volume; within this
-# distance of it (across the sagittal slices) the discs separate them reliably. The plane follows the column's centre line: at each height the
-# left-right median of the body and disc voxels in a band this high, smoothed by the median over this height (about a
-# body and a disc: the line follows a curved spine, not the shape of one body or a piece beside it).
+# distance of it (across the sagittal slices) the discs separate them reliably. The plane follows the column's centre
+# line: at each height the left-right median of the body and disc voxels in a band this high, smoothed by the median
+# over this height (about a body and a disc: the line follows a curved spine, not one body's shape or a piece beside).
 CORE_HALF_WIDTH_MM = 10.0
 CENTRE_LINE_BAND_MM = 5.0
 CENTRE_LINE_SMOOTHING_MM = 40.0

@@ -1,5 +1,5 @@
-"""Small operations on the masks of a volume: the class map, connected pieces, each kept in its bounding box, their centres and
-sagittal sections.
+"""Small operations on the masks of a volume: the class map, connected pieces, each kept in its bounding box, their
+centres and sagittal sections.
 
 A piece is a box (slices of the volume) and the mask within it: the steps after the labelling work in the box, not on
 the whole volume (a body is about 1 % of it).
@@ -33,7 +33,8 @@ class Piece(NamedTuple):
     def tight(self) -> Piece:
         """The same voxels in their bounding box."""
         inner = bounding_box(np.argwhere(self.mask))
-        return Piece(tuple(slice(o.start + i.start, o.start + i.stop) for o, i in zip(self.box, inner)), self.mask[inner])
+        box = tuple(slice(o.start + i.start, o.start + i.stop) for o, i in zip(self.box, inner))
+        return Piece(box, self.mask[inner])
 
     def sections(self, axis: int, length: int) -> np.ndarray:
         """Voxels in each slice along array ``axis`` of the volume (``length`` slices)."""
