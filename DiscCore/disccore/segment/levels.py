@@ -21,7 +21,7 @@ from .postprocessing import PostProcessing
 from .trimming import body_outline, trimmed, within_its_vertebrae
 
 MIN_DISC_MM3 = 150.0  # smaller disc pieces are noise
-MIN_CANAL_MM3 = 300.0
+MIN_CANAL_MM3 = 300.0  # the same for the canal (of what remains, the largest piece is the canal)
 
 
 @dataclass
