@@ -9,6 +9,7 @@ import pytest
 
 from disccore.models import ModelInfo, sha256_of
 from disccore.segment import load_network
+from disccore.segment.postprocessing import PostProcessing
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY
 from disccore.training.data import (DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, list_cases,
                                    mark_disc_endplate_margin, prepare_case, with_disc_endplate_margin)
@@ -24,6 +25,7 @@ def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
     entry = json.loads((tmp_path / "m" / "entry.json").read_text())
     assert entry["sha256"] == sha256_of(weights)
     assert entry["network"]["features"] == [8, 8, 16, 32, 64, 8]  # inference builds the architecture from it
+    assert PostProcessing.from_manifest(entry["postprocessing"]) == PostProcessing()  # the defaults, to be tuned
     info = ModelInfo(entry["name"], entry["version"], weights, classes=tuple(entry["classes"]),
                      network=entry["network"])
     net = load_network(info)

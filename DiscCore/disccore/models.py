@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import ModelError
+from .segment.postprocessing import PostProcessing
 
 ENV_VAR = "DISCCORE_MODELS_DIR"
 USER_ENV_VAR = "DISCCORE_USER_MODELS_DIR"
@@ -38,6 +39,7 @@ class ModelInfo:
     onnx_sha256_expected: str = ""
     entry: dict = field(default_factory=dict, compare=False, repr=False)  # the whole manifest entry, as written
     user: bool = False  # adapted by a user (disccore adapt), not shipped
+    postprocessing: PostProcessing = field(default_factory=PostProcessing)  # tuned for this model (older: defaults)
 
 
 def model_dirs() -> list[Path]:
@@ -114,6 +116,7 @@ def _read_manifest(manifest: Path) -> list[ModelInfo]:
                 onnx_path=manifest.parent / m["onnx_file"] if m.get("onnx_file") else None,
                 onnx_sha256_expected=m.get("onnx_sha256", ""),
                 entry=dict(m),
+                postprocessing=PostProcessing.from_manifest(m.get("postprocessing", {})),
             )
             for m in doc["models"]
         ]

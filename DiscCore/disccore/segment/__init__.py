@@ -82,9 +82,11 @@ def _segment_on_model_grid(runner, image: SpatialImage, info, progress) -> np.nd
     if runner.note:
         report(progress, 0.85, runner.note)
     report(progress, 0.85, "naming the levels")
-    labels, level_report = name_levels(pred.probs, pred.geometry)
+    labels, level_report = name_levels(pred.probs, pred.geometry, info.postprocessing)
     if not level_report.anchored_on_l5:
         report(progress, 0.9, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
+    if level_report.dropped:
+        report(progress, 0.9, f"set aside (not named): {level_report.summary()}")
     report(progress, 0.95, "labels back onto the input grid")
     canonical = labels_to_input_grid(labels.array, pred.probs, pred.input_size_2d)
     return np.ascontiguousarray(pred.reorientation.from_canonical(canonical))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
@@ -12,6 +12,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..segment.export import ONNX_FILE, add_onnx_export
+from ..segment.postprocessing import PostProcessing
 from .data import list_cases, prepare_case, synthetic_cases
 from .train import TrainConfig, disc_margin_in_cycle, evaluate_case, export_model, folds_by_subject, train_cycles
 
@@ -79,6 +80,7 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {"training_cases": {ds: sum(c.dataset == ds for c in cases) for ds in ("ivd", "vb2", "vb3")}}
     extra["training_cases"]["synthetic phantoms"] = config.synthetic_cases
+    extra["postprocessing"] = asdict(PostProcessing())  # the defaults; tune them on the held-out predictions
     if folds > 1:
         results = cross_validate(cases, prepared, config, folds, log, only_folds, synthetic_for, save_dir=out_dir)
         summary = summarise(results)

@@ -1,0 +1,195 @@
+"""The vertebral bodies of the spinal column, superior -> inferior, from the network's body voxels.
+
+Bodies are separated on a slab along the column's centre line (where the discs part them reliably, whatever the
+lateral curve), fragments dropped, two bodies joined where the disc between them was missed cut apart, and body-like
+pieces off the column (bowel or pelvis in front of or beside it, sacral pieces far below) set aside. "Up" is LPS z
+(superior), so any orientation in the file is handled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .classes import BODY, L5_BODY
+from .masks import Piece, bounding_box, components, left_right_axis, pieces
+
+MIN_BODY_MM3 = 1000.0  # smaller pieces are fragments
+MIN_BODY_CORE_MM3 = 300.0  # the same on the central slab
+MIN_BODY_FRACTION_OF_MEDIAN = 0.4  # pieces far smaller than a typical body: fragments, a body cut by the field of view
+# Far from the mid-sagittal plane discs fade and neighbouring bodies touch through partial volume; within this
+# distance of it (across the sagittal slices) the discs separate them reliably. The plane follows the column's centre
+# line: at each height the left-right median of the body and disc voxels in a band this high, smoothed by the median
+# over this height (about a body and a disc: the line follows a curved spine, not one body's shape or a piece beside).
+CORE_HALF_WIDTH_MM = 10.0
+CENTRE_LINE_BAND_MM = 5.0
+CENTRE_LINE_SMOOTHING_MM = 40.0
+MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
+MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
+
+SMALL_PIECE = "a body piece much smaller than the others"
+OFF_COLUMN = "a body-like piece off the spinal column"
+
+
+@dataclass
+class Body:
+    centre: np.ndarray  # LPS, mm
+    score: float  # how L5-like: the network's L5 share of the body probability
+    piece: Piece
+    voxels: int
+
+    @property
+    def z(self) -> float:
+        return float(self.centre[2])
+
+
+def column_bodies(body: np.ndarray, disc: np.ndarray, probs: np.ndarray, geometry, merged_factor: float):
+    """The bodies of the column in ``body`` (a mask; ``disc``: the disc voxels, with which they trace the column),
+    superior -> inferior, and what was set aside (one phrase per piece)."""
+    found = _body_pieces(body, disc, geometry)
+    bodies = sorted((_body(piece, probs, geometry) for piece in found), key=lambda b: -b.z)
+    dropped = []
+    if len(bodies) >= 3:
+        typical = float(np.median([b.voxels for b in bodies]))
+        small = [b for b in bodies if b.voxels < MIN_BODY_FRACTION_OF_MEDIAN * typical]
+        dropped += [SMALL_PIECE] * len(small)
+        bodies = [b for b in bodies if b.voxels >= MIN_BODY_FRACTION_OF_MEDIAN * typical]
+    bodies = _split_merged(bodies, probs, geometry, merged_factor)
+    bodies, off_column = _on_the_column(bodies)
+    bodies, beyond = _main_column(bodies)
+    dropped += [OFF_COLUMN] * (len(off_column) + len(beyond))
+    return bodies, dropped
+
+
+def _body_pieces(body: np.ndarray, disc: np.ndarray, geometry) -> list:
+    """Bodies separated on the central slab along the column's centre line, then extended to all body voxels
+    (nearest central piece); all the work is done in the bounding box of the body voxels."""
+    from scipy import ndimage
+
+    if not body.any():
+        return []
+    idx = np.argwhere(body)
+    box = bounding_box(idx)  # all body voxels
+    axis = left_right_axis(geometry)
+    x, z = _across_and_height(idx, geometry, axis)
+    disc_x, disc_z = _across_and_height(np.argwhere(disc), geometry, axis)
+    central = np.abs(x - _centre_line(np.r_[x, disc_x], np.r_[z, disc_z], z)) <= CORE_HALF_WIDTH_MM
+    core = np.zeros(body[box].shape, bool)
+    core[tuple((idx[central] - [s.start for s in box]).T)] = True
+    core_lab, core_ids, _ = components(core, int(MIN_BODY_CORE_MM3 / geometry.voxel_volume_mm3))
+    if not core_ids:
+        lab, ids, _ = components(body, int(MIN_BODY_MM3 / geometry.voxel_volume_mm3))
+        return list(pieces(lab, ids).values())
+    kept_label = np.zeros(int(core_lab.max()) + 1, core_lab.dtype)  # core label -> itself if kept, else 0
+    kept_label[core_ids] = core_ids
+    kept = kept_label[core_lab]
+    nearest = ndimage.distance_transform_edt(kept == 0, sampling=geometry.spacing, return_distances=False,
+                                             return_indices=True)
+    inside = body[box]
+    lab = np.zeros(inside.shape, kept.dtype)
+    lab[inside] = kept[tuple(n[inside] for n in nearest)]
+    sizes = np.bincount(lab[inside], minlength=len(kept_label))
+    ids = [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
+    return list(pieces(lab, ids, offset=box).values())
+
+
+def _across_and_height(idx: np.ndarray, geometry, axis: int):
+    """Position across the sagittal slices (mm along array ``axis``: the column's left-right as the file holds it,
+    however the patient lies in the scanner) and height (LPS z, mm) of voxel indices (N, 3)."""
+    return idx[:, axis] * geometry.spacing[axis], geometry.index_to_lps(idx)[:, 2]
+
+
+def _centre_line(x: np.ndarray, z: np.ndarray, at_z: np.ndarray) -> np.ndarray:
+    """The column's left-right position (mm) at heights ``at_z`` (within those of the column voxels at ``x``, ``z``):
+    the median x per band of CENTRE_LINE_BAND_MM, then the median of the bands within CENTRE_LINE_SMOOTHING_MM / 2
+    above and below."""
+    band = np.floor((z - z.min()) / CENTRE_LINE_BAND_MM).astype(int)
+    order = np.argsort(band, kind="stable")
+    bands, starts = np.unique(band[order], return_index=True)
+    per_band = np.array([np.median(v) for v in np.split(x[order], starts[1:])])
+    reach = CENTRE_LINE_SMOOTHING_MM / 2 / CENTRE_LINE_BAND_MM
+    smooth = np.array([np.median(per_band[np.abs(bands - b) <= reach]) for b in bands])
+    at_band = np.floor((at_z - z.min()) / CENTRE_LINE_BAND_MM).astype(int)
+    return np.interp(at_band, bands, smooth)
+
+
+def _body(piece: Piece, probs: np.ndarray, geometry) -> Body:
+    p_l5 = probs[L5_BODY][piece.box][piece.mask].sum()
+    score = float(p_l5 / max(p_l5 + probs[BODY][piece.box][piece.mask].sum(), 1e-6))
+    return Body(piece.centre(geometry), score, piece, piece.voxels)
+
+
+def _split_merged(bodies, probs, geometry, merged_factor: float):
+    """A body about twice the typical size is two bodies joined where the disc between them was missed: cut it
+    across the spine (LPS z) where it is thinnest, in the middle half of its height. The largest body is compared
+    with the median of the others, and cut, until none is that large (two joined pairs would otherwise raise the
+    median of all so far that neither looks joined)."""
+    out = list(bodies)
+    while len(out) >= 3:
+        largest = max(out, key=lambda b: b.voxels)
+        others = float(np.median([b.voxels for b in out if b is not largest]))
+        if largest.voxels < merged_factor * others:
+            break
+        parts = _cut_across(largest, probs, geometry)
+        if parts is None:
+            break
+        out = [b for b in out if b is not largest] + parts
+    return sorted(out, key=lambda b: -b.z)
+
+
+def _cut_across(b, probs, geometry):
+    """The two halves of body ``b`` cut across the spine where it is thinnest (None if a half would be empty)."""
+    idx = b.piece.indices()
+    z = geometry.index_to_lps(idx)[:, 2]
+    lo, hi = np.percentile(z, 25), np.percentile(z, 75)
+    step = max(1.0, float(max(geometry.spacing)))  # bins no finer than the voxels, or some stay empty
+    edges = np.arange(lo, hi + step, step)
+    counts, _ = np.histogram(z, edges)
+    cut = float(edges[int(np.argmin(counts))] + step / 2) if len(counts) else float(np.median(z))
+    halves = (z >= cut, z < cut)
+    if not all(h.any() for h in halves):
+        return None
+    return [_body(_piece_of(idx[half]), probs, geometry) for half in halves]
+
+
+def _piece_of(idx: np.ndarray) -> Piece:
+    """The piece made of voxel indices (N, 3), in their bounding box."""
+    box = bounding_box(idx)
+    mask = np.zeros(tuple(s.stop - s.start for s in box), bool)
+    mask[tuple((idx - [s.start for s in box]).T)] = True
+    return Piece(box, mask)
+
+
+def _on_the_column(bodies):
+    """Bodies near a smooth curve through the column (antero-posterior and left-right positions quadratic in height:
+    a lordotic or a laterally curved spine); bowel or pelvic pieces taken for bodies lie well in front of it or to the
+    side. The farthest piece is dropped until all lie within MAX_OFF_COLUMN_MM."""
+    kept, off = list(bodies), []
+    while len(kept) >= 4:
+        c = np.array([b.centre for b in kept])
+        degree = 2 if len(kept) >= 5 else 1
+        ap_fit, lr_fit = (np.polyval(np.polyfit(c[:, 2], c[:, a], degree), c[:, 2]) for a in (1, 0))
+        dist = np.hypot(c[:, 1] - ap_fit, c[:, 0] - lr_fit)
+        worst = int(np.argmax(dist))
+        if dist[worst] <= MAX_OFF_COLUMN_MM:
+            break
+        off.append(kept.pop(worst))
+    return kept, off
+
+
+def _main_column(bodies):
+    """The longest run of consecutive bodies (superior -> inferior) without a gap wider than MAX_GAP_FACTOR
+    typical spacings; the rest (pelvic or bowel pieces, sacral segments far below) is returned apart."""
+    if len(bodies) < 3:
+        return bodies, []
+    gaps = [float(np.linalg.norm(a.centre - b.centre)) for a, b in zip(bodies, bodies[1:])]
+    typical = float(np.median(gaps))
+    runs, start = [], 0
+    for k, gap in enumerate(gaps):
+        if gap > MAX_GAP_FACTOR * typical:
+            runs.append(bodies[start : k + 1])
+            start = k + 1
+    runs.append(bodies[start:])
+    best = max(runs, key=lambda r: (len(r), sum(b.voxels for b in r)))
+    return best, [b for r in runs if r is not best for b in r]

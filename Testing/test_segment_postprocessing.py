@@ -1,0 +1,66 @@
+"""The post-processing parameters travel with the model: read from its manifest entry, used by segment_image."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+from disccore import anatomy, models
+from disccore.errors import ModelError
+from disccore.image import SpatialImage
+from disccore.segment.postprocessing import PostProcessing
+from test_models import copied_models  # noqa: F401 (a fixture: the shipped models copied, found first)
+from test_segment_pipeline import _stack_probabilities
+
+
+@pytest.fixture
+def manifest_entry(request):
+    """A copy of the shipped models whose first entry's "postprocessing" a test rewrites (None: removed)."""
+    dst = request.getfixturevalue("copied_models")
+
+    def write(section):
+        doc = json.loads((dst / "manifest.json").read_text())
+        doc["models"][0].pop("postprocessing", None)
+        if section is not None:
+            doc["models"][0]["postprocessing"] = section
+        (dst / "manifest.json").write_text(json.dumps(doc))
+        return models.resolve_model()
+
+    return write
+
+
+def test_the_shipped_model_carries_its_postprocessing():
+    doc = json.loads((models.list_models()[0].path.parent.parent / "manifest.json").read_text())
+    assert doc["models"][0]["postprocessing"] == asdict(PostProcessing())  # today's values, outputs unchanged
+
+
+def test_an_older_manifest_takes_the_defaults_for_what_it_lacks(manifest_entry):
+    assert manifest_entry(None).postprocessing == PostProcessing()
+    info = manifest_entry({"body_section_share": 0.0})
+    assert info.postprocessing == PostProcessing(body_section_share=0.0)
+
+
+def test_an_unknown_postprocessing_key_is_a_damaged_manifest(manifest_entry):
+    with pytest.raises(ModelError, match="damaged"):
+        manifest_entry({"body_trim_probabilty": 0.9})
+
+
+def test_segment_image_uses_the_models_postprocessing_and_says_what_it_set_aside(manifest_entry, monkeypatch):
+    from disccore import segment
+    from disccore.segment import infer
+
+    # every body also in the slices either side, only 10 voxels there: cut off by the lateral step (share 0.4), kept
+    # with a model whose manifest sets the share to 0; the sixth body, below L5, is set aside
+    probs, geom = _stack_probabilities(lateral_ends=True)
+    monkeypatch.setattr(segment, "load_network", lambda info, device="cpu": None)
+    monkeypatch.setattr(infer, "predict_probabilities", lambda *args, **kwargs: probs)
+    image = SpatialImage(np.zeros(geom.size, np.float32), geom)
+    l2 = anatomy.by_name("L2").label
+    for share, voxels in ((0.4, 8 * 5 * 15), (0.0, 8 * 5 * 15 + 2 * 2 * 5)):
+        manifest_entry({"body_section_share": share})
+        messages = []
+        labels = segment.segment_image(image, device="cpu", progress=lambda f, m, seen=messages: seen.append(m))
+        assert int((labels.array == l2).sum()) == voxels
+        assert any(m.startswith("set aside (not named): a vertebral body below L5") for m in messages), messages
