@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
         "measure",
         help="measure disc height, disc volume and canal AP diameter from a segmentation",
         description="Measure every disc level of a lumbar segmentation in physical space: disc volume, disc height "
-        "(mean and median over the central 80 %% of the footprint, anterior/middle/posterior), disc height index, "
+        "(mean and median over the central 80 % of the footprint, anterior/middle/posterior), disc height index, "
         "canal AP diameter and area at the disc level with a stenosis flag; vertebral bodies optionally.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -43,15 +43,16 @@ def add_parser(subparsers) -> None:
 
 
 def _outputs(args) -> list[Path]:
-    from ..outputs import check_output_path
+    from ..errors import OutputError
+    from ..io import sidecar_path
+    from ..outputs import check_output_path, refuse_inputs_as_outputs
 
     outs = [Path(args.output)] + [Path(x) for x in (args.json, args.vertebrae_csv) if x]
     resolved = [o.resolve() for o in outs]
     if len(set(resolved)) != len(resolved):
-        raise InputError("two outputs point to the same file; give each output its own name")
-    seg = Path(args.segmentation).resolve()
-    if seg in resolved:
-        raise InputError("an output would overwrite the input segmentation; choose another name")
+        raise OutputError("two outputs point to the same file; give each output its own name")
+    labels_file = args.labels if args.labels and Path(args.labels).exists() else None
+    refuse_inputs_as_outputs(outs, [args.segmentation, sidecar_path(args.segmentation), args.image, labels_file])
     for o in outs:
         check_output_path(o, args.overwrite)
     return outs

@@ -49,10 +49,12 @@ def segment_image(image: SpatialImage, model: Optional[str] = None, device: str 
     import torch
 
     from ..models import resolve_model
+    from .checks import check_segmentable
     from .infer import predict_probabilities
     from .levels import name_levels
 
     info = resolve_model(model)
+    check_segmentable(image, info.input_spacing_mm)  # too small for the network, or a label map: exit 3
     dev = choose_device(device)
     torch.manual_seed(0)
     # No torch.use_deterministic_algorithms: the CPU kernels of this network are deterministic as they are

@@ -11,15 +11,21 @@ def normalise_intensity(array: np.ndarray) -> np.ndarray:
     """Contrast stretch: the 2.5th..97.5th percentiles of the non-zero voxels map to 0..1 (clipped to -0.5..1.5).
 
     Percentiles make it independent of scanner scaling; the loose clip keeps bright fat/CSF distinguishable.
+    NaN and infinite voxels are left out of the percentiles and become 0 (one NaN would make them all NaN).
     """
     a = np.asarray(array, dtype=np.float32)
-    values = a[a != 0]
+    finite = np.isfinite(a)
+    values = a[finite & (a != 0)]
     if values.size < 100:
-        values = a.reshape(-1)
+        values = a[finite]
+    if values.size == 0:
+        return np.zeros(a.shape, np.float32)
     lo, hi = np.percentile(values, [LOW_PERCENTILE, HIGH_PERCENTILE])
     if hi <= lo:
         hi = lo + 1.0
-    return np.clip((a - lo) / (hi - lo), -0.5, 1.5).astype(np.float32)
+    out = np.clip((a - lo) / (hi - lo), -0.5, 1.5).astype(np.float32)
+    out[~finite] = 0.0
+    return out
 
 
 def inplane_size(shape_2d, spacing_2d, target_spacing) -> tuple[int, int]:
