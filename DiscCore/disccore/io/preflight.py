@@ -28,6 +28,8 @@ DEFAULT_MAX_VOXELS = 1 << 27
 #: deflate's best case is about 1032:1; a gzip/zlib stream claiming more than this is truncated or forged
 MAX_DEFLATE_RATIO = 1100
 _HEADER_READ_BYTES = 1 << 16
+#: SimpleITK reads images of at most 5 dimensions
+MAX_DIMENSIONS = 5
 _BITS = re.compile(r"(\d+)-bit")
 
 
@@ -113,10 +115,28 @@ def _data_file(header: Path, name: str) -> Optional[Path]:
     return p if p.is_absolute() else header.parent / p
 
 
+def _check_dimensions(path: Path, fields: dict, ndim_key: str, sizes_key: str) -> None:
+    """The dimension count and sizes must be sane before ITK parses them (MetaIO corrupts its heap on NDims = 93)."""
+    try:
+        ndim = int(fields.get(ndim_key, ""))
+        sizes = [int(v) for v in fields.get(sizes_key, "").split()]
+    except ValueError:
+        ndim, sizes = 0, []
+    if not 1 <= ndim <= MAX_DIMENSIONS or len(sizes) != ndim or min(sizes) < 1:
+        raise InputError(
+            f"'{path.name}' could not be read: its header's dimensions are damaged ({ndim_key} "
+            f"'{fields.get(ndim_key, '')}', {sizes_key} '{fields.get(sizes_key, '')}')"
+        )
+
+
 def data_layout(path: Path, suffix: str) -> tuple[Path, Optional[int]]:
-    """(the file holding the voxel data, the most bytes of data one byte of it can expand to, None = unknown)."""
+    """(the file holding the voxel data, the most bytes of data one byte of it can expand to, None = unknown).
+
+    Also refuses a NRRD or MetaImage header whose dimensions are damaged.
+    """
     if suffix in (".nrrd", ".nhdr", ".seg.nrrd"):
         fields = _text_header_fields(path, ":", None)
+        _check_dimensions(path, fields, "dimension", "sizes")
         data = _data_file(path, fields.get("data file", fields.get("datafile", "")))
         encoding = fields.get("encoding", "raw").lower()
         ratio = {"raw": 1, "gzip": MAX_DEFLATE_RATIO, "gz": MAX_DEFLATE_RATIO}.get(encoding)
@@ -125,6 +145,7 @@ def data_layout(path: Path, suffix: str) -> tuple[Path, Optional[int]]:
         return (data or path), ratio
     if suffix in (".mha", ".mhd"):
         fields = _text_header_fields(path, "=", "elementdatafile")
+        _check_dimensions(path, fields, "ndims", "dimsize")
         data = _data_file(path, fields.get("elementdatafile", "LOCAL"))
         compressed = fields.get("compresseddata", "false").lower() == "true"
         return (data or path), (MAX_DEFLATE_RATIO if compressed else 1)
