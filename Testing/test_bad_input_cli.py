@@ -17,7 +17,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import REPO_ROOT, subprocess_env
 from disccore.cli.main import main
 from disccore.errors import (
@@ -276,16 +275,28 @@ def _dead_pid() -> int:
 
 
 def test_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path, phantom_file, fake_segmenter):  # noqa: F811
+    from disccore.outputs import FOREIGN_TEMPORARY_AGE_S, temporary_path
+
     outdir = tmp_path / "res"
     outdir.mkdir()
+
+    def left_by(pid, name):
+        return temporary_path(outdir / name).name.replace(f"-{os.getpid()}-", f"-{pid}-", 1)
+
     dead = _dead_pid()
-    (outdir / f".tmp-disccore-{dead}-0123abcd-case").mkdir()
-    (outdir / f".tmp-disccore-{dead}-0123abcd-case" / "case1.seg.nrrd").write_bytes(b"half")
-    (outdir / f".tmp-disccore-{dead}-4567abcd-case1_discs.csv").write_text("half")
-    live = f".tmp-disccore-{os.getppid()}-89abcdef-case1_report.png"  # a running process: maybe still writing
+    staging = outdir / left_by(dead, "case")
+    staging.mkdir()
+    (staging / "case1.seg.nrrd").write_bytes(b"half")
+    (outdir / left_by(dead, "case1_discs.csv")).write_text("half")
+    live = left_by(os.getppid(), "case1_report.png")  # a running process: maybe still writing
     (outdir / live).write_text("busy")
+    recent_foreign, old_foreign = (f".tmp-disccore-{dead}-0000beef-{n}-case1.seg.nrrd" for n in ("a1", "b2"))
+    (outdir / recent_foreign).write_text("another host, maybe still writing")
+    (outdir / old_foreign).write_text("another host, long ago")
+    long_ago = time.time() - FOREIGN_TEMPORARY_AGE_S - 60
+    os.utime(outdir / old_foreign, (long_ago, long_ago))
     assert main(["run", str(phantom_file), "-o", str(outdir), "-q"]) == 0
-    assert _case_files(outdir) == sorted([live] + [f"case1{s}" for s in CASE_SUFFIXES])
+    assert _case_files(outdir) == sorted([live, recent_foreign] + [f"case1{s}" for s in CASE_SUFFIXES])
 
 
 def test_unwritable_output_folder_fails_before_any_work(tmp_path, phantom_file, monkeypatch, capfd):  # noqa: F811
@@ -420,8 +431,14 @@ def test_fifo_and_devices_are_refused_without_blocking(tmp_path):
     dicom = tmp_path / "dicom"
     dicom.mkdir()
     os.mkfifo(dicom / "IM0001")
-    for argv in (["segment", fifo, "-o", tmp_path / "f.seg.nrrd"], ["segment", "/dev/zero", "-o", tmp_path / "z.seg.nrrd"],
-                 ["measure", fifo, "-o", tmp_path / "t.csv"], ["segment", dicom, "-o", tmp_path / "d.seg.nrrd"]):
+    os.mkfifo(tmp_path / "names.json")
+    arr = np.zeros((10, 10, 6), np.uint8)
+    arr[3:6, 3:6, 2:4] = 1
+    labels = write_image(SpatialImage(arr, Geometry(arr.shape)), tmp_path / "l.nrrd")
+    for argv in (["segment", fifo, "-o", tmp_path / "f.seg.nrrd"],
+                 ["segment", "/dev/zero", "-o", tmp_path / "z.seg.nrrd"],
+                 ["measure", fifo, "-o", tmp_path / "t.csv"], ["segment", dicom, "-o", tmp_path / "d.seg.nrrd"],
+                 ["measure", labels, "--labels", tmp_path / "names.json", "-o", tmp_path / "t.csv"]):
         start = time.monotonic()
         done = _cli(*argv)
         assert time.monotonic() - start < 15
@@ -523,7 +540,7 @@ def test_readme_exit_code_table_matches_the_errors():
     from disccore import errors
 
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    table = {int(code): meaning for code, meaning in re.findall(r"^\| (\d+) \| (.+?) \|$", text, flags=re.M)}
+    table = {int(code): meaning for code, meaning in re.findall(r"^\| (\d+) \| (.+?) \|$", text, flags=re.MULTILINE)}
     codes = {cls.exit_code for cls in vars(errors).values()
              if isinstance(cls, type) and issubclass(cls, errors.DiscCoreError)}
     assert set(table) == codes | {0}, f"README exit codes {sorted(table)}, code's {sorted(codes)}"

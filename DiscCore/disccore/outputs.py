@@ -5,15 +5,19 @@ through :func:`atomic_output`, which writes to a hidden temporary file in the de
 into place only when the writer succeeded. A set of files that belong together (one case of ``disccore run``)
 goes through :func:`staged_outputs`: written into a hidden folder, then moved into place together.
 
-Temporaries are named ``.tmp-disccore-PID-...``: one left by a killed run (its process gone) is removed by the
-next run that writes into the same folder. A failed write (disk full, read-only folder) is an OutputError.
+Temporaries are named ``.tmp-disccore-PID-HOST-...``: one left by a killed run (its process gone on this host,
+or older than a day when written from another host) is removed by the next run that writes into the same
+folder. A failed write (disk full, read-only folder) is an OutputError.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import socket
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +28,9 @@ from .errors import OutputError
 PathLike = Union[str, os.PathLike]
 
 TEMPORARY_PREFIX = ".tmp-disccore-"
+#: a temporary from another host (a shared folder) cannot be checked for a live process; left alone this long
+FOREIGN_TEMPORARY_AGE_S = 24 * 3600
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
 def _write_failed(path: Path, exc: OSError) -> OutputError:
@@ -34,7 +41,7 @@ def _write_failed(path: Path, exc: OSError) -> OutputError:
 def check_writable_folder(folder: Path) -> None:
     """Create and remove a probe file: permission bits alone miss read-only mounts and immutable folders."""
     try:
-        fd, probe = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-probe-", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-{_HOST}-probe-", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
@@ -82,30 +89,35 @@ def refuse_inputs_as_outputs(outputs: Iterable[PathLike], inputs: Iterable) -> N
                 )
 
 
-def _pid_of(name: str) -> int:
-    head = name[len(TEMPORARY_PREFIX):].split("-", 1)[0]
-    return int(head) if head.isdigit() else 0
-
-
-def _process_alive(pid: int) -> bool:
+def _is_stale(entry: os.DirEntry) -> bool:
+    parts = entry.name[len(TEMPORARY_PREFIX):].split("-")
+    if len(parts) < 3 or not parts[0].isdigit():
+        return False
+    pid, host = int(parts[0]), parts[1]
+    if host != _HOST:
+        try:
+            return time.time() - entry.stat(follow_symlinks=False).st_mtime > FOREIGN_TEMPORARY_AGE_S
+        except OSError:
+            return False
+    if pid == os.getpid():
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else
         return True
-    return True
+    except OSError:  # exists but belongs to someone else
+        return False
+    return False
 
 
 def remove_stale_temporaries(folder: PathLike) -> None:
     """Remove temporaries that a killed run left in ``folder`` (a live run's are kept; it may be writing)."""
     try:
-        entries = list(os.scandir(folder))
+        entries = [e for e in os.scandir(folder) if e.name.startswith(TEMPORARY_PREFIX)]
     except OSError:
         return
     for entry in entries:
-        pid = _pid_of(entry.name) if entry.name.startswith(TEMPORARY_PREFIX) else 0
-        if pid <= 0 or pid == os.getpid() or _process_alive(pid):
+        if not _is_stale(entry):
             continue
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path, ignore_errors=True)
@@ -118,7 +130,7 @@ def remove_stale_temporaries(folder: PathLike) -> None:
 
 def temporary_path(final: Path) -> Path:
     """A hidden name beside ``final`` that carries this process's id (so a later run can tell it is stale)."""
-    return final.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{final.name}")
+    return final.with_name(f"{TEMPORARY_PREFIX}{os.getpid()}-{_HOST}-{uuid.uuid4().hex[:8]}-{final.name}")
 
 
 @contextmanager

@@ -18,8 +18,8 @@ from ..errors import ImageContentError, InputError, OutputError
 from ..image import ORTHONORMAL_TOLERANCE, SpatialImage, from_sitk, to_sitk
 from ..outputs import atomic_output, check_output_path
 from ._formats import SUPPORTED_TEXT, WRITABLE_IMAGE_SUFFIXES, apply_nifti_sform, check_nifti, image_suffix
-from .preflight import check_claimed_size, check_path_kind, data_layout, pixel_bytes, quiet_native_output
 from .dicom import choose_series, read_dicom_series
+from .preflight import check_claimed_size, check_path_kind, data_layout, pixel_bytes, quiet_native_output
 
 PathLike = Union[str, os.PathLike]
 

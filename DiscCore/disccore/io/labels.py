@@ -18,6 +18,7 @@ from ..image import SpatialImage, to_sitk
 from ..outputs import atomic_output, check_output_path
 from ._formats import image_suffix, sidecar_path
 from .images import read_sitk_file, sitk_to_spatial
+from .preflight import check_path_kind
 from .segnrrd import segmentation_metadata, segments_from_metadata
 
 LabelsArg = Union[None, str, Path, Mapping]
@@ -120,6 +121,8 @@ def label_names_from_arg(labels: LabelsArg) -> Optional[dict[int, str]]:
     text = str(labels)
     p = Path(text)
     if text.lower().endswith(".json") or (p.is_file() and "=" not in text):
+        if p.exists():
+            check_path_kind(p, "label names file")  # a FIFO would block the read forever
         if not p.is_file():
             raise InputError(f"the label names file '{p}' does not exist")
         return _read_json_names(p)
