@@ -17,12 +17,11 @@ from typing import Optional
 import numpy as np
 
 from ..errors import ImageContentError, InputError
-from .preflight import MAX_DEFLATE_RATIO, check_claimed_size
+from .preflight import MAX_DEFLATE_RATIO, SUPPORTED_TEXT, check_claimed_size
 
 #: compound suffixes first so '.seg.nrrd' wins over '.nrrd' and '.nii.gz' over '.gz'
 KNOWN_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 WRITABLE_IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha")
-SUPPORTED_TEXT = "NIfTI, NRRD, MHA or DICOM"
 
 
 def image_suffix(path) -> str:

@@ -1,6 +1,6 @@
 """Checks made before an image file is read: what the path is, and how big its header says the image is.
 
-A header is cheap to forge: 116 bytes can claim 1500³ voxels, and ITK then allocates gigabytes before it
+A header is cheap to forge: 116 bytes can claim 1500^3 voxels, and ITK then allocates gigabytes before it
 notices the data is missing. So the size a header claims is checked against a voxel limit (users may raise
 it with DISCCORE_MAX_VOXELS) and against the bytes actually on disk (a gzip stream cannot expand more than
 about 1032:1) before any data is read. Pipes, sockets and devices are refused before they are opened: reading
@@ -22,6 +22,7 @@ from typing import Iterator, Optional
 
 from ..errors import ImageContentError, InputError
 
+SUPPORTED_TEXT = "NIfTI, NRRD, MHA or DICOM"
 MAX_VOXELS_ENV = "DISCCORE_MAX_VOXELS"
 #: 2^27 voxels (e.g. 512 x 512 x 512): far above any lumbar MRI, and still a few GB for the model's steps
 DEFAULT_MAX_VOXELS = 1 << 27
@@ -124,8 +125,8 @@ def _check_dimensions(path: Path, fields: dict, ndim_key: str, sizes_key: str) -
         ndim, sizes = 0, []
     if not 1 <= ndim <= MAX_DIMENSIONS or len(sizes) != ndim or min(sizes) < 1:
         raise InputError(
-            f"'{path.name}' could not be read: its header's dimensions are damaged ({ndim_key} "
-            f"'{fields.get(ndim_key, '')}', {sizes_key} '{fields.get(sizes_key, '')}')"
+            f"'{path.name}' could not be read: the file is damaged or not a supported image ({SUPPORTED_TEXT}); "
+            f"its header gives {ndim_key} '{fields.get(ndim_key, '')}' and {sizes_key} '{fields.get(sizes_key, '')}'"
         )
 
 
