@@ -506,6 +506,16 @@ def test_singular_direction_is_image_content(tmp_path, capfd):
     assert "orthonormal" in _err_line(capfd)
 
 
+@pytest.mark.parametrize("directions", ["(1,0,0) (0,0,0) (0,0,3)", "(1,0,0) (0,nan,0) (0,0,3)"])
+def test_zero_or_nan_spacing_is_image_content(tmp_path, directions):
+    path = tmp_path / "zero.nrrd"
+    path.write_bytes(b"NRRD0004\ntype: short\ndimension: 3\nsizes: 10 10 6\nspace: left-posterior-superior\n"
+                     + f"space directions: {directions}\n".encode() + b"encoding: raw\nendian: little\n\n"
+                     + np.arange(600, dtype=np.int16).tobytes())
+    with pytest.raises(ImageContentError, match="voxel size of 0|not orthonormal"):
+        read_image(path)
+
+
 def test_models_with_a_bad_manifest_exits_1(tmp_path, monkeypatch, capfd):
     (tmp_path / "manifest.json").write_text("{not json")
     monkeypatch.setenv("DISCCORE_MODELS_DIR", str(tmp_path))

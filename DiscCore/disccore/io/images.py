@@ -67,6 +67,9 @@ def read_sitk_file(path: Path):
         text = str(e).lower()
         if "orthonormal" in text or "singular" in text or "direction" in text:
             raise ImageContentError(_ORTHONORMAL_MESSAGE) from None
+        if "zero-valued spacing" in text:
+            raise ImageContentError(f"'{path.name}' gives a voxel size of 0 (or none), so distances cannot be "
+                                    "measured; re-export the series") from None
         raise _damaged(path) from None
     return apply_nifti_sform(img, nifti)
 
