@@ -249,6 +249,32 @@ def test_disk_full_leaves_no_partial_case(tmp_path, phantom_file, fake_segmenter
     assert _case_files(outdir) == []
 
 
+def test_measure_and_segment_write_all_or_nothing(tmp_path, measured_case, phantom_file, fake_segmenter,  # noqa: F811
+                                                  monkeypatch, capfd):
+    """The disk fills up at the last file (a JSON): the files written before it are taken back."""
+    from pathlib import Path
+
+    real_write_text = Path.write_text
+
+    def write_text(self, *args, **kwargs):
+        if self.name.endswith(".json"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    _, labels, _ = measured_case
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["measure", str(labels), "-o", str(out / "t.csv"), "--vertebrae-csv", str(out / "v.csv"), "--json",
+            str(out / "t.json"), "-q"]
+    assert main(argv) == OutputError.exit_code
+    assert "No space left on device" in _err_line(capfd)
+    assert _case_files(out) == []
+    assert main(["segment", str(phantom_file), "-o", str(out / "s.nii.gz"), "-q"]) == OutputError.exit_code
+    assert "No space left on device" in _err_line(capfd)  # its JSON sidecar failed after the label map
+    assert _case_files(out) == []
+
+
 def test_ctrl_c_leaves_no_partial_case_and_a_rerun_works(tmp_path, phantom_file, fake_segmenter, monkeypatch):  # noqa: F811
     import disccore.report as report
 

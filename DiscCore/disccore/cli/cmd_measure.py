@@ -86,8 +86,26 @@ def _check_image(args, labels) -> dict:
     return info
 
 
+def _write_all(args, result) -> list:
+    """Write the tables and the JSON: all of them, or (after a failure or Ctrl-C) none."""
+    from ..measure import write_disc_csv, write_json, write_vertebra_csv
+
+    jobs = [(write_disc_csv, args.output), (write_vertebra_csv, args.vertebrae_csv), (write_json, args.json)]
+    written = []
+    try:
+        for writer, path in jobs:
+            if path:
+                writer(result, path, overwrite=args.overwrite)
+                written.append(path)
+    except BaseException:
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+        raise
+    return written
+
+
 def run(args) -> int:
-    from ..measure import measure_segmentation, write_disc_csv, write_json, write_vertebra_csv
+    from ..measure import measure_segmentation
 
     _outputs(args)  # fail fast, before reading or computing anything
     labels, names = _read(args)
@@ -98,14 +116,7 @@ def run(args) -> int:
     result.inputs.update(inputs)
     for w in result.warnings:
         print(f"disccore measure: warning: {w}", file=sys.stderr)
-    write_disc_csv(result, args.output, overwrite=args.overwrite)
-    written = [args.output]
-    if args.vertebrae_csv:
-        write_vertebra_csv(result, args.vertebrae_csv, overwrite=args.overwrite)
-        written.append(args.vertebrae_csv)
-    if args.json:
-        write_json(result, args.json, overwrite=args.overwrite)
-        written.append(args.json)
+    written = _write_all(args, result)
     if not args.quiet:
         for row in result.discs:
             h = row["disc_height_mm"]
