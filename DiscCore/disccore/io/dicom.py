@@ -249,7 +249,7 @@ def check_slice_geometry(chosen: DicomSeries) -> None:
     if np.abs(steps - median).max() > max(0.01 * median, 1e-3):
         raise ImageContentError(
             f"DICOM series {chosen.index} has uneven slice spacing ({steps.min():.2f} to {steps.max():.2f} mm; "
-            "missing slices?); export the complete series again"
+            "missing slices, or files GDCM could not read?); export the complete series again"
         )
 
 
