@@ -8,6 +8,7 @@ that far; the checks before and after the model are what is tested here.
 from __future__ import annotations
 
 import errno
+import locale
 import os
 import shutil
 import stat
@@ -517,7 +518,11 @@ def test_duplicate_dicom_slice_is_named(tmp_path):
 
     image = _random_image(Geometry((6, 5, 6), (0.5, 0.5, 4.0), (0.0, 0.0, 0.0), np.eye(3)), seed=7)
     folder = tmp_path / "dup"
-    _write_dicom_series(folder, image, "1.2.826.0.1.3680043.2.1125.1.45", 2, "DUP")
+    ctype = locale.setlocale(locale.LC_CTYPE)
+    try:
+        _write_dicom_series(folder, image, "1.2.826.0.1.3680043.2.1125.1.45", 2, "DUP")
+    finally:  # GDCM's writer leaves LC_CTYPE at "C", and later tests would read UTF-8 files as ASCII
+        locale.setlocale(locale.LC_CTYPE, ctype)
     shutil.copy(folder / "s2_002.dcm", folder / "s2_002_copy.dcm")
     with pytest.raises(ImageContentError) as e:
         read_image(folder)
