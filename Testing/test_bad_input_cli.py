@@ -428,6 +428,11 @@ def test_a_label_map_given_to_segment_is_refused(tmp_path, phantom, capfd):  # n
     path = write_image(phantom.labels, tmp_path / "labels_as_image.nii.gz")
     assert main(["segment", str(path), "-o", str(tmp_path / "o.seg.nrrd"), "-q"]) == ImageContentError.exit_code
     assert "looks like a label map" in _err_line(capfd)
+    # a noise-free synthetic volume with a few grey levels on a non-zero background (Slicer's self-test) passes
+    from disccore.segment.checks import check_segmentable
+
+    levels = np.choose(np.minimum(phantom.labels.array // 50, 3), [50.0, 400.0, 900.0, 1200.0]).astype(np.float32)
+    check_segmentable(SpatialImage.like(levels, phantom.labels), (1.0, 1.0))
 
 
 def test_real_mri_is_not_taken_for_a_label_map(phantom, shared_data):  # noqa: F811

@@ -16,7 +16,7 @@ from .canonical import reorientation_for
 #: the network halves a slice four times; at least 32 pixels (at the model's spacing) on each side of the
 #: sagittal plane keep its deepest level 2 x 2 (32 mm at the shipped model's 1 mm, far below a lumbar spine)
 MIN_INPLANE_PIXELS = 32
-#: an image with at most this many distinct whole-number values is a label map, not an MRI
+#: an image with at most this many distinct whole-number values, mostly 0, is a label map, not an MRI
 LABEL_MAP_MAX_VALUES = 32
 _SAMPLE_VOXELS = 1_000_000
 
@@ -41,20 +41,23 @@ def check_segmentable(image: SpatialImage, model_spacing_mm) -> None:
 
 
 def _label_like_values(array: np.ndarray):
-    """The distinct values when the array holds few whole numbers (a label map), else None."""
+    """The distinct values when the array looks like a label map, else None."""
     flat = array.ravel(order="K")  # a view even for a transposed array
     sample = flat[:: max(1, flat.size // _SAMPLE_VOXELS)]
-    if not _few_whole_numbers(sample):
+    if not _label_like(sample):
         return None
-    return np.unique(flat) if _few_whole_numbers(flat) else None
+    return np.unique(flat) if _label_like(flat) else None
 
 
-def _few_whole_numbers(values: np.ndarray) -> bool:
+def _label_like(values: np.ndarray) -> bool:
+    """Few distinct whole numbers, the commonest 0 (background): a label map or mask. A noise-free synthetic
+    image with a few grey levels on a non-zero background is not taken for one."""
     if values.dtype.kind == "f" and not (np.all(np.isfinite(values)) and np.all(values == np.round(values))):
         return False
     if values.dtype.kind not in "fiub":
         return False
-    return len(np.unique(values)) <= LABEL_MAP_MAX_VALUES
+    distinct, counts = np.unique(values, return_counts=True)
+    return len(distinct) <= LABEL_MAP_MAX_VALUES and distinct[np.argmax(counts)] == 0
 
 
 def check_something_found(labels: SpatialImage) -> None:
