@@ -114,6 +114,15 @@ def test_empty_result_is_an_error(tmp_path, phantom_file, finds_nothing, capfd):
     assert not (tmp_path / "res").exists()  # the folder it created is taken back with the failed case
 
 
+def test_measure_of_nothing_measurable_is_an_error(tmp_path, capfd):
+    arr = np.zeros((30, 30, 10), np.uint8)
+    arr[10:20, 10:20, 2:8] = 201  # a canal alone: no disc level to measure it at
+    path = write_segmentation(SpatialImage(arr, Geometry(arr.shape)), tmp_path / "canal.seg.nrrd")[0]
+    assert main(["measure", str(path), "-o", str(tmp_path / "t.csv"), "-q"]) == NothingFoundError.exit_code
+    assert "no disc and no vertebral body" in _err_line(capfd)
+    assert not (tmp_path / "t.csv").exists()
+
+
 def test_batch_lists_an_empty_result_as_failed(tmp_path, phantom_file, finds_nothing):  # noqa: F811
     import csv
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, NothingFoundError
 from .common import add_overwrite, add_quiet, progress_for
 
 EPILOG = """examples:
@@ -114,6 +114,8 @@ def run(args) -> int:
         inputs.update(_check_image(args, labels))
     result = measure_segmentation(labels, names, progress=progress_for(args, "measure "))
     result.inputs.update(inputs)
+    if not result.discs and not result.vertebrae:  # an empty table is no success
+        raise NothingFoundError("the segmentation holds no disc and no vertebral body to measure")
     for w in result.warnings:
         print(f"disccore measure: warning: {w}", file=sys.stderr)
     written = _write_all(args, result)
