@@ -489,6 +489,23 @@ def test_fifo_and_devices_are_refused_without_blocking(tmp_path):
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
+def test_unreadable_input_says_permission_denied(tmp_path, phantom_file, monkeypatch):  # noqa: F811
+    """Not 'damaged': the file is fine, the user may not read it. (root reads anything: there the refusal of
+    open() is simulated.)"""
+    from disccore.io import preflight
+
+    locked = tmp_path / "locked.nii.gz"
+    shutil.copy(phantom_file, locked)
+    locked.chmod(0)
+    if os.geteuid() == 0:
+        def refused(*args, **kwargs):
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+        monkeypatch.setattr(preflight, "open", refused, raising=False)
+    with pytest.raises(InputError, match=r"could not be opened \(Permission denied\)"):
+        read_image(locked)
+
+
 # --- 13: one line, never the libraries' console output -----------------------------------------------------------
 
 

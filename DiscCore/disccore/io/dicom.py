@@ -90,7 +90,11 @@ def _series_in(folder: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
 
 def _refuse_special_files(folder: Path) -> None:
     """GDCM opens every file of a folder it scans: a FIFO in it would block forever, a device never end."""
-    for entry in os.scandir(folder):
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as e:
+        raise InputError(f"the folder '{folder}' could not be read ({e.strerror})") from None
+    for entry in entries:
         try:
             mode = os.stat(entry.path).st_mode
         except OSError:

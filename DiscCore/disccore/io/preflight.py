@@ -58,6 +58,13 @@ def check_path_kind(path: Path, what: str = "input") -> None:
         raise InputError(
             f"the {what} '{path}' is not a regular file or folder (a pipe, socket or device); give an image file"
         )
+    try:  # a regular file or folder opens at once; say 'permission denied' rather than 'damaged' later
+        if stat.S_ISDIR(mode):
+            os.scandir(path).close()
+        else:
+            open(path, "rb").close()
+    except OSError as e:
+        raise InputError(f"the {what} '{path}' could not be opened ({e.strerror})") from None
 
 
 @contextmanager
