@@ -95,7 +95,7 @@ def test_refuses_existing_output_before_computing(tmp_path, seg, capsys):
 def test_missing_folder_and_same_paths(tmp_path, seg, capsys):
     assert run(seg["labels"], "-o", tmp_path / "nope" / "d.csv", "-q") == 5
     assert "does not exist" in capsys.readouterr().err
-    assert run(seg["labels"], "-o", tmp_path / "d.csv", "--json", tmp_path / "d.csv", "-q") == 2
+    assert run(seg["labels"], "-o", tmp_path / "d.csv", "--json", tmp_path / "d.csv", "-q") == 5  # an output refused (README)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -41,6 +41,12 @@ class ModelError(DiscCoreError):
     exit_code = 6
 
 
+class NothingFoundError(DiscCoreError):
+    """The model ran but found no vertebral body and no disc: not a lumbar spine MRI, or one it cannot read."""
+
+    exit_code = 7
+
+
 class Cancelled(DiscCoreError):
     """The user cancelled a long-running operation."""
 

@@ -45,7 +45,10 @@ class ModelInfo:
 def model_dirs() -> list[Path]:
     dirs = []
     if os.environ.get(ENV_VAR):
-        dirs.append(Path(os.environ[ENV_VAR]))
+        chosen = Path(os.environ[ENV_VAR])
+        if not chosen.is_dir():  # a typo must not silently fall back to the bundled models
+            raise ModelError(f"{ENV_VAR} names '{chosen}', which is not a folder; fix it or unset it")
+        dirs.append(chosen)
     dirs += [_PACKAGE_DIR.parent.parent / "models", _PACKAGE_DIR.parent / "models"]
     return dirs
 

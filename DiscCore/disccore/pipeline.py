@@ -9,7 +9,7 @@ from typing import Optional
 
 from . import anatomy
 from .errors import OutputError
-from .outputs import check_output_path
+from .outputs import check_output_path, refuse_inputs_as_outputs, remove_stale_temporaries, staged_outputs
 from .progress import ProgressCallback, report, sub_progress
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -68,7 +68,10 @@ def prepare_output_dir(outdir: Path) -> Path:
         return outdir
     if not outdir.parent.is_dir():
         raise OutputError(f"the output folder's parent '{outdir.parent}' does not exist; create it first")
-    outdir.mkdir()
+    try:
+        outdir.mkdir()
+    except OSError as exc:
+        raise OutputError(f"the output folder '{outdir}' could not be created ({exc.strerror})") from None
     return outdir
 
 
@@ -85,34 +88,40 @@ def run_case(
 ) -> CaseResult:
     """Segment, measure and draw one image; write its outputs into ``outdir``.
 
-    Raises DiscCoreError subclasses on bad input; nothing is written for a case that fails before its
-    outputs (each output is written atomically).
+    Raises DiscCoreError subclasses on bad input, NothingFoundError when no vertebral body or disc was
+    found. The outputs are checked (names, existing files, a writable folder) before any work, and appear
+    together or not at all (see :func:`disccore.outputs.staged_outputs`).
     """
     from .io import read_image, write_segmentation
     from .measure import measure_segmentation, write_disc_csv, write_json, write_vertebra_csv
     from .report import render_report
     from .segment import segment_image
+    from .segment.checks import check_something_found
 
     start = time.monotonic()
     image_path = Path(image_path)
     outdir = Path(outdir)
     case = case or case_name(image_path)
     outputs = CaseOutputs.for_case(outdir, case)
+    refuse_inputs_as_outputs(outputs.all(), [image_path])
+    remove_stale_temporaries(outdir)
     for p in outputs.all():  # fail fast, before minutes of work
         check_output_path(p, overwrite)
 
     report(progress, 0.0, f"{case}: reading")
     image = read_image(image_path, series=series)
     labels = segment_image(image, model=model, device=device, progress=sub_progress(progress, 0.02, 0.85))
+    check_something_found(labels)
     names = {s.label: s.name for s in anatomy.structures()}
-    write_segmentation(labels, outputs.segmentation, names, overwrite=overwrite)
     report(progress, 0.87, f"{case}: measuring")
     result = measure_segmentation(labels, names, progress=sub_progress(progress, 0.87, 0.95))
-    write_disc_csv(result, outputs.discs_csv, overwrite=overwrite)
-    write_vertebra_csv(result, outputs.vertebrae_csv, overwrite=overwrite)
-    write_json(result, outputs.json, overwrite=overwrite)
-    report(progress, 0.96, f"{case}: drawing the report")
-    render_report(image, labels, names, result, outputs.report_png, overwrite=overwrite)
+    report(progress, 0.96, f"{case}: writing")
+    with staged_outputs(outputs.all(), overwrite) as staged:
+        write_segmentation(labels, staged[outputs.segmentation], names)
+        write_disc_csv(result, staged[outputs.discs_csv])
+        write_vertebra_csv(result, staged[outputs.vertebrae_csv])
+        write_json(result, staged[outputs.json])
+        render_report(image, labels, names, result, staged[outputs.report_png])
     report(progress, 1.0, f"{case}: done")
     return CaseResult(case, image_path, True, time.monotonic() - start, outputs, list(result.discs))
 

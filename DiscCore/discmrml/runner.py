@@ -41,7 +41,8 @@ PROGRESS_RE = re.compile(r"(\d+(?:\.\d+)?)%\s+\d+(?:\.\d+)?s\s*(.*)$")
 ERROR_RE = re.compile(r"^disccore \w+: error: (.*)$")
 DEVICES = {"auto": "auto", "cpu": "cpu", "gpu": "cuda", "cuda": "cuda"}
 _EXIT_CODES = {cls.exit_code: cls for cls in (errors.InputError, errors.ImageContentError, errors.LabelError,
-                                             errors.OutputError, errors.ModelError, errors.Cancelled)}
+                                             errors.OutputError, errors.ModelError, errors.NothingFoundError,
+                                             errors.Cancelled)}
 
 PythonSpec = Union[str, Sequence[str], None]
 

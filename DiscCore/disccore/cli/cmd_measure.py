@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, NothingFoundError
 from .common import add_overwrite, add_quiet, progress_for
 
 EPILOG = """examples:
@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
         "measure",
         help="measure disc height, disc volume and canal AP diameter from a segmentation",
         description="Measure every disc level of a lumbar segmentation in physical space: disc volume, disc height "
-        "(mean and median over the central 80 %% of the footprint, anterior/middle/posterior), disc height index, "
+        "(mean and median over the central 80 % of the footprint, anterior/middle/posterior), disc height index, "
         "canal AP diameter and area at the disc level with a stenosis flag; vertebral bodies optionally.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -43,15 +43,16 @@ def add_parser(subparsers) -> None:
 
 
 def _outputs(args) -> list[Path]:
-    from ..outputs import check_output_path
+    from ..errors import OutputError
+    from ..io import sidecar_path
+    from ..outputs import check_output_path, refuse_inputs_as_outputs
 
     outs = [Path(args.output)] + [Path(x) for x in (args.json, args.vertebrae_csv) if x]
     resolved = [o.resolve() for o in outs]
     if len(set(resolved)) != len(resolved):
-        raise InputError("two outputs point to the same file; give each output its own name")
-    seg = Path(args.segmentation).resolve()
-    if seg in resolved:
-        raise InputError("an output would overwrite the input segmentation; choose another name")
+        raise OutputError("two outputs point to the same file; give each output its own name")
+    labels_file = args.labels if args.labels and Path(args.labels).exists() else None
+    refuse_inputs_as_outputs(outs, [args.segmentation, sidecar_path(args.segmentation), args.image, labels_file])
     for o in outs:
         check_output_path(o, args.overwrite)
     return outs
@@ -85,8 +86,26 @@ def _check_image(args, labels) -> dict:
     return info
 
 
+def _write_all(args, result) -> list:
+    """Write the tables and the JSON: all of them, or (after a failure or Ctrl-C) none."""
+    from ..measure import write_disc_csv, write_json, write_vertebra_csv
+
+    jobs = [(write_disc_csv, args.output), (write_vertebra_csv, args.vertebrae_csv), (write_json, args.json)]
+    written = []
+    try:
+        for writer, path in jobs:
+            if path:
+                writer(result, path, overwrite=args.overwrite)
+                written.append(path)
+    except BaseException:
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+        raise
+    return written
+
+
 def run(args) -> int:
-    from ..measure import measure_segmentation, write_disc_csv, write_json, write_vertebra_csv
+    from ..measure import measure_segmentation
 
     _outputs(args)  # fail fast, before reading or computing anything
     labels, names = _read(args)
@@ -95,16 +114,11 @@ def run(args) -> int:
         inputs.update(_check_image(args, labels))
     result = measure_segmentation(labels, names, progress=progress_for(args, "measure "))
     result.inputs.update(inputs)
+    if not result.discs and not result.vertebrae:  # an empty table is no success
+        raise NothingFoundError("the segmentation holds no disc and no vertebral body to measure")
     for w in result.warnings:
         print(f"disccore measure: warning: {w}", file=sys.stderr)
-    write_disc_csv(result, args.output, overwrite=args.overwrite)
-    written = [args.output]
-    if args.vertebrae_csv:
-        write_vertebra_csv(result, args.vertebrae_csv, overwrite=args.overwrite)
-        written.append(args.vertebrae_csv)
-    if args.json:
-        write_json(result, args.json, overwrite=args.overwrite)
-        written.append(args.json)
+    written = _write_all(args, result)
     if not args.quiet:
         for row in result.discs:
             h = row["disc_height_mm"]

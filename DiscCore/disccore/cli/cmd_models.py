@@ -25,9 +25,16 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import sys
+
+    from ..errors import ModelError
     from ..models import list_models, user_models_dir, verify_model
 
-    models = list_models()
+    try:
+        models = list_models()
+    except ModelError as exc:  # the README's table: 'disccore models' exits 1 for a missing or corrupt model
+        print(f"disccore models: error: {exc}", file=sys.stderr)
+        return 1
     if not models:
         print("no models installed (looked in $DISCCORE_MODELS_DIR and the models/ folder)")
         return 1

@@ -34,6 +34,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from ..io.preflight import check_path_kind
     from ..pipeline import prepare_output_dir, run_case
 
     image = Path(args.image)
@@ -41,11 +42,19 @@ def run(args) -> int:
         from ..errors import InputError
 
         raise InputError(f"'{image}' does not exist")
-    outdir = prepare_output_dir(Path(args.output))
-    result = run_case(
-        image, outdir, model=args.model, device=args.device, overwrite=args.overwrite, series=series_choice(args),
-        progress=progress_for(args, "run "),
-    )
+    check_path_kind(image, "image")
+    outdir = Path(args.output)
+    created = not outdir.exists()
+    prepare_output_dir(outdir)
+    try:
+        result = run_case(
+            image, outdir, model=args.model, device=args.device, overwrite=args.overwrite, series=series_choice(args),
+            progress=progress_for(args, "run "),
+        )
+    except BaseException:
+        if created and not any(outdir.iterdir()):  # a failed run leaves no empty folder behind
+            outdir.rmdir()
+        raise
     for path in result.outputs.all():
         print(path)
     return 0

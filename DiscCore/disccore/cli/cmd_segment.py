@@ -34,29 +34,32 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def check_segmentation_output(output: Path, overwrite: bool) -> None:
-    """Fail fast on a bad output path (suffix, folder, existing file or sidecar)."""
+def check_segmentation_output(output: Path, overwrite: bool, image: Path) -> None:
+    """Fail fast on a bad output path (suffix, folder, existing file or sidecar, the input itself)."""
     from ..errors import OutputError
     from ..io import sidecar_path
-    from ..outputs import check_output_path
+    from ..outputs import check_output_path, refuse_inputs_as_outputs
 
     if not output.name.lower().endswith(SEGMENTATION_SUFFIXES):
         raise OutputError(f"'{output}': the output must end in .seg.nrrd, .nii.gz or .nii")
-    check_output_path(output, overwrite)
-    if not output.name.lower().endswith(".seg.nrrd"):
-        check_output_path(sidecar_path(output), overwrite)
+    outputs = [output] if output.name.lower().endswith(".seg.nrrd") else [output, sidecar_path(output)]
+    refuse_inputs_as_outputs(outputs, [image])
+    for path in outputs:
+        check_output_path(path, overwrite)
 
 
 def run(args) -> int:
     from .. import anatomy
     from ..io import read_image, write_segmentation
     from ..segment import segment_image
+    from ..segment.checks import check_something_found
 
     output = Path(args.output)
-    check_segmentation_output(output, args.overwrite)
+    check_segmentation_output(output, args.overwrite, Path(args.image))
     image = read_image(args.image, series=series_choice(args))
     progress = progress_for(args, "segment ")
     labels = segment_image(image, model=args.model, device=args.device, progress=progress)
+    check_something_found(labels)
     written = write_segmentation(labels, output, anatomy.default_label_names(), overwrite=args.overwrite)
     for path in written:
         print(path)

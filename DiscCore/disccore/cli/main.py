@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from typing import Optional, Sequence
 
 from .. import __version__
@@ -32,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(command: str):
+    """Show a library warning as one line on stderr (not Python's 'file:line: UserWarning' form)."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"disccore {command}: warning: {message}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -39,7 +49,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return int(args.func(args) or 0)
     except DiscCoreError as exc:
         print(f"disccore {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -7,6 +7,7 @@ by definition, so the image is placed exactly as the scanner stored it.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -14,6 +15,9 @@ from typing import Optional, Union
 import numpy as np
 
 from ..errors import InputError
+from .preflight import check_claimed_size, quiet_native_output
+
+_NOT_A_FILE = (stat.S_ISFIFO, stat.S_ISCHR, stat.S_ISBLK, stat.S_ISSOCK)
 
 #: at most this many sub-folders are searched for DICOM files when the folder itself holds none
 _MAX_FOLDERS = 2000
@@ -70,15 +74,36 @@ def _series_in(folder: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
     import SimpleITK as sitk
 
     out = []
+    _refuse_special_files(folder)
     try:
-        uids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
+        with quiet_native_output():
+            uids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder))
     except RuntimeError:
         return out
     for uid in uids:
-        files = tuple(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), uid))
+        with quiet_native_output():
+            files = tuple(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), uid))
         if files:
             out.append((uid, folder, files))
     return out
+
+
+def _refuse_special_files(folder: Path) -> None:
+    """GDCM opens every file of a folder it scans: a FIFO in it would block forever, a device never end."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as e:
+        raise InputError(f"the folder '{folder}' could not be read ({e.strerror})") from None
+    for entry in entries:
+        try:
+            mode = os.stat(entry.path).st_mode
+        except OSError:
+            continue  # a broken link: GDCM skips what it cannot open
+        if any(test(mode) for test in _NOT_A_FILE):
+            raise InputError(
+                f"the folder '{folder}' holds '{entry.name}', which is not a regular file (a pipe, socket or device); "
+                "remove it or give a folder of DICOM files only"
+            )
 
 
 def list_dicom_series(folder) -> list[DicomSeries]:
@@ -107,7 +132,8 @@ def list_dicom_series(folder) -> list[DicomSeries]:
         reader.SetFileName(files[0])
         reader.LoadPrivateTagsOff()
         try:
-            reader.ReadImageInformation()
+            with quiet_native_output():
+                reader.ReadImageInformation()
             description = _tag(reader, "0008|103e")
             number = _int_or_none(_tag(reader, "0020|0011"))
             modality = _tag(reader, "0008|0060")
@@ -195,7 +221,8 @@ def check_slice_geometry(chosen: DicomSeries) -> None:
     for f in chosen.files:
         reader.SetFileName(f)
         try:
-            reader.ReadImageInformation()
+            with quiet_native_output():
+                reader.ReadImageInformation()
         except RuntimeError:
             return  # the series reader reports damaged files
         pos = _floats(_tag(reader, "0020|0032"))
@@ -218,10 +245,15 @@ def check_slice_geometry(chosen: DicomSeries) -> None:
             f"DICOM series {chosen.index} holds several images at the same slice position (several echoes or "
             "times?); export one 3D volume"
         )
+    if steps.min() < 0.01 * median:
+        raise ImageContentError(
+            f"DICOM series {chosen.index} holds two images at the same slice position (a duplicate slice?); "
+            "remove the duplicate or export the series again"
+        )
     if np.abs(steps - median).max() > max(0.01 * median, 1e-3):
         raise ImageContentError(
             f"DICOM series {chosen.index} has uneven slice spacing ({steps.min():.2f} to {steps.max():.2f} mm; "
-            "missing slices?); export the complete series again"
+            "missing slices, or files GDCM could not read?); export the complete series again"
         )
 
 
@@ -233,9 +265,24 @@ def read_dicom_series(chosen: DicomSeries):
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(list(chosen.files))
     try:
-        return reader.Execute()
+        _check_series_size(chosen)
+        with quiet_native_output():
+            return reader.Execute()
     except RuntimeError:
         raise InputError(
             f"DICOM series {chosen.index} ({chosen.description or chosen.uid}) could not be read: "
             "its files are damaged or not a supported image"
         ) from None
+
+
+def _check_series_size(chosen: DicomSeries) -> None:
+    """Refuse a series whose headers claim more voxels than the limit, before the series is read."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(chosen.files[0])
+    with quiet_native_output():
+        reader.ReadImageInformation()
+    per_file = int(np.prod(reader.GetSize(), dtype=object)) * max(int(reader.GetNumberOfComponents()), 1)
+    name = chosen.description or f"DICOM series {chosen.index}"
+    check_claimed_size(name, per_file * chosen.n_files, 0, chosen.folder, None)

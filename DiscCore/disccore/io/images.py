@@ -17,8 +17,9 @@ import numpy as np
 from ..errors import ImageContentError, InputError, OutputError
 from ..image import ORTHONORMAL_TOLERANCE, SpatialImage, from_sitk, to_sitk
 from ..outputs import atomic_output, check_output_path
-from ._formats import SUPPORTED_TEXT, WRITABLE_IMAGE_SUFFIXES, check_nifti, image_suffix
+from ._formats import SUPPORTED_TEXT, WRITABLE_IMAGE_SUFFIXES, apply_nifti_sform, check_nifti, image_suffix
 from .dicom import choose_series, read_dicom_series
+from .preflight import check_claimed_size, check_path_kind, data_layout, pixel_bytes, quiet_native_output
 
 PathLike = Union[str, os.PathLike]
 
@@ -36,18 +37,41 @@ def _damaged(path: Path) -> InputError:
 
 
 def read_sitk_file(path: Path):
-    """Read a file with SimpleITK, turning its errors into one-line InputError / ImageContentError."""
+    """Read a file with SimpleITK, turning its errors into one-line InputError / ImageContentError.
+
+    Before any voxel data is read: the path must be a regular file (so must a detached data file), and the
+    size the header claims must fit the voxel limit and the bytes on disk (see :mod:`.preflight`).
+    """
     import SimpleITK as sitk
 
-    if image_suffix(path) in (".nii", ".nii.gz"):
-        check_nifti(path, ORTHONORMAL_TOLERANCE)
+    check_path_kind(path)
+    suffix = image_suffix(path)
+    nifti = check_nifti(path, ORTHONORMAL_TOLERANCE) if suffix in (".nii", ".nii.gz") else None
     try:
-        return sitk.ReadImage(str(path))
-    except RuntimeError as e:
-        text = str(e)
-        if "orthonormal" in text.lower():
-            raise ImageContentError(_ORTHONORMAL_MESSAGE) from None
+        data_file, ratio = data_layout(path, suffix)
+    except OSError:
         raise _damaged(path) from None
+    if data_file != path:
+        check_path_kind(data_file, "data file")
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        with quiet_native_output():
+            reader.ReadImageInformation()
+        n_voxels = int(np.prod(reader.GetSize(), dtype=object))
+        n_values = n_voxels * max(int(reader.GetNumberOfComponents()), 1)
+        check_claimed_size(path.name, n_values, n_voxels * pixel_bytes(reader), data_file, ratio)
+        with quiet_native_output():
+            img = reader.Execute()
+    except RuntimeError as e:
+        text = str(e).lower()
+        if "orthonormal" in text or "singular" in text or "direction" in text:
+            raise ImageContentError(_ORTHONORMAL_MESSAGE) from None
+        if "zero-valued spacing" in text:
+            raise ImageContentError(f"'{path.name}' gives a voxel size of 0 (or none), so distances cannot be "
+                                    "measured; re-export the series") from None
+        raise _damaged(path) from None
+    return apply_nifti_sform(img, nifti)
 
 
 def _nifti_without_orientation(img) -> bool:
@@ -115,6 +139,7 @@ def read_image(path: PathLike, series: Union[int, str, None] = None) -> SpatialI
     p = Path(path)
     if not p.exists():
         raise InputError(f"the image '{p}' does not exist")
+    check_path_kind(p, "image")
     if p.is_dir():
         img = read_dicom_series(choose_series(p, series))
     elif p.suffix.lower() in _DICOM_FILE_SUFFIXES or (p.suffix == "" and _is_dicom_file(p)):
@@ -156,7 +181,8 @@ def _read_dicom_file_series(p: Path):
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(p))
     try:
-        reader.ReadImageInformation()
+        with quiet_native_output():
+            reader.ReadImageInformation()
         uid = reader.GetMetaData("0020|000e").strip() if reader.HasMetaDataKey("0020|000e") else ""
     except RuntimeError:
         raise _damaged(p) from None

@@ -18,9 +18,12 @@ from ..image import SpatialImage, to_sitk
 from ..outputs import atomic_output, check_output_path
 from ._formats import image_suffix, sidecar_path
 from .images import read_sitk_file, sitk_to_spatial
+from .preflight import check_path_kind
 from .segnrrd import segmentation_metadata, segments_from_metadata
 
 LabelsArg = Union[None, str, Path, Mapping]
+#: label maps are stored as unsigned integers of at most 32 bits (also in .seg.nrrd)
+MAX_LABEL_VALUE = np.iinfo(np.uint32).max
 _LABEL_IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha")
 _HOW_TO_NAME = (
     "name them with --labels \"1=L5-S1,2=L4-L5\" (or a JSON file {{\"1\": \"L5-S1\"}}) or put {sidecar} beside the label map"
@@ -118,6 +121,8 @@ def label_names_from_arg(labels: LabelsArg) -> Optional[dict[int, str]]:
     text = str(labels)
     p = Path(text)
     if text.lower().endswith(".json") or (p.is_file() and "=" not in text):
+        if p.exists():
+            check_path_kind(p, "label names file")  # a FIFO would block the read forever
         if not p.is_file():
             raise InputError(f"the label names file '{p}' does not exist")
         return _read_json_names(p)
@@ -163,6 +168,8 @@ def integral_labels(array: np.ndarray, what: str = "label map") -> np.ndarray:
     if a.size and a.min() < 0:
         raise LabelError(f"the {what} holds negative values (e.g. {a.min():g}); label values are 0 or positive")
     top = int(a.max()) if a.size else 0
+    if top > MAX_LABEL_VALUE:  # would wrap around in the label type and alias a real label
+        raise LabelError(f"the {what} holds the value {top}, larger than the largest label value {MAX_LABEL_VALUE}")
     dtype = np.uint8 if top <= 0xFF else np.uint16 if top <= 0xFFFF else np.uint32
     return a.astype(dtype)
 

@@ -54,10 +54,12 @@ def segment_image(image: SpatialImage, model: Optional[str] = None, device: str 
     ``backend``: "onnx" (ONNX Runtime, CPU, no torch), "torch", or "auto" (ONNX Runtime on a CPU when installed)."""
     from ..models import resolve_model
     from .backend import get_backend
+    from .checks import check_segmentable
     from .memory import check_fits, out_of_memory
     from .model_grid import model_grid_size
 
     info = resolve_model(model)
+    check_segmentable(image, info.input_spacing_mm)  # too small for the network, or a label map: exit 3
     model_size = model_grid_size(image.geometry, info.input_spacing_mm)
     check_fits(image.geometry.size, model_size)
     report(progress, 0.0, f"loading model {info.name}")
