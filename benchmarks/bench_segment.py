@@ -62,15 +62,35 @@ def make_grid(folder: Path, size_text: str, pixel_type) -> Path:
     return path
 
 
+# Runs a Python command (``-m module ...`` or ``script ...``) and writes its own peak RSS (VmHWM) to a file at exit.
+# Not ru_maxrss from wait4: Linux keeps ru_maxrss across fork and exec, so a child would report at least this
+# benchmark's own size when it was started.
+PEAK_WRAPPER = """
+import atexit, runpy, sys
+peak_file = sys.argv.pop(1)
+def _write_peak():
+    with open(peak_file, "w") as f:
+        f.write(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
+atexit.register(_write_peak)
+if sys.argv[1] == "-m":
+    sys.argv = [sys.argv[2]] + sys.argv[3:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+else:
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def timed(cmd: list, env: dict) -> tuple[float, float]:
-    """(wall s, peak RSS MB) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} failed: {proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024.0  # kB -> MB on Linux
+    """(wall s, peak RSS MB) of one Python child process (``cmd[0]`` is the interpreter)."""
+    with tempfile.NamedTemporaryFile(suffix=".peak") as peak:
+        start = time.perf_counter()
+        proc = subprocess.run([cmd[0], "-c", PEAK_WRAPPER, peak.name] + cmd[1:], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd[:4])} failed: {proc.stderr.decode()[-2000:]}")
+        return wall, int(Path(peak.name).read_text()) / 1024.0  # kB -> MB
 
 
 def disccore_command(command: str, image: Path, out: Path, device: str) -> list:
