@@ -101,7 +101,8 @@ def test_a_volume_that_cannot_fit_is_refused_with_the_memory_it_needs(monkeypatc
 
     monkeypatch.setattr(memory, "available_bytes", lambda: 2**30)
     # coarse pixels make a large model grid (1 mm): 8 slices of 1600 x 1600
-    image = SpatialImage(np.zeros((8, 8, 8), np.float32), Geometry((8, 8, 8), spacing=[1.0, 200.0, 200.0]))
+    noise = np.random.default_rng(0).random((8, 8, 8), np.float32)  # an MRI's many values, not a label map
+    image = SpatialImage(noise, Geometry((8, 8, 8), spacing=[1.0, 200.0, 200.0]))
     with pytest.raises(ImageContentError, match=r"needs about \d+\.\d GB of memory, 1\.0 GB is free"):
         segment_image(image, device="cpu")
 

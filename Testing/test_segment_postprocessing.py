@@ -48,15 +48,21 @@ def test_an_unknown_postprocessing_key_is_a_damaged_manifest(manifest_entry):
 
 
 def test_segment_image_uses_the_models_postprocessing_and_says_what_it_set_aside(manifest_entry, monkeypatch):
+    import types
+
     from disccore import segment
-    from disccore.segment import infer
+    from disccore.segment import backend, infer
+    from disccore.segment.canonical import Reorientation
 
     # every body also in the slices either side, only 10 voxels there: cut off by the lateral step (share 0.4), kept
-    # with a model whose manifest sets the share to 0; the sixth body, below L5, is set aside
+    # with a model whose manifest sets the share to 0; the sixth body, below L5, is set aside. The network is a
+    # stand-in whose "model grid" is the image's own grid.
     probs, geom = _stack_probabilities(lateral_ends=True)
-    monkeypatch.setattr(segment, "load_network", lambda info, device="cpu": None)
-    monkeypatch.setattr(infer, "predict_probabilities", lambda *args, **kwargs: probs)
-    image = SpatialImage(np.zeros(geom.size, np.float32), geom)
+    prediction = infer.ModelGridPrediction(probs, geom, Reorientation((0, 1, 2), (False,) * 3), probs.shape[2:])
+    stand_in = types.SimpleNamespace(description="a stand-in", note="")
+    monkeypatch.setattr(backend, "get_backend", lambda *args, **kwargs: stand_in)
+    monkeypatch.setattr(infer, "predict_on_model_grid", lambda *args, **kwargs: prediction)
+    image = SpatialImage(np.random.default_rng(0).random(geom.size, np.float32), geom)  # an MRI, not a label map
     l2 = anatomy.by_name("L2").label
     for share, voxels in ((0.4, 8 * 5 * 15), (0.0, 8 * 5 * 15 + 2 * 2 * 5)):
         manifest_entry({"body_section_share": share})
