@@ -72,9 +72,17 @@ def run(args) -> int:
         return run_case(path, outdir, scene=scene, **options)
 
     try:
-        results = run_batch(inputs, args.output, model=args.model, device=args.device, overwrite=args.overwrite,
-                            resume=args.resume, progress=progress_for(args, "batch "), case_fn=case_in_scene,
-                            on_case=lambda result: print(case_line(result), flush=True))
+        results = run_batch(
+            inputs,
+            args.output,
+            model=args.model,
+            device=args.device,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            progress=progress_for(args, "batch "),
+            case_fn=case_in_scene,
+            on_case=lambda result: print(case_line(result), flush=True),
+        )
     finally:
         scene.Clear(False)
     return report_results(results, Path(args.output) / SUMMARY_NAME, "batch.py")
@@ -88,8 +96,11 @@ def main(argv=None) -> int:
         import slicer  # noqa: F401  (3D Slicer, or slicer-core from PyPI)
         import vtk  # noqa: F401
     except ImportError:
-        print("batch.py: error: needs 3D Slicer (Slicer --no-main-window --python-script batch.py -- ...) or the "
-              "slicer-core package (pip install slicer-core); for plain Python use 'disccore batch'", file=sys.stderr)
+        print(
+            "batch.py: error: needs 3D Slicer (Slicer --no-main-window --python-script batch.py -- ...) or the "
+            "slicer-core package (pip install slicer-core); for plain Python use 'disccore batch'",
+            file=sys.stderr,
+        )
         return 2
 
     try:

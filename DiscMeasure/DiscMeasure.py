@@ -228,8 +228,9 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _measure(self, showLayout: bool) -> None:
         p = self._parameterNode
-        measured = self.logic.measure(p.segmentation, p.sourceVolume, tableNode=p.table, chartNode=p.chart,
-                                      showLines=p.showLines)
+        measured = self.logic.measure(
+            p.segmentation, p.sourceVolume, tableNode=p.table, chartNode=p.chart, showLines=p.showLines
+        )
         p.table, p.chart = measured.table_node, measured.chart_node
         if showLayout:
             self.logic.showResults(measured)
@@ -238,8 +239,12 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onExportButton(self) -> None:
         p = self._parameterNode
         name = (p.segmentation.GetName() if p.segmentation else "discs") + "_discs.csv"
-        path = qt.QFileDialog.getSaveFileName(slicer.util.mainWindow(), "Export the measurements as CSV",
-                                              os.path.join(qt.QDir.homePath(), name), "CSV files (*.csv)")
+        path = qt.QFileDialog.getSaveFileName(
+            slicer.util.mainWindow(),
+            "Export the measurements as CSV",
+            os.path.join(qt.QDir.homePath(), name),
+            "CSV files (*.csv)",
+        )
         if not path:
             return
         with slicer.util.tryWithErrorDisplay("Could not export the table.", waitCursor=True):
@@ -259,8 +264,9 @@ class DiscMeasureLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return DiscMeasureParameterNode(super().getParameterNode())
 
-    def measure(self, segmentationNode, sourceVolume=None, tableNode=None, chartNode=None, showLines=True,
-                progress=None):
+    def measure(
+        self, segmentationNode, sourceVolume=None, tableNode=None, chartNode=None, showLines=True, progress=None
+    ):
         """Measure a segmentation; returns discmrml.pipeline.Measurement (table, chart, lines, result).
 
         Without ``showLines`` the lines of an earlier run are removed, so the views show none.
@@ -270,8 +276,14 @@ class DiscMeasureLogic(ScriptedLoadableModuleLogic):
 
         if segmentationNode is None:
             raise ValueError("Select a segmentation to measure.")
-        measured = measure_segmentation_node(segmentationNode, sourceVolume, table_node=tableNode, chart_node=chartNode,
-                                             lines=showLines, progress=progress)
+        measured = measure_segmentation_node(
+            segmentationNode,
+            sourceVolume,
+            table_node=tableNode,
+            chart_node=chartNode,
+            lines=showLines,
+            progress=progress,
+        )
         if not showLines:
             remove_lines(lines_folder_name(segmentationNode.GetName()), scene=segmentationNode.GetScene())
         logging.info(f"DiscMeasure: {measured.summary()}")
@@ -334,8 +346,9 @@ class DiscMeasureTest(ScriptedLoadableModuleTest):
         measured = DiscMeasureLogic().measure(self._segmentation(case), case.volume)
         self.assertEqual(self._column(measured.table_node, "level"), ["L4-L5"])
         expectedVolume = 32 * 6 * 9 * case.labels.geometry.voxel_volume_mm3
-        self.assertAlmostEqual(self._column(measured.table_node, "disc_volume_mm3")[0], expectedVolume,
-                               delta=1e-6 * expectedVolume)
+        self.assertAlmostEqual(
+            self._column(measured.table_node, "disc_volume_mm3")[0], expectedVolume, delta=1e-6 * expectedVolume
+        )
         self.assertEqual(measured.table_node.GetColumnUnitLabel("disc_height_mm"), "mm")
         self.assertTrue(measured.table_node.GetUseColumnTitleAsColumnHeader())
         self.assertGreater(len(measured.line_nodes), 0)
@@ -368,16 +381,20 @@ class DiscMeasureTest(ScriptedLoadableModuleTest):
             self.assertGreater(selftest.erase_part_of_segment(node, edited, fraction=0.25), 0)
             self.assertGreater(len(scheduled), count, f"stroke {stroke + 1} scheduled no re-measure")
         count = len(scheduled)
-        measured = logic.measure(node, case.volume, tableNode=measured.table_node, chartNode=measured.chart_node,
-                                 showLines=False)
+        measured = logic.measure(
+            node, case.volume, tableNode=measured.table_node, chartNode=measured.chart_node, showLines=False
+        )
         self.assertEqual(len(scheduled), count, "measuring must not look like an edit (it would loop)")
         watcher.watch(None)
         after = self._column(measured.table_node, "disc_volume_mm3")
         row = case.disc_levels.index(edited)
         self.assertLess(after[row], before[row])
-        self.assertEqual(after[:row] + after[row + 1:], before[:row] + before[row + 1:])
-        self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLMarkupsLineNode"), 0,
-                         "lines switched off: the earlier run's lines must go")
+        self.assertEqual(after[:row] + after[row + 1 :], before[:row] + before[row + 1 :])
+        self.assertEqual(
+            slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLMarkupsLineNode"),
+            0,
+            "lines switched off: the earlier run's lines must go",
+        )
 
         with tempfile.TemporaryDirectory() as folder:
             path = logic.exportCsv(measured.table_node, os.path.join(folder, "discs.csv"))

@@ -225,8 +225,9 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.applyButton.enabled = ready and not running
         if self._teach is not None:
             self._teach.updateButtons(p, running)
-        self.ui.applyButton.toolTip = ("Segment the input volume" if ready
-                                       else "Select an input volume (and install a model)")
+        self.ui.applyButton.toolTip = (
+            "Segment the input volume" if ready else "Select an input volume (and install a model)"
+        )
         if p:
             index = self.ui.modelComboBox.findText(p.model)
             if index >= 0 and index != self.ui.modelComboBox.currentIndex:
@@ -286,7 +287,8 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             if not p.outputSegmentation:
                 p.outputSegmentation = slicer.mrmlScene.AddNewNodeByClass(
                     "vtkMRMLSegmentationNode",
-                    slicer.mrmlScene.GenerateUniqueName(p.inputVolume.GetName() + " segmentation"))
+                    slicer.mrmlScene.GenerateUniqueName(p.inputVolume.GetName() + " segmentation"),
+                )
             self.startProgress("Segmenting...")
             self._job = self.logic.startSegmentation(p.inputVolume, p.model, p.device, progress=self.onProgress)
             self.setRunning(True)
@@ -365,10 +367,12 @@ class DiscSegmenterLogic(ScriptedLoadableModuleLogic):
         """Install what segmenting on ``device`` (or ``training``) needs, after asking (discmrml.packages)."""
         from discmrml.packages import ensure_packages
 
-        confirm = (lambda question: slicer.util.confirmOkCancelDisplay(question, "Install Python packages")) if ask \
-            else None
-        return ensure_packages(device, training, confirm=confirm, show_error=slicer.util.errorDisplay,
-                               busy=slicer.util.WaitCursor)
+        confirm = (
+            (lambda question: slicer.util.confirmOkCancelDisplay(question, "Install Python packages")) if ask else None
+        )
+        return ensure_packages(
+            device, training, confirm=confirm, show_error=slicer.util.errorDisplay, busy=slicer.util.WaitCursor
+        )
 
     def startSegmentation(self, inputVolume, model=None, device="auto", progress=None, python=None):
         """Start the model out of process; returns a discmrml.runner.SegmentationJob to poll/cancel/finish."""
@@ -377,14 +381,22 @@ class DiscSegmenterLogic(ScriptedLoadableModuleLogic):
         job = SegmentationJob(inputVolume, model=model or None, device=device, python=python, progress=progress)
         return job.start()
 
-    def segment(self, inputVolume, outputSegmentation=None, model=None, device="auto", replace=False, progress=None,
-                python=None):
+    def segment(
+        self, inputVolume, outputSegmentation=None, model=None, device="auto", replace=False, progress=None, python=None
+    ):
         """Blocking segmentation (scripts, self-test); returns (segmentation node, SegmentUpdate)."""
         from discmrml.pipeline import segment_volume
 
         start = time.time()
-        node, update = segment_volume(inputVolume, outputSegmentation, model=model or None, device=device,
-                                      replace=replace, progress=progress, python=python)
+        node, update = segment_volume(
+            inputVolume,
+            outputSegmentation,
+            model=model or None,
+            device=device,
+            replace=replace,
+            progress=progress,
+            python=python,
+        )
         logging.info(f"DiscSegmenter: {update.summary()} in {time.time() - start:.1f} s")
         return node, update
 

@@ -22,8 +22,14 @@ from disccore.pipeline import CaseOutputs, CaseResult
 def disc_rows(case: str) -> list:
     """Numbers that depend on the case, with more digits than the CSVs keep (the summary rounds them alike)."""
     base = sum(map(ord, case)) % 7
-    return [{"level": "L4-L5", "disc_height_mm": 8.0 + base + 0.123456789, "disc_volume_mm3": 1000.0 * base + 0.5555,
-             "canal_ap_diameter_mm": 12.3456789}]
+    return [
+        {
+            "level": "L4-L5",
+            "disc_height_mm": 8.0 + base + 0.123456789,
+            "disc_volume_mm3": 1000.0 * base + 0.5555,
+            "canal_ap_diameter_mm": 12.3456789,
+        }
+    ]
 
 
 def _log_call(case: str) -> int:
@@ -58,8 +64,9 @@ def fake_case(path, outdir, *, case, progress=None, model=None, device="auto", o
     for p in outputs.all():
         text = json.dumps({"discs": rows}) if p == outputs.json else f"{p.name} from {Path(path).name}\n"
         write_text_atomic(p, text, overwrite=overwrite)
-    return CaseResult(case=case, input=Path(path), ok=True, seconds=time.monotonic() - start, outputs=outputs,
-                      disc_rows=rows)
+    return CaseResult(
+        case=case, input=Path(path), ok=True, seconds=time.monotonic() - start, outputs=outputs, disc_rows=rows
+    )
 
 
 def calls(log: Path) -> list:

@@ -14,7 +14,9 @@ SHARED_DATA = Path(__import__("os").environ.get("DISCCORE_SHARED_DATA", REPO_ROO
 def shared_data() -> Path:
     """The real MRI folder; tests using it skip with a reason when it is absent."""
     if not (SHARED_DATA / "README.md").exists():
-        pytest.skip(f"real data not found at {SHARED_DATA} (set DISCCORE_SHARED_DATA or put ../shared beside the checkout)")
+        pytest.skip(
+            f"real data not found at {SHARED_DATA} (set DISCCORE_SHARED_DATA or put ../shared beside the checkout)"
+        )
     return SHARED_DATA
 
 

@@ -30,8 +30,9 @@ def scene(headless):
     headless.clear()
 
 
-def oblique_geometry(size=(14, 16, 9), spacing=(0.55, 0.6, 3.3), origin=(12.5, -40.25, 7.0), angles=(0.31, -0.2, 0.47),
-                     left_handed=False) -> Geometry:
+def oblique_geometry(
+    size=(14, 16, 9), spacing=(0.55, 0.6, 3.3), origin=(12.5, -40.25, 7.0), angles=(0.31, -0.2, 0.47), left_handed=False
+) -> Geometry:
     """An oblique, anisotropic grid (LPS) with a rotation about all three axes."""
     ax, ay, az = angles
     rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])

@@ -49,8 +49,24 @@ def main(argv):
     ijk_to_lps[:3, :3] = np.array(img.GetDirection()).reshape(3, 3) * np.array(img.GetSpacing())[None, :]
     ijk_to_lps[:3, 3] = img.GetOrigin()
     print("segment [######..]  75.0%    0.2s writing", file=sys.stderr, flush=True)
-    names = {18: "T11", 19: "T12", 20: "L1", 21: "L2", 22: "L3", 23: "L4", 24: "L5", 26: "S1", 118: "T11-T12",
-             119: "T12-L1", 120: "L1-L2", 121: "L2-L3", 122: "L3-L4", 123: "L4-L5", 124: "L5-S1", 201: "canal"}
+    names = {
+        18: "T11",
+        19: "T12",
+        20: "L1",
+        21: "L2",
+        22: "L3",
+        23: "L4",
+        24: "L5",
+        26: "S1",
+        118: "T11-T12",
+        119: "T12-L1",
+        120: "L1-L2",
+        121: "L2-L3",
+        122: "L3-L4",
+        123: "L4-L5",
+        124: "L5-S1",
+        201: "canal",
+    }
     seg = slicerio.create_segmentation(labels.shape, ijk_to_lps)
     for value in sorted(int(v) for v in np.unique(labels) if v in names):
         slicerio.add_segment(seg, labels == value, {"id": names[value], "name": names[value], "color": [0.5, 0.5, 0.5]})

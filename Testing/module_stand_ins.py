@@ -43,8 +43,12 @@ def install_stand_ins(monkeypatch):
         def delayDisplay(self, message, msec=0):
             print(message)
 
-    for cls in (ScriptedLoadableModule, ScriptedLoadableModuleWidget, ScriptedLoadableModuleLogic,
-                ScriptedLoadableModuleTest):
+    for cls in (
+        ScriptedLoadableModule,
+        ScriptedLoadableModuleWidget,
+        ScriptedLoadableModuleLogic,
+        ScriptedLoadableModuleTest,
+    ):
         setattr(slm, cls.__name__, cls)
     monkeypatch.setitem(sys.modules, "slicer.ScriptedLoadableModule", slm)
     pnw = types.ModuleType("slicer.parameterNodeWrapper")

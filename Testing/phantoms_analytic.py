@@ -78,9 +78,15 @@ def base_direction(order: str) -> tuple[np.ndarray, tuple]:
     raise ValueError(order)
 
 
-def make_geometry(spacing_thick_fine: tuple, order: str = "LPS", oblique_deg: float = 0.0,
-                  extent_mm: float = 150.0, centre=(0.0, 0.0, 0.0), phase=(0.0, 0.0, 0.0),
-                  size=None) -> Geometry:
+def make_geometry(
+    spacing_thick_fine: tuple,
+    order: str = "LPS",
+    oblique_deg: float = 0.0,
+    extent_mm: float = 150.0,
+    centre=(0.0, 0.0, 0.0),
+    phase=(0.0, 0.0, 0.0),
+    size=None,
+) -> Geometry:
     """A grid centred on ``centre`` (LPS) covering a cube of ``extent_mm``.
 
     ``spacing_thick_fine`` = (across-slice, in-plane, in-plane) mm; ``phase`` shifts the grid by a
@@ -133,7 +139,7 @@ def build_stack(spec: StackSpec, geometry: Geometry):
     centres = [c - shift for c in centres]
     lab = np.zeros(len(a), np.uint16)
     first = SCHEME_VERTEBRAE.index(spec.first_vertebra)
-    names = SCHEME_VERTEBRAE[first:first + n + 1]
+    names = SCHEME_VERTEBRAE[first : first + n + 1]
     label_names = {}
     truth = {"discs": {}, "vertebrae": {}}
     lower_surface_prev = centres[0] - spec.discs[0].h_mid / 2 - hv + 0.0 * a  # top of the first body (flat)
@@ -167,7 +173,7 @@ def build_stack(spec: StackSpec, geometry: Geometry):
     end = centres[-1] + spec.discs[-1].h_mid / 2 + hv
     lab[ell & (t > lower_surface_prev) & (t <= end)] = SCHEME_VALUES[vlast]
     label_names[SCHEME_VALUES[vlast]] = vlast
-    for k, vname in enumerate(names):
+    for vname in names:
         truth["vertebrae"][vname] = {"vertebra_volume_mm3": np.pi * A * B * hv}
     if spec.canal_ap is not None:
         ca = spec.canal_ap / 2

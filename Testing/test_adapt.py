@@ -161,10 +161,10 @@ def test_adapt_writes_a_model_folder_with_lineage_and_leaves_the_parent_alone(tm
 
 
 def test_adapt_is_deterministic_for_a_seed_and_moves_the_weights(tmp_path):
+    import torch
+
     from disccore.models import resolve_model
     from disccore.training.adapt import AdaptConfig, adapt
-
-    import torch
 
     _add_case(tmp_path, "a")
     first, again = (adapt(tmp_path, config=AdaptConfig(**TINY)).net.state_dict() for _ in range(2))

@@ -121,7 +121,9 @@ def test_all_nan_image(tmp_path):
 def test_vector_image(tmp_path):
     import SimpleITK as sitk
 
-    rgb = sitk.GetImageFromArray(np.random.default_rng(0).integers(0, 255, (4, 5, 6, 3)).astype(np.uint8), isVector=True)
+    rgb = sitk.GetImageFromArray(
+        np.random.default_rng(0).integers(0, 255, (4, 5, 6, 3)).astype(np.uint8), isVector=True
+    )
     for name in ("rgb.nrrd", "rgb.mha"):
         sitk.WriteImage(rgb, str(tmp_path / name))
         with pytest.raises(ImageContentError) as e:

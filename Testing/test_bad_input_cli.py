@@ -19,6 +19,8 @@ import time
 import numpy as np
 import pytest
 from conftest import REPO_ROOT, subprocess_env
+from test_cli import fake_segmenter, phantom, phantom_file  # noqa: F401  (fixtures)
+
 from disccore.cli.main import main
 from disccore.errors import (
     ImageContentError,
@@ -30,7 +32,6 @@ from disccore.errors import (
 )
 from disccore.image import Geometry, SpatialImage
 from disccore.io import read_image, read_labelmap, write_image, write_segmentation
-from test_cli import fake_segmenter, phantom, phantom_file  # noqa: F401  (fixtures)
 
 CASE_SUFFIXES = (".seg.nrrd", "_discs.csv", "_vertebrae.csv", "_measurements.json", "_report.png")
 
@@ -83,7 +84,10 @@ def test_measure_never_overwrites_its_inputs(tmp_path, measured_case, capfd, whi
     args = {"-o": tmp_path / "t.csv", "--json": None}
     flag, victim = which.split("=")
     args["-o" if flag == "output" else "--json"] = {
-        "image": image, "sidecar": sidecar, "labels file": names, "seg": labels
+        "image": image,
+        "sidecar": sidecar,
+        "labels file": names,
+        "seg": labels,
     }[victim]
     extra = ["--labels", str(names)] if victim == "labels file" else []
     before = _snapshot(image, labels, sidecar, names)
@@ -102,8 +106,9 @@ def finds_nothing(monkeypatch):
     """A model that finds no spine (all background), as the NaN image once made it do."""
     import disccore.segment as seg
 
-    monkeypatch.setattr(seg, "segment_image", lambda image, **kw: SpatialImage.like(
-        np.zeros(image.geometry.size, np.uint8), image))
+    monkeypatch.setattr(
+        seg, "segment_image", lambda image, **kw: SpatialImage.like(np.zeros(image.geometry.size, np.uint8), image)
+    )
 
 
 def test_empty_result_is_an_error(tmp_path, phantom_file, finds_nothing, capfd):  # noqa: F811
@@ -190,8 +195,9 @@ def test_header_claiming_huge_size_is_refused_from_the_header(tmp_path):
 
 
 def test_voxel_limit_can_be_raised_and_lowered(tmp_path, monkeypatch):
-    path = write_image(SpatialImage(np.arange(600, dtype=np.int16).reshape(10, 10, 6) + 1, Geometry((10, 10, 6))),
-                       tmp_path / "s.nrrd")
+    path = write_image(
+        SpatialImage(np.arange(600, dtype=np.int16).reshape(10, 10, 6) + 1, Geometry((10, 10, 6))), tmp_path / "s.nrrd"
+    )
     monkeypatch.setenv("DISCCORE_MAX_VOXELS", "500")
     with pytest.raises(ImageContentError, match="limit of 500"):
         read_image(path)
@@ -206,8 +212,10 @@ def test_voxel_limit_can_be_raised_and_lowered(tmp_path, monkeypatch):
 def test_detached_data_on_a_device_is_refused(tmp_path, suffix):
     if suffix == ".mhd":
         path = tmp_path / "zero.mhd"
-        path.write_text("ObjectType = Image\nNDims = 3\nDimSize = 100 100 100\nElementType = MET_SHORT\n"
-                        "ElementDataFile = /dev/zero\n")
+        path.write_text(
+            "ObjectType = Image\nNDims = 3\nDimSize = 100 100 100\nElementType = MET_SHORT\n"
+            "ElementDataFile = /dev/zero\n"
+        )
     else:
         path = _nrrd_bomb(tmp_path / "zero.nhdr", "raw", "/dev/zero")
     with pytest.raises(InputError, match="not a regular file"):
@@ -217,8 +225,9 @@ def test_detached_data_on_a_device_is_refused(tmp_path, suffix):
 def test_data_smaller_than_the_header_claims_is_refused_before_reading(tmp_path):
     (tmp_path / "d.raw").write_bytes(b"\1" * 1000)
     path = tmp_path / "d.mhd"
-    path.write_text("ObjectType = Image\nNDims = 3\nDimSize = 300 300 300\nElementType = MET_SHORT\n"
-                    "ElementDataFile = d.raw\n")
+    path.write_text(
+        "ObjectType = Image\nNDims = 3\nDimSize = 300 300 300\nElementType = MET_SHORT\nElementDataFile = d.raw\n"
+    )
     with pytest.raises(InputError, match="truncated"):
         read_image(path)
 
@@ -260,8 +269,14 @@ def test_disk_full_leaves_no_partial_case(tmp_path, phantom_file, fake_segmenter
     assert _case_files(outdir) == []
 
 
-def test_measure_and_segment_write_all_or_nothing(tmp_path, measured_case, phantom_file, fake_segmenter,  # noqa: F811
-                                                  monkeypatch, capfd):
+def test_measure_and_segment_write_all_or_nothing(
+    tmp_path,
+    measured_case,
+    phantom_file,  # noqa: F811
+    fake_segmenter,  # noqa: F811
+    monkeypatch,
+    capfd,
+):
     """The disk fills up at the last file (a JSON): the files written before it are taken back."""
     from pathlib import Path
 
@@ -276,8 +291,17 @@ def test_measure_and_segment_write_all_or_nothing(tmp_path, measured_case, phant
     _, labels, _ = measured_case
     out = tmp_path / "out"
     out.mkdir()
-    argv = ["measure", str(labels), "-o", str(out / "t.csv"), "--vertebrae-csv", str(out / "v.csv"), "--json",
-            str(out / "t.json"), "-q"]
+    argv = [
+        "measure",
+        str(labels),
+        "-o",
+        str(out / "t.csv"),
+        "--vertebrae-csv",
+        str(out / "v.csv"),
+        "--json",
+        str(out / "t.json"),
+        "-q",
+    ]
     assert main(argv) == OutputError.exit_code
     assert "No space left on device" in _err_line(capfd)
     assert _case_files(out) == []
@@ -348,8 +372,10 @@ def test_unwritable_output_folder_fails_before_any_work(tmp_path, phantom_file, 
 
     monkeypatch.setattr(outputs.tempfile, "mkstemp", no_space)
     monkeypatch.setattr(seg, "segment_image", must_not_run)
-    for argv in (["run", str(phantom_file), "-o", str(tmp_path / "res")],
-                 ["segment", str(phantom_file), "-o", str(tmp_path / "o.seg.nrrd")]):
+    for argv in (
+        ["run", str(phantom_file), "-o", str(tmp_path / "res")],
+        ["segment", str(phantom_file), "-o", str(tmp_path / "o.seg.nrrd")],
+    ):
         assert main(argv + ["-q"]) == OutputError.exit_code
         assert "not writable" in _err_line(capfd)
 
@@ -463,8 +489,13 @@ def test_real_mri_is_not_taken_for_a_label_map(phantom, shared_data):  # noqa: F
 
 
 def _cli(*args, timeout=20):
-    return subprocess.run([sys.executable, "-m", "disccore", *map(str, args)], capture_output=True, text=True,
-                          env=subprocess_env(), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "disccore", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=timeout,
+    )
 
 
 def test_fifo_and_devices_are_refused_without_blocking(tmp_path):
@@ -477,10 +508,13 @@ def test_fifo_and_devices_are_refused_without_blocking(tmp_path):
     arr = np.zeros((10, 10, 6), np.uint8)
     arr[3:6, 3:6, 2:4] = 1
     labels = write_image(SpatialImage(arr, Geometry(arr.shape)), tmp_path / "l.nrrd")
-    for argv in (["segment", fifo, "-o", tmp_path / "f.seg.nrrd"],
-                 ["segment", "/dev/zero", "-o", tmp_path / "z.seg.nrrd"],
-                 ["measure", fifo, "-o", tmp_path / "t.csv"], ["segment", dicom, "-o", tmp_path / "d.seg.nrrd"],
-                 ["measure", labels, "--labels", tmp_path / "names.json", "-o", tmp_path / "t.csv"]):
+    for argv in (
+        ["segment", fifo, "-o", tmp_path / "f.seg.nrrd"],
+        ["segment", "/dev/zero", "-o", tmp_path / "z.seg.nrrd"],
+        ["measure", fifo, "-o", tmp_path / "t.csv"],
+        ["segment", dicom, "-o", tmp_path / "d.seg.nrrd"],
+        ["measure", labels, "--labels", tmp_path / "names.json", "-o", tmp_path / "t.csv"],
+    ):
         start = time.monotonic()
         done = _cli(*argv)
         assert time.monotonic() - start < 15
@@ -498,6 +532,7 @@ def test_unreadable_input_says_permission_denied(tmp_path, phantom_file, monkeyp
     shutil.copy(phantom_file, locked)
     locked.chmod(0)
     if os.geteuid() == 0:
+
         def refused(*args, **kwargs):
             raise PermissionError(errno.EACCES, "Permission denied")
 
@@ -562,9 +597,11 @@ def test_duplicate_dicom_slice_is_named(tmp_path):
 
 def test_singular_direction_is_image_content(tmp_path, capfd):
     path = tmp_path / "sing.nrrd"
-    path.write_bytes(b"NRRD0004\ntype: short\ndimension: 3\nsizes: 10 10 6\nspace: left-posterior-superior\n"
-                     b"space directions: (1,0,0) (1,0,0) (0,0,3)\nspace origin: (0,0,0)\nencoding: raw\n"
-                     b"endian: little\n\n" + np.arange(600, dtype=np.int16).tobytes())
+    path.write_bytes(
+        b"NRRD0004\ntype: short\ndimension: 3\nsizes: 10 10 6\nspace: left-posterior-superior\n"
+        b"space directions: (1,0,0) (1,0,0) (0,0,3)\nspace origin: (0,0,0)\nencoding: raw\n"
+        b"endian: little\n\n" + np.arange(600, dtype=np.int16).tobytes()
+    )
     assert main(["segment", str(path), "-o", str(tmp_path / "o.seg.nrrd"), "-q"]) == ImageContentError.exit_code
     assert "orthonormal" in _err_line(capfd)
 
@@ -572,9 +609,12 @@ def test_singular_direction_is_image_content(tmp_path, capfd):
 @pytest.mark.parametrize("directions", ["(1,0,0) (0,0,0) (0,0,3)", "(1,0,0) (0,nan,0) (0,0,3)"])
 def test_zero_or_nan_spacing_is_image_content(tmp_path, directions):
     path = tmp_path / "zero.nrrd"
-    path.write_bytes(b"NRRD0004\ntype: short\ndimension: 3\nsizes: 10 10 6\nspace: left-posterior-superior\n"
-                     + f"space directions: {directions}\n".encode() + b"encoding: raw\nendian: little\n\n"
-                     + np.arange(600, dtype=np.int16).tobytes())
+    path.write_bytes(
+        b"NRRD0004\ntype: short\ndimension: 3\nsizes: 10 10 6\nspace: left-posterior-superior\n"
+        + f"space directions: {directions}\n".encode()
+        + b"encoding: raw\nendian: little\n\n"
+        + np.arange(600, dtype=np.int16).tobytes()
+    )
     with pytest.raises(ImageContentError, match="voxel size of 0|not orthonormal"):
         read_image(path)
 
@@ -614,8 +654,11 @@ def test_readme_exit_code_table_matches_the_errors():
 
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     table = {int(code): meaning for code, meaning in re.findall(r"^\| (\d+) \| (.+?) \|$", text, flags=re.MULTILINE)}
-    codes = {cls.exit_code for cls in vars(errors).values()
-             if isinstance(cls, type) and issubclass(cls, errors.DiscCoreError)}
+    codes = {
+        cls.exit_code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.DiscCoreError)
+    }
     assert set(table) == codes | {0}, f"README exit codes {sorted(table)}, code's {sorted(codes)}"
     assert "nothing found" in table[NothingFoundError.exit_code]
     assert "output" in table[OutputError.exit_code] and "label" in table[LabelError.exit_code]

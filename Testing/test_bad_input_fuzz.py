@@ -60,15 +60,22 @@ def _run_child(body: str, folder, timeout=120) -> subprocess.CompletedProcess:
     code = _CHILD_PRELUDE.replace("SLOWEST", repr(SLOWEST_READ_S)) + textwrap.dedent(body) + "\nfinish()\n"
     env = subprocess_env()
     env["DISCCORE_MAX_VOXELS"] = "20000000"
-    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code, str(folder)], capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code, str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
 
 def test_byte_mutations_of_every_format_header(tmp_path):
     """Random bytes changed in the header of a valid NIfTI, NIfTI.gz, NRRD and MHA file (seeded, 100 each)."""
-    _run_child("""
+    _run_child(
+        """
         rng = random.Random(19)
         arr = np.random.default_rng(0).integers(1, 1000, (12, 10, 6)).astype(np.int16)
         image = SpatialImage(arr, Geometry((12, 10, 6), (0.5, 0.5, 3.0), (1, 2, 3), np.eye(3)))
@@ -85,13 +92,16 @@ def test_byte_mutations_of_every_format_header(tmp_path):
                 path.write_bytes(gzip.compress(bytes(b), 1) if suffix == ".nii.gz" else bytes(b))
                 attempt(path)
                 attempt(path, read_labelmap)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
 
 
 def test_odd_nrrd_geometry_and_fields(tmp_path):
     """NRRD headers built from odd choices: sizes 0 / 1 / negative, unknown types and encodings, zero, NaN, huge
     or missing directions, 2D / 4D, short data."""
-    _run_child("""
+    _run_child(
+        """
         rng = random.Random(7)
         odd = ["0", "-1", "nan", "inf", "1e308", "1e-30", "abc", ""]
 
@@ -131,12 +141,15 @@ def test_odd_nrrd_geometry_and_fields(tmp_path):
             path.write_bytes(("\\n".join(lines) + "\\n\\n").encode() + body)
             attempt(path)
             attempt(path, read_labelmap)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
 
 
 def test_header_bombs_are_refused_fast_with_little_memory(tmp_path):
     """Headers claiming gigabytes over a few bytes of data, in every format, with the voxel limit at its default."""
-    done = _run_child("""
+    done = _run_child(
+        """
         os.environ.pop("DISCCORE_MAX_VOXELS")
         def nrrd(name, sizes, encoding, data=b"", extra=""):
             head = (f"NRRD0004\\ntype: short\\ndimension: 3\\nsizes: {sizes}\\nencoding: {encoding}\\n"
@@ -180,7 +193,9 @@ def test_header_bombs_are_refused_fast_with_little_memory(tmp_path):
             except DiscCoreError as e:
                 if e.exit_code not in (2, 3):
                     problems.append(f"{path.name}: exit {e.exit_code}")
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     peak = float(done.stdout.split("PEAK_MB")[1].split()[0])
     assert peak < MAX_BOMB_RSS_MB, f"peak memory {peak:.0f} MB while refusing header bombs"
 
@@ -191,15 +206,18 @@ def test_odd_but_valid_geometry_is_read_exactly(tmp_path, suffix):
     left-handed directions) must be read back exactly, not refused."""
     import numpy as np
     from conftest import rotation
+
     from disccore.image import Geometry, SpatialImage
     from disccore.io import read_image, write_image
 
     rng = np.random.default_rng(3)
-    for n, (spacing, origin, direction) in enumerate([
-        ((0.01, 0.01, 0.05), (1e5, -1e5, 3e4), rotation(0, 33)),
-        ((10.0, 0.3, 7.5), (0.0, 0.0, 0.0), rotation(2, 90) @ np.diag([1.0, 1.0, -1.0])),
-        ((0.43, 0.43, 4.4), (-250.5, 12.25, 80.0), rotation(1, 12) @ rotation(0, -20)),
-    ]):
+    for n, (spacing, origin, direction) in enumerate(
+        [
+            ((0.01, 0.01, 0.05), (1e5, -1e5, 3e4), rotation(0, 33)),
+            ((10.0, 0.3, 7.5), (0.0, 0.0, 0.0), rotation(2, 90) @ np.diag([1.0, 1.0, -1.0])),
+            ((0.43, 0.43, 4.4), (-250.5, 12.25, 80.0), rotation(1, 12) @ rotation(0, -20)),
+        ]
+    ):
         arr = rng.integers(1, 3000, (9, 8, 5)).astype(np.int16)
         image = SpatialImage(arr, Geometry(arr.shape, spacing, origin, direction))
         back = read_image(write_image(image, tmp_path / f"g{n}{suffix}"))

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from batch_cases import calls, disc_rows, fake_case
+
 from disccore.batch import ResumedResult, run_batch
 from disccore.cli.main import main
 from disccore.errors import Cancelled, InputError, OutputError
@@ -52,8 +52,9 @@ def test_summary_is_written_as_cases_finish_in_input_order(tmp_path, calls_log):
     def on_case(result):  # the summary on disk already holds every case finished so far
         seen.append([row["case"] for row in _summary(tmp_path / "out")])
 
-    results = run_batch([_inputs(tmp_path / "in", ["c1", "bad2", "c3"])], tmp_path / "out", case_fn=fake_case,
-                        on_case=on_case)
+    results = run_batch(
+        [_inputs(tmp_path / "in", ["c1", "bad2", "c3"])], tmp_path / "out", case_fn=fake_case, on_case=on_case
+    )
     assert seen == [["bad2"], ["bad2", "c1"], ["bad2", "c1", "c3"]]  # input order is sorted file names
     assert [(r.case, r.ok) for r in results] == [("bad2", False), ("c1", True), ("c3", True)]
     rows = _summary(tmp_path / "out")
@@ -75,8 +76,9 @@ def test_two_workers_give_what_one_gives(tmp_path, calls_log):
 
 
 def test_a_dead_worker_loses_only_its_case(tmp_path, calls_log):
-    results = run_batch([_inputs(tmp_path / "in", ["a", "b", "crash", "d", "e"])], tmp_path / "out",
-                        case_fn=fake_case, workers=2)
+    results = run_batch(
+        [_inputs(tmp_path / "in", ["a", "b", "crash", "d", "e"])], tmp_path / "out", case_fn=fake_case, workers=2
+    )
     status = {r.case: (r.ok, r.error) for r in results}
     assert status["crash"][0] is False and "died" in status["crash"][1]
     assert all(status[c] == (True, "") for c in "abde"), status
@@ -110,8 +112,13 @@ def test_ctrl_c_with_workers_stops_the_case_in_flight(tmp_path, calls_log, monke
 
     start = time.monotonic()
     with pytest.raises(Cancelled, match="1 of 3 cases finished"):
-        run_batch([_inputs(tmp_path / "in", ["a", "slow", "z"])], tmp_path / "out", case_fn=fake_case, workers=2,
-                  on_case=on_case)
+        run_batch(
+            [_inputs(tmp_path / "in", ["a", "slow", "z"])],
+            tmp_path / "out",
+            case_fn=fake_case,
+            workers=2,
+            on_case=on_case,
+        )
     assert time.monotonic() - start < 60  # the slow case was stopped, not waited for
     pid = int((tmp_path / "slow.pid").read_text())
     with pytest.raises(ProcessLookupError):

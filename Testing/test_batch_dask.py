@@ -16,9 +16,10 @@ import pytest
 distributed = pytest.importorskip("distributed", reason="dask distributed is not installed (disccore[cluster])")
 
 from batch_cases import calls, fake_case  # noqa: E402
+from test_batch import _inputs, _summary  # noqa: E402
+
 from disccore.batch import run_batch  # noqa: E402
 from disccore.cli.main import main  # noqa: E402
-from test_batch import _inputs, _summary  # noqa: E402
 
 KILL_WAIT_S = 60
 
@@ -26,8 +27,11 @@ KILL_WAIT_S = 60
 @pytest.fixture(scope="module")
 def knobs(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("dask-knobs")
-    return {"BATCH_CALLS_LOG": str(folder / "calls.log"), "BATCH_SLOW_PID": str(folder / "slow.pid"),
-            "BATCH_SLOW_S": "120"}
+    return {
+        "BATCH_CALLS_LOG": str(folder / "calls.log"),
+        "BATCH_SLOW_PID": str(folder / "slow.pid"),
+        "BATCH_SLOW_S": "120",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +39,9 @@ def cluster(knobs):
     saved = dict(os.environ)
     os.environ.update(knobs)  # the worker processes (and those restarted after a kill) inherit these
     try:
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as local:
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local:
             yield local
     finally:
         os.environ.clear()
@@ -83,8 +88,12 @@ def test_a_killed_worker_case_is_retried_elsewhere(cluster, tmp_path, log, knobs
     killer = threading.Thread(target=_kill_when_slow_case_runs, args=(pid_file, killed), daemon=True)
     killer.start()
     start = time.monotonic()
-    results = run_batch([_inputs(tmp_path / "in", ["a", "b", "slow", "d", "e"])], tmp_path / "out",
-                        case_fn=fake_case, dask_address=cluster.scheduler_address)
+    results = run_batch(
+        [_inputs(tmp_path / "in", ["a", "b", "slow", "d", "e"])],
+        tmp_path / "out",
+        case_fn=fake_case,
+        dask_address=cluster.scheduler_address,
+    )
     killer.join(timeout=KILL_WAIT_S)
     assert killed, "the slow case never started"
     assert time.monotonic() - start < 100  # the retried case did not sleep again

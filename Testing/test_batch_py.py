@@ -20,6 +20,7 @@ import pytest
 pytest.importorskip("slicer_core", reason="slicer-core (MRML without Qt) is not installed")
 
 from conftest_mrml import oblique_geometry  # noqa: E402
+
 from disccore.image import SpatialImage  # noqa: E402
 
 pytestmark = pytest.mark.mrml
@@ -58,24 +59,51 @@ def test_script_arguments_after_double_dash():
         sys.path.remove(str(REPO))
     assert batch.script_arguments(["--input", "a", "--output", "b"]) == ["--input", "a", "--output", "b"]
     assert batch.script_arguments(["--no-main-window", "--", "--input", "a"]) == ["--input", "a"]
-    args = batch.build_parser().parse_args(["--input", "x", "-o", "y", "--device", "cuda", "--model", "m",
-                                            "--overwrite"])
+    args = batch.build_parser().parse_args(
+        ["--input", "x", "-o", "y", "--device", "cuda", "--model", "m", "--overwrite"]
+    )
     assert (args.more_inputs, args.output, args.device, args.model, args.overwrite) == (["x"], "y", "cuda", "m", True)
 
 
 def test_missing_input_fails_without_creating_the_output_folder(tmp_path):
     env = dict(os.environ, PYTHONPATH="")
-    proc = subprocess.run([sys.executable, str(REPO / "batch.py"), "--input", str(tmp_path / "nope.nii.gz"),
-                           "--output", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "batch.py"),
+            "--input",
+            str(tmp_path / "nope.nii.gz"),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     assert not (tmp_path / "out").exists()
 
 
 def _run_batch(tmp_path, *extra):
     env = dict(os.environ, DISCCORE_PYTHON=f"{sys.executable} {FAKE}", PYTHONPATH="")
-    return subprocess.run([sys.executable, str(REPO / "batch.py"), "--input", str(tmp_path / "in"),
-                           "--output", str(tmp_path / "out"), "--quiet", *extra],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=240)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "batch.py"),
+            "--input",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+            "--quiet",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=240,
+    )
 
 
 def test_batch_py_segments_measures_and_survives_a_broken_case(tmp_path):

@@ -13,8 +13,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import subprocess_env
+
 from disccore import anatomy
 from disccore.cli.main import SUBCOMMANDS, main
 from disccore.errors import ImageContentError, InputError, OutputError
@@ -60,7 +60,9 @@ def test_every_subcommand_has_help_with_examples(capsys):
 
 
 def test_python_m_disccore_runs():
-    out = subprocess.run([sys.executable, "-m", "disccore", "--version"], capture_output=True, text=True, env=subprocess_env())
+    out = subprocess.run(
+        [sys.executable, "-m", "disccore", "--version"], capture_output=True, text=True, env=subprocess_env()
+    )
     assert out.returncode == 0 and "disccore" in out.stdout
 
 

@@ -7,11 +7,11 @@ import json
 
 import numpy as np
 import pytest
+from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry
 
 from disccore.cli import main as cli_main
 from disccore.image import Geometry, SpatialImage, to_sitk
 from disccore.measure import DISC_COLUMNS, VERTEBRA_COLUMNS
-from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,9 @@ def test_refuses_existing_output_before_computing(tmp_path, seg, capsys):
 def test_missing_folder_and_same_paths(tmp_path, seg, capsys):
     assert run(seg["labels"], "-o", tmp_path / "nope" / "d.csv", "-q") == 5
     assert "does not exist" in capsys.readouterr().err
-    assert run(seg["labels"], "-o", tmp_path / "d.csv", "--json", tmp_path / "d.csv", "-q") == 5  # an output refused (README)
+    assert (
+        run(seg["labels"], "-o", tmp_path / "d.csv", "--json", tmp_path / "d.csv", "-q") == 5
+    )  # an output refused (README)
     assert list(tmp_path.iterdir()) == []
 
 

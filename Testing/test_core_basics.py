@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import rotation
+
 from disccore import anatomy
 from disccore.errors import ImageContentError, LabelError, OutputError
 from disccore.image import Geometry, SpatialImage, from_sitk, lps_to_ras, to_sitk
@@ -46,7 +46,9 @@ def test_colours_and_terminology_complete():
         assert s.type.scheme == "SCT" and s.type.value.isdigit() and s.type.meaning
 
 
-@pytest.mark.parametrize("raw, name", [("l4/l5", "L4-L5"), ("L5-S", "L5-S1"), ("L4_L5", "L4-L5"), ("Canal", "canal"), ("t12-l1", "T12-L1")])
+@pytest.mark.parametrize(
+    "raw, name", [("l4/l5", "L4-L5"), ("L5-S", "L5-S1"), ("L4_L5", "L4-L5"), ("Canal", "canal"), ("t12-l1", "T12-L1")]
+)
 def test_name_normalisation(raw, name):
     assert anatomy.by_name(raw).name == name
 
@@ -89,7 +91,9 @@ def test_sitk_round_trip_is_exact():
     assert back.geometry.same_grid(g, tol=1e-12)
     # SimpleITK agrees on where voxel (i, j, k) lies
     s = to_sitk(img)
-    np.testing.assert_allclose(s.TransformContinuousIndexToPhysicalPoint((1.0, 2.0, 3.0)), g.index_to_lps([1, 2, 3]), atol=1e-9)
+    np.testing.assert_allclose(
+        s.TransformContinuousIndexToPhysicalPoint((1.0, 2.0, 3.0)), g.index_to_lps([1, 2, 3]), atol=1e-9
+    )
 
 
 def test_non_orthonormal_direction_rejected():
@@ -184,7 +188,9 @@ def test_torch_and_monai_only_imported_inside_functions():
 
 
 def test_disccore_imports_without_loading_torch():
-    code = ("import sys, disccore, disccore.segment, disccore.measure, disccore.pipeline, disccore.cli.main; "
-            "print(sorted(m for m in ('torch', 'monai') if m in sys.modules))")
+    code = (
+        "import sys, disccore, disccore.segment, disccore.measure, disccore.pipeline, disccore.cli.main; "
+        "print(sorted(m for m in ('torch', 'monai') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

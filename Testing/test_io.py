@@ -36,7 +36,9 @@ GEOMETRIES = {
     "ras_ordered": Geometry((7, 6, 5), (0.8, 0.9, 1.1), (100.0, 120.0, -40.0), np.diag([-1.0, -1.0, 1.0])),
     "oblique": Geometry((7, 6, 5), (0.7, 0.9, 1.3), (12.3, -45.6, 78.9), OBLIQUE),
     # det = -1: a sagittal stack, i -> anterior, j -> inferior, k -> right
-    "left_handed": Geometry((7, 6, 5), (0.5, 0.6, 3.0), (5.0, -6.0, 7.0), np.array([[0, 0, -1], [-1, 0, 0], [0, -1, 0.0]])),
+    "left_handed": Geometry(
+        (7, 6, 5), (0.5, 0.6, 3.0), (5.0, -6.0, 7.0), np.array([[0, 0, -1], [-1, 0, 0], [0, -1, 0.0]])
+    ),
     "left_handed_oblique": Geometry((7, 6, 5), (0.9, 0.8, 2.0), (1.0, 2.0, 3.0), OBLIQUE @ np.diag([1.0, 1.0, -1.0])),
     "anisotropic_sagittal": Geometry(
         (6, 8, 5), (0.43, 0.43, 4.4), (-80.5, -120.25, 60.0), np.array([[0, 0, -1], [1, 0, 0], [0, -1, 0.0]])
@@ -407,7 +409,10 @@ def _write_dicom_series(folder, image: SpatialImage, series_uid: str, number: in
 @pytest.fixture(scope="module")
 def dicom_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dicom") / "study"
-    a = _random_image(Geometry((8, 7, 5), (0.43, 0.43, 4.4), (-30.0, 40.0, 50.0), GEOMETRIES["anisotropic_sagittal"].direction), seed=4)
+    a = _random_image(
+        Geometry((8, 7, 5), (0.43, 0.43, 4.4), (-30.0, 40.0, 50.0), GEOMETRIES["anisotropic_sagittal"].direction),
+        seed=4,
+    )
     b = _random_image(Geometry((6, 6, 4), (0.9, 0.9, 3.0), (1.5, -2.5, 3.5), OBLIQUE), seed=5)
     uid_a, uid_b = "1.2.826.0.1.3680043.2.1125.1.11", "1.2.826.0.1.3680043.2.1125.1.22"
     _write_dicom_series(folder, a, uid_a, 3, "T2 SAG")
@@ -482,7 +487,9 @@ def test_real_nifti_geometry_matches_nibabel(shared_data, relpath):
     np.testing.assert_array_equal(image.array, np.asarray(nimg.dataobj))
     # RAS -> LPS: the same voxel lands at the same point either way
     ijk = np.array([3.0, 5.0, 2.0, 1.0])
-    np.testing.assert_allclose(image.geometry.index_to_lps(ijk[:3]), (np.diag([-1, -1, 1, 1]) @ nimg.affine @ ijk)[:3], atol=1e-4)
+    np.testing.assert_allclose(
+        image.geometry.index_to_lps(ijk[:3]), (np.diag([-1, -1, 1, 1]) @ nimg.affine @ ijk)[:3], atol=1e-4
+    )
 
 
 @pytest.mark.shared_data
@@ -510,7 +517,9 @@ def test_dicom_mixed_orientations_are_refused(tmp_path):
     from disccore.errors import ImageContentError
 
     uid = "1.2.826.0.1.3680043.2.1125.1.55"
-    sag = _random_image(Geometry((6, 5, 3), (0.5, 0.5, 4.0), (0.0, 0.0, 0.0), GEOMETRIES["anisotropic_sagittal"].direction), seed=8)
+    sag = _random_image(
+        Geometry((6, 5, 3), (0.5, 0.5, 4.0), (0.0, 0.0, 0.0), GEOMETRIES["anisotropic_sagittal"].direction), seed=8
+    )
     ax = _random_image(Geometry((6, 5, 3), (0.5, 0.5, 4.0), (0.0, 0.0, 30.0), np.eye(3)), seed=9)
     _write_dicom_series(tmp_path / "loc", sag, uid, 1, "LOCALIZER")
     for f in (tmp_path / "loc").glob("*.dcm"):
@@ -554,7 +563,11 @@ def test_seg_nrrd_opens_in_slicer_storage_node(tmp_path):
         ijk_to_ras = np.array([[m.GetElement(r, c) for c in range(4)] for r in range(4)])
         np.testing.assert_allclose(ijk_to_ras, g.ijk_to_ras(), atol=1e-9)
         i0, i1, j0, j1, k0, k1 = lm.GetExtent()
-        vox = vtk_to_numpy(lm.GetPointData().GetScalars()).reshape(k1 - k0 + 1, j1 - j0 + 1, i1 - i0 + 1).transpose(2, 1, 0)
+        vox = (
+            vtk_to_numpy(lm.GetPointData().GetScalars())
+            .reshape(k1 - k0 + 1, j1 - j0 + 1, i1 - i0 + 1)
+            .transpose(2, 1, 0)
+        )
         inside = np.zeros(g.size, bool)
         inside[i0 : i1 + 1, j0 : j1 + 1, k0 : k1 + 1] = vox == st.label
         np.testing.assert_array_equal(inside, labels.array == st.label)

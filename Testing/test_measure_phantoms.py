@@ -11,10 +11,10 @@ import itertools
 
 import numpy as np
 import pytest
+from phantoms_analytic import DiscSpec, StackSpec, build_stack, frame_vectors, make_geometry
 
 from disccore.image import lps_to_ras
 from disccore.measure import measure_segmentation
-from phantoms_analytic import DiscSpec, StackSpec, build_stack, frame_vectors, make_geometry
 
 SPACINGS = {"0.5x0.5x4": (4.0, 0.5, 0.5), "0.43x0.43x4.4": (4.4, 0.43, 0.43), "1iso": (1.0, 1.0, 1.0)}
 ORDERS = ("LPS", "RAS", "native")
@@ -26,8 +26,9 @@ CASES = list(itertools.product(SPACINGS, ORDERS, TILTS))
 def _phantom(spacing_key, order, tilt, *, h_mid=10.0, slope=0.1, canal_ap=15.0, seed=0, oblique=6.0):
     rng = np.random.default_rng(seed)
     spec = StackSpec(discs=[DiscSpec(h_mid, slope)], tilt_deg=tilt, canal_ap=canal_ap)
-    geom = make_geometry(SPACINGS[spacing_key], order, oblique_deg=oblique, extent_mm=105.0,
-                         phase=tuple(rng.uniform(0, 1, 3)))
+    geom = make_geometry(
+        SPACINGS[spacing_key], order, oblique_deg=oblique, extent_mm=105.0, phase=tuple(rng.uniform(0, 1, 3))
+    )
     return spec, build_stack(spec, geom)
 
 
@@ -61,10 +62,22 @@ def test_lines_are_ras_and_match_values(spacing_key, order, tilt):
     result = measure_segmentation(labels, names)
     ea, el, et = frame_vectors(tilt)
     lines = {(ln.level, ln.measurement): ln for ln in result.lines}
-    for m in ("disc_height_mm", "disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm", "canal_ap_diameter_mm"):
+    for m in (
+        "disc_height_mm",
+        "disc_height_anterior_mm",
+        "disc_height_middle_mm",
+        "disc_height_posterior_mm",
+        "canal_ap_diameter_mm",
+    ):
         assert ("L4-L5", m) in lines, m
     row = result.discs[0]
-    for key in ("disc_height_mm", "disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm", "canal_ap_diameter_mm"):
+    for key in (
+        "disc_height_mm",
+        "disc_height_anterior_mm",
+        "disc_height_middle_mm",
+        "disc_height_posterior_mm",
+        "canal_ap_diameter_mm",
+    ):
         ln = lines[("L4-L5", key)]
         start, end = np.array(ln.start_ras), np.array(ln.end_ras)
         assert np.linalg.norm(end - start) == pytest.approx(row[key], abs=1e-6)
@@ -73,9 +86,13 @@ def test_lines_are_ras_and_match_values(spacing_key, order, tilt):
         along = et if key.startswith("disc") else ea
         assert abs(float(d @ along)) > 0.999, key
     # the anterior line lies anterior to the posterior one, 80 % of the AP extent (40 mm) apart, in LPS
-    mid = {k: lps_to_ras((np.array(lines[("L4-L5", k)].start_ras) + lines[("L4-L5", k)].end_ras) / 2)
-           for k in ("disc_height_anterior_mm", "disc_height_posterior_mm")}
-    assert float((mid["disc_height_anterior_mm"] - mid["disc_height_posterior_mm"]) @ ea) == pytest.approx(32.0, abs=1.0)
+    mid = {
+        k: lps_to_ras((np.array(lines[("L4-L5", k)].start_ras) + lines[("L4-L5", k)].end_ras) / 2)
+        for k in ("disc_height_anterior_mm", "disc_height_posterior_mm")
+    }
+    assert float((mid["disc_height_anterior_mm"] - mid["disc_height_posterior_mm"]) @ ea) == pytest.approx(
+        32.0, abs=1.0
+    )
     # the middle line is centred on the disc centre (phantom centre at LPS origin)
     mline = lines[("L4-L5", "disc_height_middle_mm")]
     centre = lps_to_ras((np.array(mline.start_ras) + mline.end_ras) / 2)
@@ -87,14 +104,18 @@ def test_lines_are_ras_and_match_values(spacing_key, order, tilt):
     assert ends[1] == pytest.approx(-(20 + 3), abs=0.3)
 
 
-CANAL_CASES = [(ap, tilt) for ap, tilt in zip((8.0, 9.5, 11.0, 12.5, 15.0, 17.5, 20.0), (5.0, 35.0, 22.0, 12.0, 30.0, 0.0, 28.0))]
+CANAL_CASES = [
+    (ap, tilt) for ap, tilt in zip((8.0, 9.5, 11.0, 12.5, 15.0, 17.5, 20.0), (5.0, 35.0, 22.0, 12.0, 30.0, 0.0, 28.0))
+]
 
 
 @pytest.mark.parametrize("ap,tilt", CANAL_CASES, ids=[f"AP{a:g}-{t:g}deg" for a, t in CANAL_CASES])
 @pytest.mark.parametrize("spacing_key", ["0.43x0.43x4.4", "1iso"])
 def test_canal_ap_and_area(ap, tilt, spacing_key):
     seed = int(ap * 10 + tilt)
-    spec, (labels, names, truth) = _phantom(spacing_key, "native" if seed % 2 else "LPS", tilt, canal_ap=ap, seed=seed, oblique=seed % 9)
+    spec, (labels, names, truth) = _phantom(
+        spacing_key, "native" if seed % 2 else "LPS", tilt, canal_ap=ap, seed=seed, oblique=seed % 9
+    )
     row = measure_segmentation(labels, names).discs[0]
     t = truth["discs"]["L4-L5"]
     assert row["canal_ap_diameter_mm"] == pytest.approx(ap, abs=0.5)
@@ -113,7 +134,13 @@ def test_same_phantom_iso_vs_thick_slices(tilt):
         geom = make_geometry(SPACINGS[key], order, oblique_deg=4.0, extent_mm=105.0, phase=(0.37, 0.11, 0.73))
         labels, names, _ = build_stack(spec, geom)
         rows.append(measure_segmentation(labels, names).discs[0])
-    for key in ("disc_height_mm", "disc_height_median_mm", "disc_height_anterior_mm", "disc_height_middle_mm", "disc_height_posterior_mm"):
+    for key in (
+        "disc_height_mm",
+        "disc_height_median_mm",
+        "disc_height_anterior_mm",
+        "disc_height_middle_mm",
+        "disc_height_posterior_mm",
+    ):
         assert rows[0][key] == pytest.approx(rows[1][key], abs=0.3), key
 
 
@@ -133,5 +160,7 @@ def test_five_level_stack_orders_cranial_to_caudal():
         assert row["disc_volume_mm3"] == pytest.approx(t["disc_volume_mm3"], rel=0.01)
         assert row["disc_height_index"] is not None
     for row in result.vertebrae:
-        assert row["vertebra_volume_mm3"] == pytest.approx(truth["vertebrae"][row["level"]]["vertebra_volume_mm3"], rel=0.01)
+        assert row["vertebra_volume_mm3"] == pytest.approx(
+            truth["vertebrae"][row["level"]]["vertebra_volume_mm3"], rel=0.01
+        )
         assert row["vertebra_height_middle_mm"] == pytest.approx(24.0, abs=0.5)

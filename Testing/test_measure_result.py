@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry
 
 from disccore.errors import OutputError
 from disccore.measure import (
@@ -19,7 +20,6 @@ from disccore.measure import (
     write_json,
     write_vertebra_csv,
 )
-from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,9 @@ def test_vertebra_csv_and_json(tmp_path, result):
 
 def test_missing_values_are_empty_and_null(tmp_path):
     r = MeasurementResult(voxel_spacing_mm=(1.0, 1.0, 1.0))
-    r.discs.append({c: None for c in DISC_COLUMNS} | {"level": "L4-L5", "disc_volume_mm3": 1000.0, "notes": "no canal segmented"})
+    r.discs.append(
+        {c: None for c in DISC_COLUMNS} | {"level": "L4-L5", "disc_volume_mm3": 1000.0, "notes": "no canal segmented"}
+    )
     r.lines.append(MeasuredLine("L4-L5", "disc_height_mm", 10.0, (0.0, 0.0, 0.0), (0.0, 0.0, 10.0)))
     rows = list(csv.DictReader(write_disc_csv(r, tmp_path / "d.csv").open()))
     assert rows[0]["disc_height_mm"] == "" and rows[0]["canal_area_mm2"] == ""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from phantoms_analytic import DiscSpec, StackSpec, build_stack, frame_vectors, make_geometry
 
 from disccore.errors import Cancelled, ImageContentError
 from disccore.image import Geometry, SpatialImage
 from disccore.measure import DISC_COLUMNS, VERTEBRA_COLUMNS, measure_segmentation
 from disccore.measure.result import grid_edge_note
-from phantoms_analytic import DiscSpec, StackSpec, build_stack, frame_vectors, make_geometry
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,9 @@ def test_a_canal_speck_nearer_the_disc_is_not_taken_for_the_canal(stack):
     arr = labels.array.copy()
     arr[i, j - 4 : j + 4, k - 4 : k + 4] = canal
     # joined to the canal by a thin bridge 8 mm above the plane: one canal segment, two pieces in the plane
-    path = [start + s * up for s in np.arange(0, 8, 0.25)] + [start + 8 * up + s * posterior for s in np.arange(0, 8, 0.25)]
+    path = [start + s * up for s in np.arange(0, 8, 0.25)] + [
+        start + 8 * up + s * posterior for s in np.arange(0, 8, 0.25)
+    ]
     for p in path:
         arr[voxel(p)] = canal
     row = measure_segmentation(SpatialImage(arr, g), names).discs[0]
@@ -109,7 +111,7 @@ def test_disc_in_two_pieces(stack):
     arr = labels.array.copy()
     # a stray blob of disc label far away: counted in the volume, ignored for heights
     i0 = np.array(arr.shape) // 8
-    arr[i0[0]:i0[0] + 2, i0[1]:i0[1] + 4, i0[2]:i0[2] + 4] = 123
+    arr[i0[0] : i0[0] + 2, i0[1] : i0[1] + 4, i0[2] : i0[2] + 4] = 123
     n_stray = int(np.sum(arr == 123) - np.sum(labels.array == 123))
     row = measure_segmentation(SpatialImage(arr, labels.geometry), names).discs[0]
     ref = measure_segmentation(labels, names).discs[0]

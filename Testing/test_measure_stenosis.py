@@ -4,28 +4,31 @@ the bony canal's 12 mm is not applied, and the definitions text states the value
 from __future__ import annotations
 
 import pytest
+from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry
 
 from disccore.measure import DEFINITIONS, DISC_COLUMNS, measure_segmentation
 from disccore.measure.stenosis import grade_stenosis
-from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry
 
 WIDE = 200.0  # an area no criterion reaches (mm2)
 ROOMY = 15.0  # an AP diameter no criterion reaches (mm)
 
 
-@pytest.mark.parametrize("ap,area,grade,criterion", [
-    (9.99, WIDE, "absolute", "AP < 10 mm"),  # AP alone, just below
-    (10.0, WIDE, "", ""),  # ... at the cut-off
-    (10.01, WIDE, "", ""),
-    (11.0, WIDE, "", ""),  # the bony canal's 12 mm rule would call this relative
-    (ROOMY, 74.99, "absolute", "area < 75 mm2"),  # area, absolute cut-off alone
-    (ROOMY, 75.0, "relative", "area < 100 mm2"),
-    (ROOMY, 99.99, "relative", "area < 100 mm2"),  # area, relative cut-off alone
-    (ROOMY, 100.0, "", ""),
-    (ROOMY, 100.01, "", ""),
-    (9.0, 70.0, "absolute", "AP < 10 mm; area < 75 mm2"),  # both name what fired
-    (9.0, 90.0, "absolute", "AP < 10 mm; area < 100 mm2"),
-])
+@pytest.mark.parametrize(
+    "ap,area,grade,criterion",
+    [
+        (9.99, WIDE, "absolute", "AP < 10 mm"),  # AP alone, just below
+        (10.0, WIDE, "", ""),  # ... at the cut-off
+        (10.01, WIDE, "", ""),
+        (11.0, WIDE, "", ""),  # the bony canal's 12 mm rule would call this relative
+        (ROOMY, 74.99, "absolute", "area < 75 mm2"),  # area, absolute cut-off alone
+        (ROOMY, 75.0, "relative", "area < 100 mm2"),
+        (ROOMY, 99.99, "relative", "area < 100 mm2"),  # area, relative cut-off alone
+        (ROOMY, 100.0, "", ""),
+        (ROOMY, 100.01, "", ""),
+        (9.0, 70.0, "absolute", "AP < 10 mm; area < 75 mm2"),  # both name what fired
+        (9.0, 90.0, "absolute", "AP < 10 mm; area < 100 mm2"),
+    ],
+)
 def test_each_criterion_at_its_cut_off(ap, area, grade, criterion):
     assert grade_stenosis(ap, area) == (grade, criterion)
 
@@ -54,12 +57,15 @@ def _row(canal_ap, canal_lr):
     return measure_segmentation(labels, names).discs[0], truth["discs"]["L4-L5"]
 
 
-@pytest.mark.parametrize("canal_ap,canal_lr,grade,criterion", [
-    (11.0, 20.0, "", ""),  # 11 mm AP, 173 mm2: no sac criterion (the old 12 mm rule flagged it)
-    (12.0, 10.0, "relative", "area < 100 mm2"),  # AP fine, 94 mm2: the area alone flags it
-    (12.0, 7.0, "absolute", "area < 75 mm2"),  # 66 mm2
-    (9.0, 20.0, "absolute", "AP < 10 mm"),  # 141 mm2: the AP alone
-])
+@pytest.mark.parametrize(
+    "canal_ap,canal_lr,grade,criterion",
+    [
+        (11.0, 20.0, "", ""),  # 11 mm AP, 173 mm2: no sac criterion (the old 12 mm rule flagged it)
+        (12.0, 10.0, "relative", "area < 100 mm2"),  # AP fine, 94 mm2: the area alone flags it
+        (12.0, 7.0, "absolute", "area < 75 mm2"),  # 66 mm2
+        (9.0, 20.0, "absolute", "AP < 10 mm"),  # 141 mm2: the AP alone
+    ],
+)
 def test_measured_levels_are_graded_by_the_criterion_that_fires(canal_ap, canal_lr, grade, criterion):
     row, truth = _row(canal_ap, canal_lr)
     assert row["canal_area_mm2"] == pytest.approx(truth["canal_area_mm2"], rel=0.05)

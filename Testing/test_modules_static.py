@@ -57,8 +57,13 @@ def _self_ui_names(tree):
     """Names used as ``self.ui.<name>``."""
     out = set()
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and node.value.attr == "ui"
-                and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "ui"
+            and isinstance(node.value.value, ast.Name)
+            and node.value.value.id == "self"
+        ):
             out.add(node.attr)
     return out
 
@@ -112,7 +117,9 @@ def test_parameter_node_fields_match_ui_parameter_names(name):
     annotations = _parameter_annotations(_tree(_module_py(name)))
     for parameter, widget_name in bound.items():
         if widgets[widget_name].get("class") == "QComboBox":
-            assert "Choice(" in annotations[parameter], f"{parameter} is bound to a QComboBox but has no Choice annotation"
+            assert "Choice(" in annotations[parameter], (
+                f"{parameter} is bound to a QComboBox but has no Choice annotation"
+            )
     source = _module_py(name).read_text()
     # connectGui returns None on Slicer 5.8.x: bind through discmrml.panels, which keeps a real tag
     assert "connect_gui(self._parameterNode, self.ui)" in source and "disconnect_gui(" in source
@@ -124,7 +131,9 @@ def test_ui_is_a_qmrml_widget_with_scene_connected_selectors(name):
     root = ET.parse(_ui(name)).getroot()
     top = root.find("widget")
     assert top.get("class") == "qMRMLWidget" and top.get("name") == name
-    connected = {c.findtext("receiver") for c in root.iter("connection") if c.findtext("slot") == "setMRMLScene(vtkMRMLScene*)"}
+    connected = {
+        c.findtext("receiver") for c in root.iter("connection") if c.findtext("slot") == "setMRMLScene(vtkMRMLScene*)"
+    }
     for wname, widget in _ui_widgets(_ui(name)).items():
         if widget.get("class") == "qMRMLNodeComboBox":
             assert wname in connected, f"{wname} does not get the scene (mrmlSceneChanged -> setMRMLScene)"
@@ -144,8 +153,14 @@ def _top_level_imports(tree):
 def test_module_imports_only_what_slicer_has(name):
     stdlib = set(sys.stdlib_module_names)
     own_lib = {f"{name}Lib"}
-    bad = sorted({m for py in _module_sources(name) for m in _top_level_imports(_tree(py))
-                  if m not in ALLOWED_IMPORTS | OPTIONAL_SLICER_MODULES | own_lib and m not in stdlib})
+    bad = sorted(
+        {
+            m
+            for py in _module_sources(name)
+            for m in _top_level_imports(_tree(py))
+            if m not in ALLOWED_IMPORTS | OPTIONAL_SLICER_MODULES | own_lib and m not in stdlib
+        }
+    )
     assert not bad, f"{name}.py imports {bad}, which a plain Slicer does not have"
 
 
@@ -163,9 +178,25 @@ def _slicer_util_names():
         tree = ast.parse(Path(spec.origin).read_text())
         return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     except Exception:
-        return {"getNode", "arrayFromVolume", "updateVolumeFromArray", "errorDisplay", "infoDisplay", "loadUI",
-                "childWidgetVariables", "confirmOkCancelDisplay", "pip_install", "tryWithErrorDisplay", "mainWindow",
-                "addVolumeFromArray", "arrayFromMarkupsControlPoints", "loadVolume", "saveNode", "exit", "delayDisplay"}
+        return {
+            "getNode",
+            "arrayFromVolume",
+            "updateVolumeFromArray",
+            "errorDisplay",
+            "infoDisplay",
+            "loadUI",
+            "childWidgetVariables",
+            "confirmOkCancelDisplay",
+            "pip_install",
+            "tryWithErrorDisplay",
+            "mainWindow",
+            "addVolumeFromArray",
+            "arrayFromMarkupsControlPoints",
+            "loadVolume",
+            "saveNode",
+            "exit",
+            "delayDisplay",
+        }
 
 
 def test_util_functions_are_called_through_slicer_util():
@@ -176,7 +207,12 @@ def test_util_functions_are_called_through_slicer_util():
     offenders = []
     for py in files:
         for node in ast.walk(_tree(py)):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "slicer" and node.attr in util:
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "slicer"
+                and node.attr in util
+            ):
                 offenders.append(f"{py.name}:{node.lineno} slicer.{node.attr}")
     assert not offenders, "use slicer.util.X: " + ", ".join(offenders)
 
@@ -185,11 +221,17 @@ def test_util_functions_are_called_through_slicer_util():
 def test_module_follows_the_template_and_stays_thin(name):
     tree = _tree(_module_py(name))
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-    for suffix, base in (("", "ScriptedLoadableModule"), ("Widget", "ScriptedLoadableModuleWidget"),
-                         ("Logic", "ScriptedLoadableModuleLogic"), ("Test", "ScriptedLoadableModuleTest")):
+    for suffix, base in (
+        ("", "ScriptedLoadableModule"),
+        ("Widget", "ScriptedLoadableModuleWidget"),
+        ("Logic", "ScriptedLoadableModuleLogic"),
+        ("Test", "ScriptedLoadableModuleTest"),
+    ):
         cls = classes.get(name + suffix)
         assert cls is not None, f"{name}.py lacks class {name + suffix}"
-        assert base in {b.id for b in cls.bases if isinstance(b, ast.Name)}, f"{name + suffix} does not derive from {base}"
+        assert base in {b.id for b in cls.bases if isinstance(b, ast.Name)}, (
+            f"{name + suffix} does not derive from {base}"
+        )
     assert "runTest" in {f.name for f in classes[name + "Test"].body if isinstance(f, ast.FunctionDef)}
     source = _module_py(name).read_text()
     assert "slicer.util.tryWithErrorDisplay" in source
@@ -212,13 +254,20 @@ def test_module_cmake_lists_its_py_ui_and_icon(name):
     listed = _cmake_listed(folder / "CMakeLists.txt", {"MODULE_NAME": name})
     expected = {f"{name}.py", f"Resources/UI/{name}.ui", f"Resources/Icons/{name}.png"}
     assert expected <= listed, f"{name}/CMakeLists.txt does not list {sorted(expected - listed)}"
-    packaged = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.suffix in (".py", ".ui", ".png")
-                and "Testing" not in p.relative_to(folder).parts and "__pycache__" not in p.parts}
+    packaged = {
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.suffix in (".py", ".ui", ".png")
+        and "Testing" not in p.relative_to(folder).parts
+        and "__pycache__" not in p.parts
+    }
     assert packaged <= listed, f"files not packaged by {name}/CMakeLists.txt: {sorted(packaged - listed)}"
     assert all((folder / f).is_file() for f in listed), "CMake lists a file that does not exist"
     cm = (folder / "CMakeLists.txt").read_text()
     assert "slicerMacroBuildScriptedModule" in cm and "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in cm
-    assert (folder / "Testing" / "CMakeLists.txt").is_file() and (folder / "Testing" / "Python" / "CMakeLists.txt").is_file()
+    assert (folder / "Testing" / "CMakeLists.txt").is_file() and (
+        folder / "Testing" / "Python" / "CMakeLists.txt"
+    ).is_file()
 
 
 def _cmake_set_block(path, variable):
@@ -230,14 +279,23 @@ def _cmake_set_block(path, variable):
 def test_disccore_cmake_lists_every_packaged_file():
     folder = REPO / "DiscCore"
     cmake = folder / "CMakeLists.txt"
-    scripts, resources = _cmake_set_block(cmake, "DISCCORE_PYTHON_SCRIPTS"), _cmake_set_block(cmake, "DISCCORE_PYTHON_RESOURCES")
+    scripts, resources = (
+        _cmake_set_block(cmake, "DISCCORE_PYTHON_SCRIPTS"),
+        _cmake_set_block(cmake, "DISCCORE_PYTHON_RESOURCES"),
+    )
     assert all(f.endswith(".py") for f in scripts) and all(f.endswith(".json") for f in resources)
     listed = scripts | resources
-    packaged = {str(p.relative_to(folder)) for pkg in ("disccore", "discmrml") for p in (folder / pkg).rglob("*")
-                if p.suffix in (".py", ".json") and "__pycache__" not in p.parts}
+    packaged = {
+        str(p.relative_to(folder))
+        for pkg in ("disccore", "discmrml")
+        for p in (folder / pkg).rglob("*")
+        if p.suffix in (".py", ".json") and "__pycache__" not in p.parts
+    }
     missing = sorted(packaged - listed)
-    assert not missing, ("DiscCore/CMakeLists.txt does not package these files; add them to DISCCORE_PYTHON_SCRIPTS "
-                         "(.py) or DISCCORE_PYTHON_RESOURCES (.json):\n  " + "\n  ".join(missing))
+    assert not missing, (
+        "DiscCore/CMakeLists.txt does not package these files; add them to DISCCORE_PYTHON_SCRIPTS "
+        "(.py) or DISCCORE_PYTHON_RESOURCES (.json):\n  " + "\n  ".join(missing)
+    )
     stale = sorted(f for f in listed if not (folder / f).is_file())
     assert not stale, f"DiscCore/CMakeLists.txt lists files that do not exist: {stale}"
     text = (folder / "CMakeLists.txt").read_text()
@@ -247,8 +305,15 @@ def test_disccore_cmake_lists_every_packaged_file():
 def test_extension_cmake_metadata_and_subdirectories():
     text = (REPO / "CMakeLists.txt").read_text()
     meta = dict(re.findall(r'set\((EXTENSION_\w+)\s+"([^"]*)"\)', text))
-    for key in ("EXTENSION_HOMEPAGE", "EXTENSION_CATEGORY", "EXTENSION_CONTRIBUTORS", "EXTENSION_DESCRIPTION",
-                "EXTENSION_ICONURL", "EXTENSION_SCREENSHOTURLS", "EXTENSION_DEPENDS"):
+    for key in (
+        "EXTENSION_HOMEPAGE",
+        "EXTENSION_CATEGORY",
+        "EXTENSION_CONTRIBUTORS",
+        "EXTENSION_DESCRIPTION",
+        "EXTENSION_ICONURL",
+        "EXTENSION_SCREENSHOTURLS",
+        "EXTENSION_DEPENDS",
+    ):
         assert meta.get(key, "").strip(), f"{key} is missing or empty"
     assert meta["EXTENSION_CATEGORY"] == "Segmentation"
     assert "PyTorch" in meta["EXTENSION_DEPENDS"].split()
@@ -275,8 +340,13 @@ def test_cleanup_stops_every_timer_the_widget_starts(name):
     """A module reload calls cleanup(): a timer left running would call into the old widget."""
     tree = _tree(_module_py(name))
     assigns = [node for node in ast.walk(tree) if isinstance(node, ast.Assign)]
-    timers = {t.attr for node in assigns if ast.unparse(node.value) == "qt.QTimer()"
-              for t in node.targets if isinstance(t, ast.Attribute)}
+    timers = {
+        t.attr
+        for node in assigns
+        if ast.unparse(node.value) == "qt.QTimer()"
+        for t in node.targets
+        if isinstance(t, ast.Attribute)
+    }
     assert timers, f"{name}Widget creates no timer?"
     cleanup = ast.unparse(_method(tree, f"{name}Widget", "cleanup"))
     for timer in timers:
@@ -307,8 +377,12 @@ def test_segment_editor_is_set_up_as_slicers_segment_editor_module():
 def test_torch_is_never_pip_installed():
     """pip's default torch on Linux is gigabytes of CUDA libraries: torch comes only from the PyTorch extension."""
     files = [py for m in MODULES for py in _module_sources(m)] + [REPO / "DiscCore" / "discmrml" / "packages.py"]
-    calls = [(py, node) for py in files for node in ast.walk(_tree(py))
-             if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("pip_install")]
+    calls = [
+        (py, node)
+        for py in files
+        for node in ast.walk(_tree(py))
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("pip_install")
+    ]
     assert calls, "no pip_install call found: the check would pass on nothing"
     for py, node in calls:
         assert "torch" not in ast.unparse(node), f"{py.name}:{node.lineno} pip-installs torch"

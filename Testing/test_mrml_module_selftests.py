@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest_mrml import *  # noqa: F401,F403
 from module_stand_ins import load_module, run_self_test
 
@@ -30,10 +29,9 @@ def test_disc_segmenter_self_test_runs_the_model_on_the_sample(scene, monkeypatc
 def test_disc_segmenter_logic_runs_the_model_out_of_process(scene, monkeypatch):
     import numpy as np
 
+    from disccore.image import SpatialImage
     from discmrml.selftest import synthetic_case
     from discmrml.volumes import image_to_volume
-
-    from disccore.image import SpatialImage
 
     module = load_module(monkeypatch, "DiscSegmenter")
     case = synthetic_case("DiscSegmenterTest")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import types
 
 import pytest
-
 from conftest_mrml import *  # noqa: F401,F403
 from module_stand_ins import load_module
 
@@ -78,7 +77,9 @@ def _measure_ui():
         showLinesCheckBox=FakeWidget(SlicerParameterName="showLines"),
         tableSelector=FakeWidget(SlicerParameterName="table"),
         chartSelector=FakeWidget(SlicerParameterName="chart"),
-        computeButton=FakeWidget(), exportButton=FakeWidget(), statusLabel=FakeWidget(),
+        computeButton=FakeWidget(),
+        exportButton=FakeWidget(),
+        statusLabel=FakeWidget(),
     )
 
 
@@ -149,8 +150,9 @@ def test_auto_update_failure_is_logged_and_shown_in_one_line_without_a_dialog(sc
     widget = module.DiscMeasureWidget()
     widget.ui = _measure_ui()
     widget.logic = FailingLogic()
-    widget._parameterNode = types.SimpleNamespace(autoUpdate=True, segmentation=object(), sourceVolume=None,
-                                                  table=None, chart=None, showLines=True)
+    widget._parameterNode = types.SimpleNamespace(
+        autoUpdate=True, segmentation=object(), sourceVolume=None, table=None, chart=None, showLines=True
+    )
     with caplog.at_level("ERROR"):
         widget.onAutoUpdate()
     assert not dialogs
@@ -165,8 +167,9 @@ def test_entering_the_module_again_does_not_pile_up_bindings_on_slicer_5_8(scene
     widget = module.DiscMeasureWidget()
     widget.ui = _measure_ui()
     widget._updateTimer = FakeTimer()
-    parameters = Wrapper58(segmentation=None, sourceVolume=None, autoUpdate=False, showLines=True, table=None,
-                           chart=None)
+    parameters = Wrapper58(
+        segmentation=None, sourceVolume=None, autoUpdate=False, showLines=True, table=None, chart=None
+    )
     for _ in range(4):  # enter / exit, as a user switching modules
         widget.setParameterNode(parameters)
         assert len(parameters.bindings) == 1
@@ -245,8 +248,9 @@ def package_calls(monkeypatch):
 
     calls = []
     monkeypatch.setattr(slicer.util, "pip_install", lambda packages: calls.append(("pip", packages)), raising=False)
-    monkeypatch.setattr(slicer.util, "confirmOkCancelDisplay", lambda *a, **k: calls.append("asked") or True,
-                        raising=False)
+    monkeypatch.setattr(
+        slicer.util, "confirmOkCancelDisplay", lambda *a, **k: calls.append("asked") or True, raising=False
+    )
     monkeypatch.setattr(slicer.util, "errorDisplay", lambda text, *a, **k: calls.append(("error", text)), raising=False)
     monkeypatch.setattr(slicer.util, "WaitCursor", contextlib.nullcontext, raising=False)
     return calls

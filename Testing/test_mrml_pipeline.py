@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest_mrml import *  # noqa: F401,F403
 from conftest_mrml import oblique_geometry
+
 from disccore import anatomy
 from disccore.image import SpatialImage, ras_to_lps
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest_mrml import *  # noqa: F401,F403
 from conftest_mrml import make_labels, oblique_geometry
+
 from disccore.image import SpatialImage
 
 pytestmark = pytest.mark.mrml
@@ -33,7 +33,19 @@ def test_command_line_matches_the_cli(tmp_path, monkeypatch):
     from discmrml.runner import python_command, segment_command
 
     cmd = segment_command("in.nrrd", "out.seg.nrrd", model="disc-v1", device="GPU", python="/opt/py")
-    assert cmd == ["/opt/py", "-m", "disccore", "segment", "in.nrrd", "-o", "out.seg.nrrd", "--device", "cuda", "--model", "disc-v1"]
+    assert cmd == [
+        "/opt/py",
+        "-m",
+        "disccore",
+        "segment",
+        "in.nrrd",
+        "-o",
+        "out.seg.nrrd",
+        "--device",
+        "cuda",
+        "--model",
+        "disc-v1",
+    ]
     assert segment_command("a", "b", python="p")[-2:] == ["--device", "auto"]
     monkeypatch.setenv("DISCCORE_PYTHON", "conda run -n gpu python")
     assert python_command() == ["conda", "run", "-n", "gpu", "python"]
@@ -56,8 +68,9 @@ def test_segment_volume_out_of_process_exact_labels_and_progress(scene, tmp_path
     monkeypatch.setenv("FAKE_SEGMENT_RECORD", str(record))
     volume, labels = _volume(scene)
     seen = []
-    node, update = segment_volume_node(volume, model="m1", device="cpu", python=FAKE_PYTHON,
-                                       progress=lambda f, m: seen.append((f, m)))
+    node, update = segment_volume_node(
+        volume, model="m1", device="cpu", python=FAKE_PYTHON, progress=lambda f, m: seen.append((f, m))
+    )
     argv = json.loads(record.read_text())
     assert argv[:3] == ["-m", "disccore", "segment"] and argv[-4:] == ["--device", "cpu", "--model", "m1"]
     assert sorted(update.added) == ["L4", "L4-L5", "L5", "canal"]
@@ -152,10 +165,12 @@ def test_progress_is_read_by_poll_without_reader_threads(tmp_path):
 
     from discmrml.runner import ModelProcess
 
-    script = ("import sys, time\n"
-              "sys.stderr.write('segment [#.]  10.0%    0.1s loading\\rsegment [##]  60.0%    0.2s running\\r')\n"
-              "sys.stderr.flush(); print('a log line', flush=True)\n"
-              "sys.stderr.write('segment [##] 100.0%    0.3s writing')\n")  # no line break at the very end
+    script = (
+        "import sys, time\n"
+        "sys.stderr.write('segment [#.]  10.0%    0.1s loading\\rsegment [##]  60.0%    0.2s running\\r')\n"
+        "sys.stderr.flush(); print('a log line', flush=True)\n"
+        "sys.stderr.write('segment [##] 100.0%    0.3s writing')\n"
+    )  # no line break at the very end
     seen = []
     before = threading.active_count()
     process = ModelProcess([sys.executable, "-c", script], progress=lambda f, m: seen.append((f, m))).start()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest_mrml import *  # noqa: F401,F403
 from conftest_mrml import make_labels, oblique_geometry
+
 from disccore import anatomy
 from disccore.image import SpatialImage
 
@@ -88,7 +88,6 @@ def test_other_label_values_and_names_are_mapped_to_the_scheme(scene):
 
 
 def test_rerun_keeps_segments_the_user_edited_or_added(scene):
-    import slicer
 
     from discmrml.segmentations import is_unedited_result, labelmap_to_segmentation
     from discmrml.volumes import image_to_volume
@@ -130,7 +129,9 @@ def test_rerun_keeps_segments_the_user_edited_or_added(scene):
     np.testing.assert_array_equal(_mask(node, "L4", volume), rerun == 23)  # unedited results were replaced
 
     # replace=True discards the user's work on request
-    _, update = labelmap_to_segmentation(SpatialImage(rerun, g), segmentation_node=node, reference_volume=volume, replace=True)
+    _, update = labelmap_to_segmentation(
+        SpatialImage(rerun, g), segmentation_node=node, reference_volume=volume, replace=True
+    )
     assert update.kept == [] and update.skipped == []
     assert set(_segments(node)) == {"L3", "L4", "L5", "L4-L5", "canal"}
     np.testing.assert_array_equal(_mask(node, "L4-L5", volume), rerun == 123)
@@ -190,7 +191,13 @@ def test_seg_nrrd_written_by_disccore_io_loads_back_on_the_source_grid(scene, tm
 
 def test_user_segment_overlapping_a_new_result_is_left_intact(scene):
     """A new result written where a kept user segment lies does not erase the user's voxels."""
-    from discmrml.segmentations import _SEG, _oriented_mask, _segment_mask, labelmap_to_segmentation, segmentation_to_labelmap
+    from discmrml.segmentations import (
+        _SEG,
+        _oriented_mask,
+        _segment_mask,
+        labelmap_to_segmentation,
+        segmentation_to_labelmap,
+    )
 
     g = oblique_geometry()
     labels = make_labels(g)
@@ -203,7 +210,9 @@ def test_user_segment_overlapping_a_new_result_is_left_intact(scene):
     labelmap_to_segmentation(labels, segmentation_node=node)  # re-run: L4-L5 and L5 rewritten over it
     got, start, _ = _segment_mask(node, user_id)
     full = np.zeros(g.size, bool)
-    full[start[0] : start[0] + got.shape[0], start[1] : start[1] + got.shape[1], start[2] : start[2] + got.shape[2]] = got
+    full[start[0] : start[0] + got.shape[0], start[1] : start[1] + got.shape[1], start[2] : start[2] + got.shape[2]] = (
+        got
+    )
     np.testing.assert_array_equal(full, user)
     back, _, _ = segmentation_to_labelmap(node)
     np.testing.assert_array_equal(back.array == 124, labels.array == 124)
@@ -216,8 +225,9 @@ def test_real_disc_label_map_round_trips_through_a_segmentation_node(scene, shar
     from discmrml.segmentations import labelmap_to_segmentation, segmentation_to_labelmap
     from discmrml.volumes import image_to_volume
 
-    labels, names = read_labelmap(shared_data / "ivd" / "ivd-011_discs.nii.gz",
-                                  labels="1=L5-S1,2=L4-L5,3=L3-L4,4=L2-L3,5=L1-L2")
+    labels, names = read_labelmap(
+        shared_data / "ivd" / "ivd-011_discs.nii.gz", labels="1=L5-S1,2=L4-L5,3=L3-L4,4=L2-L3,5=L1-L2"
+    )
     volume = image_to_volume(SpatialImage(np.zeros(labels.geometry.size, np.int16), labels.geometry), scene=scene)
     node, update = labelmap_to_segmentation(labels, names, reference_volume=volume, scene=scene)
     assert sorted(update.added) == ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]

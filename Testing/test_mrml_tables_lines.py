@@ -7,25 +7,51 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest_mrml import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.mrml
 
 DISC_COLUMNS = [
-    "level", "disc_volume_mm3", "disc_height_mm", "disc_height_median_mm", "disc_height_anterior_mm",
-    "disc_height_middle_mm", "disc_height_posterior_mm", "disc_height_index", "canal_ap_diameter_mm",
-    "canal_area_mm2", "stenosis", "voxel_size_mm", "notes",
+    "level",
+    "disc_volume_mm3",
+    "disc_height_mm",
+    "disc_height_median_mm",
+    "disc_height_anterior_mm",
+    "disc_height_middle_mm",
+    "disc_height_posterior_mm",
+    "disc_height_index",
+    "canal_ap_diameter_mm",
+    "canal_area_mm2",
+    "stenosis",
+    "voxel_size_mm",
+    "notes",
 ]
 
 
 def _rows():
-    base = dict(disc_volume_mm3=15234.5, disc_height_mm=10.25, disc_height_median_mm=10.3, disc_height_anterior_mm=12.0,
-                disc_height_middle_mm=10.5, disc_height_posterior_mm=7.75, disc_height_index=0.41,
-                canal_ap_diameter_mm=14.2, canal_area_mm2=210.0, stenosis="none", voxel_size_mm=(0.43, 0.43, 4.4), notes=[])
+    base = dict(
+        disc_volume_mm3=15234.5,
+        disc_height_mm=10.25,
+        disc_height_median_mm=10.3,
+        disc_height_anterior_mm=12.0,
+        disc_height_middle_mm=10.5,
+        disc_height_posterior_mm=7.75,
+        disc_height_index=0.41,
+        canal_ap_diameter_mm=14.2,
+        canal_area_mm2=210.0,
+        stenosis="none",
+        voxel_size_mm=(0.43, 0.43, 4.4),
+        notes=[],
+    )
     r1 = dict(base, level="L4-L5")
-    r2 = dict(base, level="L5-S1", disc_height_index=None, canal_ap_diameter_mm=9.1, stenosis="absolute",
-              notes=["S1 not segmented: no height index"])
+    r2 = dict(
+        base,
+        level="L5-S1",
+        disc_height_index=None,
+        canal_ap_diameter_mm=9.1,
+        stenosis="absolute",
+        notes=["S1 not segmented: no height index"],
+    )
     return [r1, r2]
 
 
@@ -111,7 +137,13 @@ def test_heights_plot_has_a_bar_series_per_height(scene):
 
 class _Line:
     def __init__(self, level, measurement, value_mm, start_ras, end_ras):
-        self.level, self.measurement, self.value_mm, self.start_ras, self.end_ras = level, measurement, value_mm, start_ras, end_ras
+        self.level, self.measurement, self.value_mm, self.start_ras, self.end_ras = (
+            level,
+            measurement,
+            value_mm,
+            start_ras,
+            end_ras,
+        )
 
 
 def _lines():
@@ -175,7 +207,9 @@ def test_remove_lines_deletes_an_earlier_runs_lines_and_folder(scene):
     assert remove_lines(name, scene=scene) == 3
     assert scene.GetNumberOfNodesByClass("vtkMRMLMarkupsLineNode") == 1 and kept[0].GetScene() is scene
     sh = scene.GetSubjectHierarchyNode()
-    names = [sh.GetItemName(sh.GetItemByPositionUnderParent(sh.GetSceneItemID(), i))
-             for i in range(sh.GetNumberOfItemChildren(sh.GetSceneItemID()))]
+    names = [
+        sh.GetItemName(sh.GetItemByPositionUnderParent(sh.GetSceneItemID(), i))
+        for i in range(sh.GetNumberOfItemChildren(sh.GetSceneItemID()))
+    ]
     assert name not in names and lines_folder_name("other") in names
     assert remove_lines(name, scene=scene) == 0  # nothing left to remove

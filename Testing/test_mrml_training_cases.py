@@ -8,7 +8,6 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from conftest_mrml import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.mrml
@@ -67,20 +66,39 @@ def test_adapt_runs_out_of_process_with_progress(tmp_path, monkeypatch):
     from discmrml.training_cases import start_user_adaptation
 
     assert adapt_command("cases", "out", parent="disc-unet2d", name="site-a", python="/py") == [
-        "/py", "-m", "disccore", "adapt", "--cases", "cases", "-o", "out", "--from", "disc-unet2d", "--name", "site-a"]
+        "/py",
+        "-m",
+        "disccore",
+        "adapt",
+        "--cases",
+        "cases",
+        "-o",
+        "out",
+        "--from",
+        "disc-unet2d",
+        "--name",
+        "site-a",
+    ]
     fake = tmp_path / "fake_adapt.py"
-    fake.write_text(textwrap.dedent("""
+    fake.write_text(
+        textwrap.dedent("""
         import json, os, sys
         argv = sys.argv[1:]
         out = argv[argv.index("-o") + 1]
         print("adapt [##############..............]  50.0%    1.0s final model: iteration 150/300", flush=True)
         os.mkdir(out)
         json.dump(argv, open(os.path.join(out, "argv.json"), "w"))
-    """))
+    """)
+    )
     monkeypatch.setenv("DISCCORE_USER_MODELS_DIR", str(tmp_path / "models"))
     seen = []
-    process = start_user_adaptation("site-a", parent="disc-unet2d", cases_folder=tmp_path / "cases",
-                                    python=[sys.executable, str(fake)], progress=lambda f, m: seen.append((f, m)))
+    process = start_user_adaptation(
+        "site-a",
+        parent="disc-unet2d",
+        cases_folder=tmp_path / "cases",
+        python=[sys.executable, str(fake)],
+        progress=lambda f, m: seen.append((f, m)),
+    )
     code = process.wait(timeout=60)
     process.raise_for_status(code)
     argv = json.loads((tmp_path / "models" / "site-a" / "argv.json").read_text())

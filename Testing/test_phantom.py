@@ -43,8 +43,16 @@ def lumbar_t1():
 
 @pytest.fixture(scope="module")
 def tilted_disc():
-    return make_disc_phantom(height_anterior_mm=13.0, height_posterior_mm=7.0, tilt_deg=20.0, spacing=(0.6, 0.6, 3.0),
-                             direction=OBLIQUE, canal_ap_mm=11.0, canal_width_mm=19.0, fov=(120, 120, 90))
+    return make_disc_phantom(
+        height_anterior_mm=13.0,
+        height_posterior_mm=7.0,
+        tilt_deg=20.0,
+        spacing=(0.6, 0.6, 3.0),
+        direction=OBLIQUE,
+        canal_ap_mm=11.0,
+        canal_width_mm=19.0,
+        fov=(120, 120, 90),
+    )
 
 
 def _extent(ph, p0, direction, value, half=20.0, step=0.01):
@@ -92,13 +100,20 @@ def test_truth_volumes_match_labels(lumbar_t2):
         assert row["disc_volume_voxels_mm3"] == pytest.approx(vox)
         assert vox == pytest.approx(row["disc_volume_mm3"], rel=0.05), level
         assert row["disc_volume_mm3"] == pytest.approx(
-            math.pi * row["disc_ap_depth_mm"] / 2 * row["disc_width_mm"] / 2 * row["disc_height_mm"])
+            math.pi * row["disc_ap_depth_mm"] / 2 * row["disc_width_mm"] / 2 * row["disc_height_mm"]
+        )
 
 
 def test_fine_voxels_converge_to_analytic_volume():
-    ph = make_disc_phantom(height_anterior_mm=12.0, height_posterior_mm=7.0, tilt_deg=10.0,
-                           spacing=(0.5, 0.5, 0.5), fov=(40, 40, 50), canal_ap_mm=12.0,
-                           centre_lps=(0, 0, 0))
+    ph = make_disc_phantom(
+        height_anterior_mm=12.0,
+        height_posterior_mm=7.0,
+        tilt_deg=10.0,
+        spacing=(0.5, 0.5, 0.5),
+        fov=(40, 40, 50),
+        canal_ap_mm=12.0,
+        centre_lps=(0, 0, 0),
+    )
     row = ph.disc("L4-L5")
     assert row["disc_volume_voxels_mm3"] == pytest.approx(row["disc_volume_mm3"], rel=0.01)
 
@@ -137,15 +152,18 @@ def test_heights_and_canal_by_ray_casting(fixture, request):
         # the AP extent of the disc in the mid-sagittal plane, measured, not taken from the truth
         ap_extent = _extent(ph, c, a, row["label"], half=40.0)
         assert ap_extent == pytest.approx(2 * half_ap, abs=0.02)
-        for key, frac in (("disc_height_anterior_mm", 0.8), ("disc_height_middle_mm", 0.0),
-                          ("disc_height_posterior_mm", -0.8)):
+        for key, frac in (
+            ("disc_height_anterior_mm", 0.8),
+            ("disc_height_middle_mm", 0.0),
+            ("disc_height_posterior_mm", -0.8),
+        ):
             h = _extent(ph, c + frac * (ap_extent / 2) * a, u, row["label"])
             assert h == pytest.approx(row[key], abs=0.05), (level, key)
             start, end = np.array(row["lines_lps"][key])
             assert np.linalg.norm(end - start) == pytest.approx(row[key], abs=1e-6)
         # canal: AP extent along disc centre -> canal centre, through the canal centre
         cc = np.array(row["canal_centre_lps"])
-        d = (cc - np.array(row["disc_centroid_lps"]))
+        d = cc - np.array(row["disc_centroid_lps"])
         d /= np.linalg.norm(d)
         assert np.allclose(d, -a, atol=1e-6)
         ap = _extent(ph, cc, d, anatomy.canal().label, half=30.0)
@@ -168,7 +186,7 @@ def test_mean_height_over_central_footprint(tilted_disc):
     t_c, l_c = tt[foot].mean(), ll[foot].mean()
     half_t = max(tt[foot].max() - t_c, t_c - tt[foot].min()) + 0.5
     half_l = max(ll[foot].max() - l_c, l_c - ll[foot].min()) + 0.5
-    central = foot & (((tt - t_c) / half_t) ** 2 + ((ll - l_c) / half_l) ** 2 <= 0.8 ** 2)
+    central = foot & (((tt - t_c) / half_t) ** 2 + ((ll - l_c) / half_l) ** 2 <= 0.8**2)
     assert np.mean(heights[central]) == pytest.approx(row["disc_height_mm"], abs=0.05)
     assert np.median(heights[central]) == pytest.approx(row["disc_height_median_mm"], abs=0.05)
 
@@ -220,7 +238,9 @@ def test_tissue_contrasts(lumbar_t2, lumbar_t1):
     # nucleus (centre of a healthy disc) is brighter than marrow in T2, darker in T1
     row = lumbar_t2.disc("L2-L3")
     ijk = tuple(np.rint(lumbar_t2.image.geometry.lps_to_index(row["disc_centre_lps"])).astype(int))
-    vjk = tuple(np.rint(lumbar_t2.image.geometry.lps_to_index(lumbar_t2.truth["vertebrae"]["L3"]["centroid_lps"])).astype(int))
+    vjk = tuple(
+        np.rint(lumbar_t2.image.geometry.lps_to_index(lumbar_t2.truth["vertebrae"]["L3"]["centroid_lps"])).astype(int)
+    )
     assert lumbar_t2.image.array[ijk] > lumbar_t2.image.array[vjk]
     assert lumbar_t1.image.array[ijk] < lumbar_t1.image.array[vjk]
 
@@ -253,8 +273,15 @@ def test_oblique_anisotropic_grid_same_anatomy_in_lps():
 
 
 def test_axial_orientation_and_parameters():
-    ph = make_lumbar_phantom(spacing=(1.0, 1.0, 4.0), orientation="axial", fov=(120, 200, 240), noise=0,
-                             disc_heights={"L4-L5": 6.0}, canal_ap_mm=[15, 14, 12, 9, 13], lordosis_deg=30)
+    ph = make_lumbar_phantom(
+        spacing=(1.0, 1.0, 4.0),
+        orientation="axial",
+        fov=(120, 200, 240),
+        noise=0,
+        disc_heights={"L4-L5": 6.0},
+        canal_ap_mm=[15, 14, 12, 9, 13],
+        lordosis_deg=30,
+    )
     assert np.allclose(ph.labels.geometry.direction, np.eye(3))
     assert ph.disc("L4-L5")["disc_height_mm"] == 6.0
     assert ph.disc("L4-L5")["canal_ap_diameter_mm"] == 9.0
@@ -263,9 +290,18 @@ def test_axial_orientation_and_parameters():
     assert _nearest_label(ph.labels, ph.disc("L3-L4")["disc_centre_lps"]) == anatomy.by_name("L3-L4").label
 
 
-@pytest.mark.parametrize("kwargs", [dict(levels=("L1", "L3")), dict(levels=("L5",)), dict(levels=("X1", "X2")),
-                                    dict(disc_heights=2.0, lordosis_deg=80), dict(contrast="PD"),
-                                    dict(supersample=2), dict(direction=np.ones((3, 3)))])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(levels=("L1", "L3")),
+        dict(levels=("L5",)),
+        dict(levels=("X1", "X2")),
+        dict(disc_heights=2.0, lordosis_deg=80),
+        dict(contrast="PD"),
+        dict(supersample=2),
+        dict(direction=np.ones((3, 3))),
+    ],
+)
 def test_bad_parameters_raise(kwargs):
     with pytest.raises(ValueError):
         make_lumbar_phantom(spacing=(2.0, 2.0, 4.0), **kwargs)

@@ -26,12 +26,24 @@ def _stand_in_result(ph):
     """A minimal MeasurementResult stand-in (discs rows + lines in RAS), built from the phantom truth."""
     discs, lines = [], []
     for i, (level, row) in enumerate(ph.truth["discs"].items()):
-        discs.append({"level": level, "disc_height_mm": row["disc_height_mm"],
-                      "disc_volume_mm3": None if i == 1 else row["disc_volume_voxels_mm3"],
-                      "canal_ap_diameter_mm": float("nan") if i == 2 else row["canal_ap_diameter_mm"]})
+        discs.append(
+            {
+                "level": level,
+                "disc_height_mm": row["disc_height_mm"],
+                "disc_volume_mm3": None if i == 1 else row["disc_volume_voxels_mm3"],
+                "canal_ap_diameter_mm": float("nan") if i == 2 else row["canal_ap_diameter_mm"],
+            }
+        )
         for meas, (a, b) in row["lines_lps"].items():
-            lines.append(SimpleNamespace(level=level, measurement=meas, value_mm=row[meas],
-                                         start_ras=tuple(lps_to_ras(a)), end_ras=tuple(lps_to_ras(b))))
+            lines.append(
+                SimpleNamespace(
+                    level=level,
+                    measurement=meas,
+                    value_mm=row[meas],
+                    start_ras=tuple(lps_to_ras(a)),
+                    end_ras=tuple(lps_to_ras(b)),
+                )
+            )
     return SimpleNamespace(discs=discs, lines=lines)
 
 
@@ -73,12 +85,14 @@ def test_report_variants(phantom, tmp_path):
     as_dict = {"discs": res.discs, "lines": [vars(l) for l in res.lines]}
     report.render_report(phantom.image, None, None, None, tmp_path / "a.png")
     report.render_report(phantom.image, phantom.labels, phantom.label_names, as_dict, tmp_path / "b.png")
-    report.render_report(phantom.image, phantom.labels, phantom.label_names, SimpleNamespace(discs=[], lines=[]),
-                         tmp_path / "c.png")
+    report.render_report(
+        phantom.image, phantom.labels, phantom.label_names, SimpleNamespace(discs=[], lines=[]), tmp_path / "c.png"
+    )
     a = math.radians(20)
     rot = np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
-    obl = make_lumbar_phantom(spacing=(1.2, 1.2, 3.0), direction=rot @ phantom.image.geometry.direction,
-                              fov=(280, 280, 90), noise=0)
+    obl = make_lumbar_phantom(
+        spacing=(1.2, 1.2, 3.0), direction=rot @ phantom.image.geometry.direction, fov=(280, 280, 90), noise=0
+    )
     report.render_report(obl.image, obl.labels, obl.label_names, res, tmp_path / "d.png")
     for n in "abcd":
         _png_size(tmp_path / f"{n}.png")
@@ -118,8 +132,17 @@ def test_display_plane_orientation(phantom):
     assert agree > 0.9
 
 
-@pytest.mark.parametrize("value,dec,text", [(None, 1, "\u2014"), (float("nan"), 1, "\u2014"), ("x", 1, "\u2014"),
-                                             (8.04, 1, "8.0"), (12345.6, 0, "12,346"), ("L4-L5", None, "L4-L5")])
+@pytest.mark.parametrize(
+    "value,dec,text",
+    [
+        (None, 1, "\u2014"),
+        (float("nan"), 1, "\u2014"),
+        ("x", 1, "\u2014"),
+        (8.04, 1, "8.0"),
+        (12345.6, 0, "12,346"),
+        ("L4-L5", None, "L4-L5"),
+    ],
+)
 def test_format_value(value, dec, text):
     assert report.format_value(value, dec) == text
 

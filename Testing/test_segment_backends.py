@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import REPO_ROOT, subprocess_env
+
 from disccore.errors import ModelError
 from disccore.models import resolve_model
 from disccore.segment import context_offsets, load_network
@@ -89,8 +90,9 @@ def _differences_outside_ties(image, onnx_labels, torch_labels):
     differ = onnx_labels != torch_labels
     if not differ.any():
         return 0, 0
-    probs = predict_probabilities(get_backend(info, "cpu", "torch"), image, info.input_spacing_mm,
-                                  context_offsets(info))
+    probs = predict_probabilities(
+        get_backend(info, "cpu", "torch"), image, info.input_spacing_mm, context_offsets(info)
+    )
     top2 = np.sort(probs, axis=0)[-2:]
     tie = (top2[1] - top2[0]) < TIE
     return int(differ.sum()), int((differ & ~tie).sum())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import REPO_ROOT
+from test_segment_pipeline import DIRECTIONS
+
 from disccore import anatomy
 from disccore.errors import ImageContentError
 from disccore.image import Geometry
@@ -14,7 +16,6 @@ from disccore.segment.classes import BODY, DISC, N_CLASSES
 from disccore.segment.model_grid import model_grid_geometry
 from disccore.segment.preprocess import normalise_intensity
 from disccore.segment.resample import resize_last_two, source_positions
-from test_segment_pipeline import DIRECTIONS
 
 SAMPLE = REPO_ROOT / "Resources" / "Samples" / "synthetic_lumbar_t2.nii.gz"
 

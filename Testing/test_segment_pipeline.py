@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import rotation
+
 from disccore import anatomy
-from disccore.image import Geometry, SpatialImage
+from disccore.image import Geometry
 from disccore.segment.canonical import reorientation_for
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY, N_CLASSES
 from disccore.segment.levels import name_levels
-
 
 SAGITTAL_LPS = np.array([[0, 0, -1], [0, 1, 0], [-1, 0, 0]], float)  # as in the shared data
 DIRECTIONS = {
@@ -56,8 +55,19 @@ def test_canonical_axes_point_left_inferior_posterior(name):
     del idx
 
 
-def _stack_probabilities(n_bodies=6, l5_index=4, with_canal=True, direction=SAGITTAL_LPS, extra_rows=0, front=0,
-                         pieces=(), l5_share=None, unsure=(), disc_slices=slice(2, 10), lateral_ends=False):
+def _stack_probabilities(
+    n_bodies=6,
+    l5_index=4,
+    with_canal=True,
+    direction=SAGITTAL_LPS,
+    extra_rows=0,
+    front=0,
+    pieces=(),
+    l5_share=None,
+    unsure=(),
+    disc_slices=slice(2, 10),
+    lateral_ends=False,
+):
     """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid.
 
     ``pieces``: extra boxes (rows, columns, "body" | "l5" | "disc") in canonical indices, e.g. a bowel loop in front of
@@ -149,8 +159,9 @@ def test_an_l5_like_piece_in_front_of_the_column_is_not_counted():
 
 def test_an_l5_like_piece_far_below_the_column_is_not_counted():
     # a sacral or pelvic piece 4 body spacings below L5, more L5-like than L5 itself
-    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, extra_rows=24, l5_share=0.6,
-                                       pieces=[(slice(66, 71), slice(5, 20), "l5")])
+    probs, geom = _stack_probabilities(
+        n_bodies=5, l5_index=4, extra_rows=24, l5_share=0.6, pieces=[(slice(66, 71), slice(5, 20), "l5")]
+    )
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE
     assert any("off the spinal column" in d for d in rep.dropped)
@@ -159,9 +170,13 @@ def test_an_l5_like_piece_far_below_the_column_is_not_counted():
 def test_a_smaller_sacral_piece_right_below_l5_does_not_take_its_name():
     # below L5, a body-like piece half its size (the top of S1) that the network finds more L5-like than L5,
     # with a disc-like piece under it (so only its size tells it from L5)
-    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, extra_rows=8, l5_share=0.5,
-                                       pieces=[(slice(42, 47), slice(5, 12), "l5"),
-                                               (slice(47, 50), slice(5, 12), "disc")])
+    probs, geom = _stack_probabilities(
+        n_bodies=5,
+        l5_index=4,
+        extra_rows=8,
+        l5_share=0.5,
+        pieces=[(slice(42, 47), slice(5, 12), "l5"), (slice(47, 50), slice(5, 12), "disc")],
+    )
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE
     assert "the sacrum" in rep.dropped
@@ -169,8 +184,9 @@ def test_a_smaller_sacral_piece_right_below_l5_does_not_take_its_name():
 
 def test_two_bodies_joined_where_the_disc_was_missed_are_cut_apart():
     # the L4-L5 disc missed: a narrower bridge of "body" joins L4 and L5 into one piece twice the usual size
-    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, pieces=[(slice(31, 34), slice(6, 19), "disc"),
-                                                                       (slice(31, 34), slice(9, 16), "body")])
+    probs, geom = _stack_probabilities(
+        n_bodies=5, l5_index=4, pieces=[(slice(31, 34), slice(6, 19), "disc"), (slice(31, 34), slice(9, 16), "body")]
+    )
     labels, rep = name_levels(probs, geom)
     names = _names_by_height(labels, geom)
     assert [n for n in names if "-" not in n] == ["L1", "L2", "L3", "L4", "L5"], names
@@ -222,8 +238,9 @@ def _voxels(labels, name):
 
 def test_a_body_is_trimmed_to_where_the_network_is_sure():
     # L2 (rows 10-14, columns 5-19) with an unsure front and back column and top row: arg-max body, but only at 0.6
-    probs, geom = _stack_probabilities(unsure=[(slice(10, 15), slice(5, 6)), (slice(10, 15), slice(19, 20)),
-                                               (slice(10, 11), slice(5, 20))])
+    probs, geom = _stack_probabilities(
+        unsure=[(slice(10, 15), slice(5, 6)), (slice(10, 15), slice(19, 20)), (slice(10, 11), slice(5, 20))]
+    )
     labels, _ = name_levels(probs, geom)
     assert _voxels(labels, "L2") == 8 * 4 * 13  # 8 slices x 4 rows x 13 columns left of 8 x 5 x 15
     assert _voxels(labels, "L3") == 8 * 5 * 15

@@ -7,12 +7,13 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
+from test_models import copied_models  # noqa: F401 (a fixture: the shipped models copied, found first)
+from test_segment_pipeline import _stack_probabilities
+
 from disccore import anatomy, models
 from disccore.errors import ModelError
 from disccore.image import SpatialImage
 from disccore.segment.postprocessing import PostProcessing
-from test_models import copied_models  # noqa: F401 (a fixture: the shipped models copied, found first)
-from test_segment_pipeline import _stack_probabilities
 
 
 @pytest.fixture

@@ -74,7 +74,9 @@ def test_any_orientation_in_the_file_gives_the_same_segmentation(vb3_case):
     net = load_network(info)
     p1 = predict_probabilities(net, img, (1.0, 1.0), context_offsets(info))
     p2 = predict_probabilities(net, moved, (1.0, 1.0), context_offsets(info))
-    assert np.array_equal(np.transpose(np.flip(p2, axis=1 + flip), (0,) + tuple(1 + int(a) for a in np.argsort(perm))), p1)
+    assert np.array_equal(
+        np.transpose(np.flip(p2, axis=1 + flip), (0,) + tuple(1 + int(a) for a in np.argsort(perm))), p1
+    )
 
 
 def test_deterministic_on_cpu(vb3_case):

@@ -9,10 +9,18 @@ import pytest
 
 from disccore.models import ModelInfo, sha256_of
 from disccore.segment import load_network
-from disccore.segment.postprocessing import PostProcessing
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY
-from disccore.training.data import (DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, list_cases,
-                                   mark_disc_endplate_margin, prepare_case, with_disc_endplate_margin)
+from disccore.segment.postprocessing import PostProcessing
+from disccore.training.data import (
+    DISC_OR_BACKGROUND,
+    IGNORE,
+    UNKNOWN,
+    UNKNOWN_OR_CANAL,
+    list_cases,
+    mark_disc_endplate_margin,
+    prepare_case,
+    with_disc_endplate_margin,
+)
 from disccore.training.run import run_training
 from disccore.training.train import TrainConfig, allowed_classes, partial_label_loss, train_network
 
@@ -26,8 +34,9 @@ def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
     assert entry["sha256"] == sha256_of(weights)
     assert entry["network"]["features"] == [8, 8, 16, 32, 64, 8]  # inference builds the architecture from it
     assert PostProcessing.from_manifest(entry["postprocessing"]) == PostProcessing()  # the defaults, to be tuned
-    info = ModelInfo(entry["name"], entry["version"], weights, classes=tuple(entry["classes"]),
-                     network=entry["network"])
+    info = ModelInfo(
+        entry["name"], entry["version"], weights, classes=tuple(entry["classes"]), network=entry["network"]
+    )
     net = load_network(info)
     assert sum(p.numel() for p in net.parameters()) > 1000
     # the ONNX export beside the weights, with its sha256, computes what the weights do
@@ -41,8 +50,9 @@ def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
 
 @pytest.mark.shared_data
 def test_a_second_cycle_starts_from_the_given_weights(shared_data, tmp_path):
-    import torch
     from dataclasses import replace
+
+    import torch
 
     case = prepare_case(next(c for c in list_cases(shared_data) if c.dataset == "vb3"))
     # learning rate 0: the weights a run ends with are the weights it started from
@@ -63,17 +73,33 @@ def test_a_second_cycle_starts_from_the_given_weights(shared_data, tmp_path):
 @pytest.mark.slow
 def test_training_cycles_equal_chained_runs_from_saved_weights(shared_data, tmp_path):
     """The shipped weights were trained as chained runs (--init, one cycle each); --cycles does the same in one."""
-    import torch
     from dataclasses import replace
 
+    import torch
+
     # the disc endplate margin from the second cycle on, as in the recipe (from the fourth)
-    cfg = TrainConfig(iterations=2, cycles=2, cycle_iterations=2, batch_size=2, crop=64, synthetic_cases=1, threads=1,
-                      disc_margin_from_cycle=2)
+    cfg = TrainConfig(
+        iterations=2,
+        cycles=2,
+        cycle_iterations=2,
+        batch_size=2,
+        crop=64,
+        synthetic_cases=1,
+        threads=1,
+        disc_margin_from_cycle=2,
+    )
     quiet = {"limit_cases": 1, "log": lambda m: None}
     both = run_training(shared_data, tmp_path / "both", cfg, **quiet)
     first = run_training(shared_data, tmp_path / "first", replace(cfg, cycles=1), **quiet)
-    second_cfg = replace(cfg, cycles=1, iterations=cfg.cycle_iterations, learning_rate=cfg.cycle_learning_rate,
-                         seed=cfg.seed + 1, init_weights=str(first), disc_margin_from_cycle=1)
+    second_cfg = replace(
+        cfg,
+        cycles=1,
+        iterations=cfg.cycle_iterations,
+        learning_rate=cfg.cycle_learning_rate,
+        seed=cfg.seed + 1,
+        init_weights=str(first),
+        disc_margin_from_cycle=1,
+    )
     second = run_training(shared_data, tmp_path / "second", second_cfg, **quiet)
     no_margin = run_training(shared_data, tmp_path / "no_margin", replace(second_cfg, disc_endplate_margin=0), **quiet)
     load = lambda p: torch.load(p, weights_only=True)
@@ -134,7 +160,11 @@ def test_partial_label_loss_ignores_unannotated_classes():
     logits_body[0, DISC, 0, 0] = 10.0
     logits_disc = torch.full((1, 5, 4, 4), -10.0)
     logits_disc[:, DISC] = 10.0
-    assert partial_label_loss(logits_body, target, unannotated) < 0.1 < partial_label_loss(logits_disc, target, unannotated)
+    assert (
+        partial_label_loss(logits_body, target, unannotated)
+        < 0.1
+        < partial_label_loss(logits_disc, target, unannotated)
+    )
 
 
 def test_a_derived_disc_may_be_thinner_along_the_bodies():

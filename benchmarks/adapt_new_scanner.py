@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "DiscCore"))
 from disccore import anatomy  # noqa: E402
 from disccore.image import SpatialImage  # noqa: E402
 from disccore.io import write_image, write_segmentation  # noqa: E402
-from disccore.models import resolve_model  # noqa: E402
 from disccore.training.adapt import AdaptConfig, _network_from, adapt, segment_with  # noqa: E402
 from disccore.training.data import list_cases, manual_labels_on_file_grid, read_case  # noqa: E402
 from disccore.training.train import dice  # noqa: E402
@@ -105,14 +104,25 @@ def main() -> None:
     for i, c in enumerate(adapt_on):
         write_user_case(out / "cases", c, args.look, args.seed + i)
     start = time.monotonic()
-    result = adapt(out / "cases", args.parent, AdaptConfig(iterations=args.iterations, seed=args.seed),
-                   log=print, progress=lambda f, m: print(f"{f:5.1%} {m}", flush=True))
+    result = adapt(
+        out / "cases",
+        args.parent,
+        AdaptConfig(iterations=args.iterations, seed=args.seed),
+        log=print,
+        progress=lambda f, m: print(f"{f:5.1%} {m}", flush=True),
+    )
     seconds = time.monotonic() - start
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     parent_net = _network_from(result.parent, __import__("torch").load(result.parent.path, weights_only=True))
-    report = {"dataset": args.dataset, "look": args.look, "adapt_cases": [c.name for c in adapt_on],
-              "iterations": args.iterations, "adapt_seconds": round(seconds), "peak_rss_gb": round(peak_gb, 2),
-              "held_out_validation": result.validation["summary"]}
+    report = {
+        "dataset": args.dataset,
+        "look": args.look,
+        "adapt_cases": [c.name for c in adapt_on],
+        "iterations": args.iterations,
+        "adapt_seconds": round(seconds),
+        "peak_rss_gb": round(peak_gb, 2),
+        "held_out_validation": result.validation["summary"],
+    }
     for what, group, look in (("same scanner", scored, args.look), ("original kinds", original, "none")):
         before = [body_dice(parent_net, result.parent, c, look, args.seed + 100 + i) for i, c in enumerate(group)]
         after = [body_dice(result.net, result.parent, c, look, args.seed + 100 + i) for i, c in enumerate(group)]

@@ -33,8 +33,20 @@ def make_cases(folder: Path, n: int) -> Path:
 def run_once(inputs: Path, out: Path, workers: int, device: str) -> float:
     """Wall seconds of one batch run."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "DiscCore"))
-    cmd = [sys.executable, "-m", "disccore", "batch", str(inputs), "-o", str(out), "-q", "--device", device,
-           "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "disccore",
+        "batch",
+        str(inputs),
+        "-o",
+        str(out),
+        "-q",
+        "--device",
+        device,
+        "--workers",
+        str(workers),
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -56,8 +68,10 @@ def main() -> int:
         for workers in args.workers:
             walls = [run_once(inputs, Path(tmp) / f"out-{workers}-{r}", workers, args.device) for r in range(args.runs)]
             per_hour[workers] = 3600.0 * args.cases / statistics.median(walls)
-            print(f"{workers} worker(s): wall s per run {', '.join(f'{w:.1f}' for w in walls)}; "
-                  f"median {statistics.median(walls):.1f} s = {per_hour[workers]:.0f} cases per hour")
+            print(
+                f"{workers} worker(s): wall s per run {', '.join(f'{w:.1f}' for w in walls)}; "
+                f"median {statistics.median(walls):.1f} s = {per_hour[workers]:.0f} cases per hour"
+            )
     if 1 in per_hour:
         for workers, rate in per_hour.items():
             if workers != 1:

@@ -25,8 +25,18 @@ def reference_network():
     from monai.networks.nets import DynUNet
 
     kernels = [(3, 3, 3)] * len(STRIDES)
-    return DynUNet(3, 1, N_CLASSES, kernels, STRIDES, STRIDES[1:], filters=FILTERS, norm_name="instance",
-                   deep_supervision=False, res_block=False).eval()
+    return DynUNet(
+        3,
+        1,
+        N_CLASSES,
+        kernels,
+        STRIDES,
+        STRIDES[1:],
+        filters=FILTERS,
+        norm_name="instance",
+        deep_supervision=False,
+        res_block=False,
+    ).eval()
 
 
 def main() -> int:

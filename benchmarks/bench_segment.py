@@ -55,8 +55,9 @@ def make_grid(folder: Path, size_text: str, pixel_type) -> Path:
     spacing = [n * s / m for n, s, m in zip(src.GetSize(), src.GetSpacing(), size)]
     origin = src.TransformContinuousIndexToPhysicalPoint([0.5 * s / o - 0.5 for s, o in zip(spacing, src.GetSpacing())])
     out_type = sitk.sitkFloat32 if pixel_type == "float32" else src.GetPixelID()
-    image = sitk.Resample(src, size, sitk.Transform(), sitk.sitkLinear, origin, spacing, src.GetDirection(), 0.0,
-                          out_type)
+    image = sitk.Resample(
+        src, size, sitk.Transform(), sitk.sitkLinear, origin, spacing, src.GetDirection(), 0.0, out_type
+    )
     path = folder / f"grid_{size_text}.nii.gz"
     sitk.WriteImage(image, str(path))
     return path
@@ -95,17 +96,36 @@ def timed(cmd: list, env: dict) -> tuple[float, float]:
 
 def disccore_command(command: str, image: Path, out: Path, device: str) -> list:
     target = out / "out.seg.nrrd" if command == "segment" else out / "run"
-    return [sys.executable, "-m", "disccore", command, str(image), "-o", str(target), "--device", device, "-q",
-            "--overwrite"]
+    return [
+        sys.executable,
+        "-m",
+        "disccore",
+        command,
+        str(image),
+        "-o",
+        str(target),
+        "--device",
+        device,
+        "-q",
+        "--overwrite",
+    ]
 
 
 def measure(label: str, cmd: list, env: dict, runs: int) -> dict:
     results = [timed(cmd, env) for _ in range(runs)]
     walls = [w for w, _ in results]
-    row = {"what": label, "runs": runs, "median_wall_s": statistics.median(walls), "walls_s": walls,
-           "peak_rss_mb": max(m for _, m in results)}
-    print(f"{label:<44} median {row['median_wall_s']:7.2f} s   peak {row['peak_rss_mb']:6.0f} MB   "
-          f"({', '.join(f'{w:.2f}' for w in walls)})", flush=True)
+    row = {
+        "what": label,
+        "runs": runs,
+        "median_wall_s": statistics.median(walls),
+        "walls_s": walls,
+        "peak_rss_mb": max(m for _, m in results),
+    }
+    print(
+        f"{label:<44} median {row['median_wall_s']:7.2f} s   peak {row['peak_rss_mb']:6.0f} MB   "
+        f"({', '.join(f'{w:.2f}' for w in walls)})",
+        flush=True,
+    )
     return row
 
 
@@ -136,11 +156,17 @@ def main() -> int:
             inputs.update({f"grid {g}": make_grid(tmp, g, GRIDS.get(g)) for g in grids})
         for name, image in inputs.items():
             for command in args.commands.split(","):
-                rows.append(measure(f"{command} {name}", disccore_command(command, image, tmp, args.device), env,
-                                    args.runs))
+                rows.append(
+                    measure(f"{command} {name}", disccore_command(command, image, tmp, args.device), env, args.runs)
+                )
         if args.reference_runs:
-            cmd = [sys.executable, str(REPO / "benchmarks" / "bench_reference_nnunet.py"),
-                   str(inputs[series]), "--patch", args.reference_patch]
+            cmd = [
+                sys.executable,
+                str(REPO / "benchmarks" / "bench_reference_nnunet.py"),
+                str(inputs[series]),
+                "--patch",
+                args.reference_patch,
+            ]
             ref = measure(f"nnU-Net-like reference {args.reference_patch}", cmd, env, args.reference_runs)
             rows.append(ref)
             ours = next((r for r in rows if r["what"] == f"segment {series}"), None)

@@ -18,12 +18,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "DiscCore"), str(ROOT / "Testing")]
 
-from disccore.measure import measure_segmentation  # noqa: E402
 from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry  # noqa: E402
 
+from disccore.measure import measure_segmentation  # noqa: E402
+
 SPACINGS = {"0.5x0.5x4": (4.0, 0.5, 0.5), "0.43x0.43x4.4": (4.4, 0.43, 0.43), "1iso": (1.0, 1.0, 1.0)}
-ABS = ["disc_height_mm", "disc_height_median_mm", "disc_height_anterior_mm", "disc_height_middle_mm",
-       "disc_height_posterior_mm", "canal_ap_diameter_mm"]
+ABS = [
+    "disc_height_mm",
+    "disc_height_median_mm",
+    "disc_height_anterior_mm",
+    "disc_height_middle_mm",
+    "disc_height_posterior_mm",
+    "canal_ap_diameter_mm",
+]
 REL = ["disc_volume_mm3", "canal_area_mm2"]
 
 
@@ -33,15 +40,29 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    print(f"{'voxels':15}" + "".join(f"{k.replace('disc_height_', 'h_').replace('_mm', ''):>14}" for k in ABS)
-          + "".join(f"{k.replace('_mm3', '').replace('_mm2', ''):>16}" for k in REL) + "   (max / p95; mm, relative %)")
+    print(
+        f"{'voxels':15}"
+        + "".join(f"{k.replace('disc_height_', 'h_').replace('_mm', ''):>14}" for k in ABS)
+        + "".join(f"{k.replace('_mm3', '').replace('_mm2', ''):>16}" for k in REL)
+        + "   (max / p95; mm, relative %)"
+    )
     for key, sp in SPACINGS.items():
         errs = {k: [] for k in ABS + REL}
         for _ in range(args.cases):
-            spec = StackSpec(discs=[DiscSpec(rng.uniform(7, 13), rng.uniform(-0.08, 0.15))], tilt_deg=rng.uniform(0, 35),
-                             canal_ap=rng.uniform(8, 20), disc_ap_semi=rng.uniform(17, 22), disc_lr_semi=rng.uniform(21, 27))
-            geom = make_geometry(sp, str(rng.choice(["LPS", "RAS", "native"])), oblique_deg=rng.uniform(0, 10),
-                                 extent_mm=105.0, phase=tuple(rng.uniform(0, 1, 3)))
+            spec = StackSpec(
+                discs=[DiscSpec(rng.uniform(7, 13), rng.uniform(-0.08, 0.15))],
+                tilt_deg=rng.uniform(0, 35),
+                canal_ap=rng.uniform(8, 20),
+                disc_ap_semi=rng.uniform(17, 22),
+                disc_lr_semi=rng.uniform(21, 27),
+            )
+            geom = make_geometry(
+                sp,
+                str(rng.choice(["LPS", "RAS", "native"])),
+                oblique_deg=rng.uniform(0, 10),
+                extent_mm=105.0,
+                phase=tuple(rng.uniform(0, 1, 3)),
+            )
             labels, names, truth = build_stack(spec, geom)
             row = measure_segmentation(labels, names).discs[0]
             t = truth["discs"][row["level"]]
@@ -51,7 +72,11 @@ def main(argv=None) -> int:
                 errs[k].append(100 * abs(row[k] / t[k] - 1))
         cells = [f"{np.max(errs[k]):6.2f}/{np.percentile(errs[k], 95):5.2f}" for k in ABS]
         cells += [f"{np.max(errs[k]):7.2f}/{np.percentile(errs[k], 95):5.2f}%" for k in REL]
-        print(f"{key:15}" + "".join(f"{c:>14}" for c in cells[:len(ABS)]) + "".join(f"{c:>16}" for c in cells[len(ABS):]))
+        print(
+            f"{key:15}"
+            + "".join(f"{c:>14}" for c in cells[: len(ABS)])
+            + "".join(f"{c:>16}" for c in cells[len(ABS) :])
+        )
     return 0
 
 

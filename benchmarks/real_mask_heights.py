@@ -24,8 +24,12 @@ from disccore.measure import measure_segmentation  # noqa: E402
 NAMES = {51: "L5-S1", 102: "L4-L5", 153: "L3-L4", 204: "L2-L3", 255: "L1-L2"}
 CASE_NAMES = {"ivd-005": {4: "L5-S1", 7: "L4-L5", 11: "L3-L4", 14: "L2-L3", 18: "L1-L2"}}
 LEVELS = ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
-KEYS = [("disc_height_mm", "mean"), ("disc_height_anterior_mm", "anterior"),
-        ("disc_height_middle_mm", "middle"), ("disc_height_posterior_mm", "posterior")]
+KEYS = [
+    ("disc_height_mm", "mean"),
+    ("disc_height_anterior_mm", "anterior"),
+    ("disc_height_middle_mm", "middle"),
+    ("disc_height_posterior_mm", "posterior"),
+]
 
 
 def main(argv=None) -> int:

@@ -40,11 +40,20 @@ def main() -> None:
     ap.add_argument("-o", "--output", required=True, help="JSON to write (the layout of cross_validation.json)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-probabilities", metavar="DIR", help="also write each held-out image's probabilities here")
-    ap.add_argument("--thick-slices", type=int, default=1, metavar="N",
-                    help="score images with every N sagittal slices averaged into one (default 1: as stored)")
+    ap.add_argument(
+        "--thick-slices",
+        type=int,
+        default=1,
+        metavar="N",
+        help="score images with every N sagittal slices averaged into one (default 1: as stored)",
+    )
     cut = ap.add_mutually_exclusive_group()
-    cut.add_argument("--start-inside", metavar="NAME", help="cut each image's grid at the centre of its manual NAME "
-                     "(e.g. L2), dropping the part above; images without NAME are left out")
+    cut.add_argument(
+        "--start-inside",
+        metavar="NAME",
+        help="cut each image's grid at the centre of its manual NAME "
+        "(e.g. L2), dropping the part above; images without NAME are left out",
+    )
     cut.add_argument("--end-inside", metavar="NAME", help="the same, dropping the part below")
     ap.add_argument("weights", nargs="+", help="foldF.pt files, fold 0 first")
     args = ap.parse_args()
@@ -78,11 +87,22 @@ def main() -> None:
                 probs = predict_probabilities(net, img, info.input_spacing_mm, context_offsets(info))
                 if args.save_probabilities:
                     np.save(Path(args.save_probabilities) / f"{case.name}.npy", np.round(probs * 255).astype(np.uint8))
-                results[case.name] = {"dataset": case.dataset, "fold": f, "dice": score_probabilities(case, img, lab, probs)}
-                print(f"fold {f}: {case.name} " + " ".join(f"{n}={d:.3f}" for n, d in results[case.name]["dice"].items()),
-                      flush=True)
+                results[case.name] = {
+                    "dataset": case.dataset,
+                    "fold": f,
+                    "dice": score_probabilities(case, img, lab, probs),
+                }
+                print(
+                    f"fold {f}: {case.name} " + " ".join(f"{n}={d:.3f}" for n, d in results[case.name]["dice"].items()),
+                    flush=True,
+                )
     summary = summarise(results)
-    report = {"folds": len(args.weights), "weights": [str(w) for w in args.weights], "summary": summary, "cases": results}
+    report = {
+        "folds": len(args.weights),
+        "weights": [str(w) for w in args.weights],
+        "summary": summary,
+        "cases": results,
+    }
     tmp = out.with_name(out.name + ".part")
     tmp.write_text(json.dumps(report, indent=1))
     tmp.replace(out)
@@ -112,8 +132,9 @@ def thick_sliced(img: SpatialImage, lab: SpatialImage, n: int) -> tuple[SpatialI
     return SpatialImage(np.ascontiguousarray(image), geometry), SpatialImage(np.ascontiguousarray(labels), geometry)
 
 
-def cut_at_the_centre_of(mask: np.ndarray, img: SpatialImage, lab: SpatialImage,
-                         keep_inferior: bool) -> tuple[SpatialImage, SpatialImage]:
+def cut_at_the_centre_of(
+    mask: np.ndarray, img: SpatialImage, lab: SpatialImage, keep_inferior: bool
+) -> tuple[SpatialImage, SpatialImage]:
     """Image and labels on the part of their grid below (``keep_inferior``) or above the centre height of ``mask``: the
     grid cut across the array axis closest to superior-inferior, as a field of view that starts or ends there."""
     g = img.geometry
@@ -125,8 +146,10 @@ def cut_at_the_centre_of(mask: np.ndarray, img: SpatialImage, lab: SpatialImage,
     start = np.zeros(3)
     start[si] = index[si].start or 0
     geometry = Geometry(img.array[tuple(index)].shape, g.spacing, g.index_to_lps(start), g.direction)
-    return (SpatialImage(np.ascontiguousarray(img.array[tuple(index)]), geometry),
-            SpatialImage(np.ascontiguousarray(lab.array[tuple(index)]), geometry))
+    return (
+        SpatialImage(np.ascontiguousarray(img.array[tuple(index)]), geometry),
+        SpatialImage(np.ascontiguousarray(lab.array[tuple(index)]), geometry),
+    )
 
 
 if __name__ == "__main__":

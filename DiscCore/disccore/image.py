@@ -70,7 +70,7 @@ class Geometry:
     def voxel_volume_mm3(self) -> float:
         return float(np.prod(self.spacing))
 
-    def same_grid(self, other: "Geometry", tol: float = 1e-5) -> bool:
+    def same_grid(self, other: Geometry, tol: float = 1e-5) -> bool:
         """True when both describe the same voxel grid (size exact, geometry within tol mm)."""
         return (
             self.size == other.size
@@ -82,7 +82,9 @@ class Geometry:
     def validate(self) -> None:
         """Raise ImageContentError unless spacing is positive and the direction orthonormal."""
         if np.any(~np.isfinite(self.spacing)) or np.any(self.spacing <= 0):
-            raise ImageContentError(f"the voxel spacing {tuple(self.spacing)} mm is not positive; the file header is damaged")
+            raise ImageContentError(
+                f"the voxel spacing {tuple(self.spacing)} mm is not positive; the file header is damaged"
+            )
         d = self.direction
         if not np.all(np.isfinite(d)) or not np.allclose(d.T @ d, np.eye(3), atol=ORTHONORMAL_TOLERANCE):
             raise ImageContentError(
@@ -103,7 +105,7 @@ class SpatialImage:
             raise ValueError(f"array shape {self.array.shape} does not match geometry size {self.geometry.size}")
 
     @classmethod
-    def like(cls, array: np.ndarray, reference: "SpatialImage") -> "SpatialImage":
+    def like(cls, array: np.ndarray, reference: SpatialImage) -> SpatialImage:
         """A new image with ``array`` on the grid of ``reference``."""
         return cls(array, reference.geometry)
 

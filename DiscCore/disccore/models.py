@@ -151,8 +151,9 @@ def verified_onnx_path(info: ModelInfo) -> Path:
     if path is None or not path.is_file():
         raise ModelError(f"model '{info.name}' has no ONNX export ({path}); reinstall the extension or use torch")
     if sha256_of(path) != info.onnx_sha256_expected:
-        raise ModelError(f"the ONNX export of model '{info.name}' is corrupt (sha256 mismatch: {path}); "
-                         "reinstall the extension")
+        raise ModelError(
+            f"the ONNX export of model '{info.name}' is corrupt (sha256 mismatch: {path}); reinstall the extension"
+        )
     return path
 
 

@@ -19,9 +19,10 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Union
 
 from .errors import OutputError
 
@@ -90,7 +91,7 @@ def refuse_inputs_as_outputs(outputs: Iterable[PathLike], inputs: Iterable) -> N
 
 
 def _is_stale(entry: os.DirEntry) -> bool:
-    parts = entry.name[len(TEMPORARY_PREFIX):].split("-")
+    parts = entry.name[len(TEMPORARY_PREFIX) :].split("-")
     if len(parts) < 3 or not parts[0].isdigit():
         return False
     pid, host = int(parts[0]), parts[1]

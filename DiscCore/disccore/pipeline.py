@@ -26,7 +26,7 @@ class CaseOutputs:
     report_png: Path
 
     @classmethod
-    def for_case(cls, outdir: Path, case: str) -> "CaseOutputs":
+    def for_case(cls, outdir: Path, case: str) -> CaseOutputs:
         return cls(
             segmentation=outdir / f"{case}.seg.nrrd",
             discs_csv=outdir / f"{case}_discs.csv",

@@ -25,9 +25,13 @@ from .measure.result import CUT_BY_FIELD_OF_VIEW
 from .outputs import PathLike, atomic_output, check_output_path
 
 DASH = "\u2014"
-TABLE_COLUMNS = (("level", "Level", None), ("disc_height_mm", "Height\n(mm)", 1),
-                 ("disc_volume_mm3", "Volume\n(mm\u00b3)", 0), ("canal_ap_diameter_mm", "Canal AP\n(mm)", 1),
-                 ("stenosis", "Stenosis", None))
+TABLE_COLUMNS = (
+    ("level", "Level", None),
+    ("disc_height_mm", "Height\n(mm)", 1),
+    ("disc_volume_mm3", "Volume\n(mm\u00b3)", 0),
+    ("canal_ap_diameter_mm", "Canal AP\n(mm)", 1),
+    ("stenosis", "Stenosis", None),
+)
 #: background of a level's stenosis cell, by grade (the grade is also written in the cell)
 STENOSIS_COLOURS = {"absolute": "#ef9a9a", "relative": "#ffe082"}
 #: what the stenosis cell says for a level that was measured and meets no cut-off
@@ -139,9 +143,17 @@ class _View:
         return (self.ys[0] - px / 2, self.ys[-1] + px / 2, self.zs[-1] - px / 2, self.zs[0] + px / 2)
 
 
-def render_report(image: SpatialImage, labels: Optional[SpatialImage], label_names: Optional[dict], result,
-                  path: PathLike, overwrite: bool = False, *, title: Optional[str] = None,
-                  max_pixels: int = 700) -> Path:
+def render_report(
+    image: SpatialImage,
+    labels: Optional[SpatialImage],
+    label_names: Optional[dict],
+    result,
+    path: PathLike,
+    overwrite: bool = False,
+    *,
+    title: Optional[str] = None,
+    max_pixels: int = 700,
+) -> Path:
     """Write a PNG report and return its path.
 
     ``image``/``labels``: SpatialImages (labels may be None or on another grid; both are resampled in
@@ -180,7 +192,7 @@ def _view(image: SpatialImage, labels: Optional[SpatialImage], max_pixels: int) 
     zs = np.arange(z1, z0 - 1e-6, -px)  # superior first -> superior up
     sl = _resample_plane(image, x, ys, zs, order=1)
     finite = sl[np.isfinite(sl)]
-    lo, hi = (np.percentile(finite, [1, 99.5]) if finite.size else (0.0, 1.0))
+    lo, hi = np.percentile(finite, [1, 99.5]) if finite.size else (0.0, 1.0)
     if hi <= lo:
         hi = lo + 1.0
     return _View(x, ys, zs, px, sl, (lo, hi))
@@ -189,16 +201,32 @@ def _view(image: SpatialImage, labels: Optional[SpatialImage], max_pixels: int) 
 def _draw_slice(ax, view: _View) -> None:
     """The grey slice with its A / P / S orientation letters, at the correct physical aspect."""
     extent = view.extent
-    ax.imshow(view.slice, cmap="gray", vmin=view.window[0], vmax=view.window[1], extent=extent, origin="upper",
-              interpolation="bilinear")
+    ax.imshow(
+        view.slice,
+        cmap="gray",
+        vmin=view.window[0],
+        vmax=view.window[1],
+        extent=extent,
+        origin="upper",
+        interpolation="bilinear",
+    )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
     for text, x, ha in (("A", 0.01, "left"), ("P", 0.99, "right"), ("S", 0.5, "center")):
-        ax.text(x, 0.995 if text == "S" else 0.99, text, transform=ax.transAxes, color="w", va="top", ha=ha,
-                fontsize=12, weight="bold")
+        ax.text(
+            x,
+            0.995 if text == "S" else 0.99,
+            text,
+            transform=ax.transAxes,
+            color="w",
+            va="top",
+            ha=ha,
+            fontsize=12,
+            weight="bold",
+        )
 
 
 def _label_colour(name: Optional[str]) -> tuple:
@@ -229,8 +257,16 @@ def _draw_labels(ax, labels: SpatialImage, names: dict, view: _View) -> None:
         if name == "canal":
             continue
         rr, cc = np.nonzero(m)
-        ax.text(view.ys[int(cc.min())] - 3.0, view.zs[int(round(rr.mean()))], name or str(int(value)), color=colour,
-                fontsize=8, ha="right", va="center", path_effects=outline)
+        ax.text(
+            view.ys[int(cc.min())] - 3.0,
+            view.zs[int(round(rr.mean()))],
+            name or str(int(value)),
+            color=colour,
+            fontsize=8,
+            ha="right",
+            va="center",
+            path_effects=outline,
+        )
     ax.imshow(rgba, extent=view.extent, origin="upper", interpolation="nearest")
 
 
@@ -247,24 +283,25 @@ def _draw_lines(ax, lines: list, view: _View, thickest_mm: float) -> None:
         meas = str(_get(line, "measurement", ""))
         colour = next((c for k, c in _LINE_COLOURS.items() if k in meas), "#ffeb3b")
         off_plane = max(abs(a[0] - view.x), abs(b[0] - view.x)) > 2.0 * thickest_mm
-        ax.plot([a[1], b[1]], [a[2], b[2]], color=colour, lw=1.4, ls="--" if off_plane else "-",
-                solid_capstyle="butt")
+        ax.plot([a[1], b[1]], [a[2], b[2]], color=colour, lw=1.4, ls="--" if off_plane else "-", solid_capstyle="butt")
         ax.plot([a[1], b[1]], [a[2], b[2]], ls="none", marker="o", ms=2.5, color=colour)
 
 
 def _draw_table(fig, tax, result, spacing):
     """The per-level table (stenosis cells coloured by grade) or why there is none; returns the table or None."""
     tax.axis("off")
-    tax.set_title(f"Per-level measurements\nvoxel {spacing[0]:.2f} x {spacing[1]:.2f} x {spacing[2]:.2f} mm",
-                  fontsize=10)
+    tax.set_title(
+        f"Per-level measurements\nvoxel {spacing[0]:.2f} x {spacing[1]:.2f} x {spacing[2]:.2f} mm", fontsize=10
+    )
     rows = list(_get(result, "discs", []) or [])
     if result is None or not rows:
         message = "segmentation only:\nno measurements" if result is None else "no disc was measured"
         tax.text(0.5, 0.9, message, ha="center", va="top", fontsize=11, transform=tax.transAxes)
         return None
     cells, footnote = table_cells(rows)
-    table = tax.table(cellText=cells, colLabels=[lbl for _, lbl, _ in TABLE_COLUMNS], loc="upper center",
-                      cellLoc="center")
+    table = tax.table(
+        cellText=cells, colLabels=[lbl for _, lbl, _ in TABLE_COLUMNS], loc="upper center", cellLoc="center"
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(9)
     table.scale(1.0, 1.6)

@@ -13,7 +13,7 @@ from typing import Optional
 
 import slicer
 
-_HEADLESS: Optional["HeadlessSlicer"] = None
+_HEADLESS: Optional[HeadlessSlicer] = None
 
 
 class HeadlessSlicer:

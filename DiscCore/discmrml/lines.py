@@ -8,7 +8,8 @@ disc's colour, canal diameters the canal's.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from disccore import anatomy
 from disccore.errors import LabelError

@@ -18,12 +18,14 @@ CPU_PACKAGES = {"onnxruntime": "onnxruntime"}
 GPU_PACKAGES = {"torch": "torch"}
 TRAINING_PACKAGES = {"torch": "torch", "monai": "monai"}
 GPU_DEVICES = ("gpu", "cuda")
-NO_PYTORCH_EXTENSION = ("PyTorch is needed for the GPU and for adapting a model, and comes from the PyTorch "
-                        "extension: install it from the Extensions Manager and restart Slicer (or segment on the CPU).")
+NO_PYTORCH_EXTENSION = (
+    "PyTorch is needed for the GPU and for adapting a model, and comes from the PyTorch "
+    "extension: install it from the Extensions Manager and restart Slicer (or segment on the CPU)."
+)
 
 
 def required_packages(device: str = "auto", training: bool = False) -> dict:
-    """"auto" runs on the GPU only when a CUDA build of torch is already there, so it needs what the CPU needs;
+    """ "auto" runs on the GPU only when a CUDA build of torch is already there, so it needs what the CPU needs;
     ``training`` (adapting the model) needs torch and MONAI whatever the device."""
     if training:
         return {**BASE_PACKAGES, **TRAINING_PACKAGES}
@@ -45,8 +47,13 @@ def pytorch_utils():
     return PyTorchUtils
 
 
-def ensure_packages(device: str = "auto", training: bool = False, confirm: Optional[Callable[[str], bool]] = None,
-                    show_error: Callable[[str], None] = print, busy=contextlib.nullcontext) -> bool:
+def ensure_packages(
+    device: str = "auto",
+    training: bool = False,
+    confirm: Optional[Callable[[str], bool]] = None,
+    show_error: Callable[[str], None] = print,
+    busy=contextlib.nullcontext,
+) -> bool:
     """Install what is missing after ``confirm(question)`` says yes (no question when None), inside ``busy()`` (e.g.
     a wait cursor); torch only through the PyTorch extension. Returns whether everything is there; ``show_error``
     says why not."""
@@ -58,8 +65,11 @@ def ensure_packages(device: str = "auto", training: bool = False, confirm: Optio
     if "torch" in missing and pytorch_utils() is None:
         show_error(NO_PYTORCH_EXTENSION)
         return False
-    question = ("The disc segmentation model needs these Python packages, which are not installed yet:\n"
-                + ", ".join(missing) + "\n\nInstall them now? This downloads them and may take several minutes.")
+    question = (
+        "The disc segmentation model needs these Python packages, which are not installed yet:\n"
+        + ", ".join(missing)
+        + "\n\nInstall them now? This downloads them and may take several minutes."
+    )
     if confirm is not None and not confirm(question):
         return False
     with busy():

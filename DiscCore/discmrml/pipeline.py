@@ -42,13 +42,30 @@ class Measurement:
         return text
 
 
-def segment_volume(volume_node, segmentation_node=None, *, model=None, device="auto", replace=False,
-                   progress: Optional[ProgressCallback] = None, should_cancel=None, python=None):
+def segment_volume(
+    volume_node,
+    segmentation_node=None,
+    *,
+    model=None,
+    device="auto",
+    replace=False,
+    progress: Optional[ProgressCallback] = None,
+    should_cancel=None,
+    python=None,
+):
     """Segment a volume node out of process; returns ``(segmentation node, SegmentUpdate)``."""
     from .runner import segment_volume_node
 
-    return segment_volume_node(volume_node, segmentation_node, model=model, device=device, replace=replace,
-                               progress=progress, should_cancel=should_cancel, python=python)
+    return segment_volume_node(
+        volume_node,
+        segmentation_node,
+        model=model,
+        device=device,
+        replace=replace,
+        progress=progress,
+        should_cancel=should_cancel,
+        python=python,
+    )
 
 
 def measure_segmentation_node(
@@ -79,19 +96,38 @@ def measure_segmentation_node(
     base = segmentation_node.GetName()
     scene = segmentation_node.GetScene() or get_scene()
     table_node = rows_to_table(result.discs, table_node, name=f"{base} disc measurements", scene=scene)
-    vertebra_table_node = rows_to_table(list(result.vertebrae), vertebra_table_node, columns=VERTEBRA_COLUMNS,
-                                        name=f"{base} vertebra measurements", scene=scene)
+    vertebra_table_node = rows_to_table(
+        list(result.vertebrae),
+        vertebra_table_node,
+        columns=VERTEBRA_COLUMNS,
+        name=f"{base} vertebra measurements",
+        scene=scene,
+    )
     chart_node = heights_plot(table_node, chart_node, name=f"{base} disc heights")
     folder, line_nodes = None, []
     if lines:
-        folder, line_nodes = show_lines(list(result.lines), folder_name=f"{base} measurement lines",
-                                        parent_transform_node=segmentation_node.GetParentTransformNode(), scene=scene)
+        folder, line_nodes = show_lines(
+            list(result.lines),
+            folder_name=f"{base} measurement lines",
+            parent_transform_node=segmentation_node.GetParentTransformNode(),
+            scene=scene,
+        )
     report(progress, 1.0, "measured")
     return Measurement(result, table_node, vertebra_table_node, chart_node, folder, line_nodes, ignored, labels, names)
 
 
-def run_case(image_path, outdir, *, model=None, device="auto", overwrite=False, python=None,
-             progress: Optional[ProgressCallback] = None, case: Optional[str] = None, scene=None):
+def run_case(
+    image_path,
+    outdir,
+    *,
+    model=None,
+    device="auto",
+    overwrite=False,
+    python=None,
+    progress: Optional[ProgressCallback] = None,
+    case: Optional[str] = None,
+    scene=None,
+):
     """One case through the scene: read -> volume node -> segment (out of process) -> measure -> files.
 
     Writes the files of ``disccore run`` (:class:`disccore.pipeline.CaseOutputs`): the segmentation with
@@ -120,8 +156,9 @@ def run_case(image_path, outdir, *, model=None, device="auto", overwrite=False, 
     report(progress, 0.0, f"{case}: reading")
     image = read_image(image_path)
     volume = image_to_volume(image, name=case, scene=scene)
-    segmentation, _ = segment_volume(volume, model=model, device=device, python=python,
-                                     progress=sub_progress(progress, 0.02, 0.85))
+    segmentation, _ = segment_volume(
+        volume, model=model, device=device, python=python, progress=sub_progress(progress, 0.02, 0.85)
+    )
     segmentation.SetName(f"{case} segmentation")
     save_segmentation(segmentation, outputs.segmentation, overwrite=overwrite)
     report(progress, 0.87, f"{case}: measuring")
@@ -130,8 +167,15 @@ def run_case(image_path, outdir, *, model=None, device="auto", overwrite=False, 
     write_table_csv(measured.vertebra_table_node, outputs.vertebrae_csv, overwrite=overwrite)
     write_json(measured.result, outputs.json, overwrite=overwrite)
     report(progress, 0.96, f"{case}: drawing the report")
-    render_report(image, measured.labels, measured.label_names, measured.result, outputs.report_png,
-                  overwrite=overwrite)
+    render_report(
+        image, measured.labels, measured.label_names, measured.result, outputs.report_png, overwrite=overwrite
+    )
     report(progress, 1.0, f"{case}: done")
-    return CaseResult(case=case, input=image_path, ok=True, seconds=time.monotonic() - start, outputs=outputs,
-                      disc_rows=list(measured.result.discs))
+    return CaseResult(
+        case=case,
+        input=image_path,
+        ok=True,
+        seconds=time.monotonic() - start,
+        outputs=outputs,
+        disc_rows=list(measured.result.discs),
+    )

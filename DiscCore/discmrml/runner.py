@@ -29,8 +29,9 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Union
 
 import disccore
 from disccore import errors
@@ -40,9 +41,18 @@ LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")  # progress bars redraw in place with 
 PROGRESS_RE = re.compile(r"(\d+(?:\.\d+)?)%\s+\d+(?:\.\d+)?s\s*(.*)$")
 ERROR_RE = re.compile(r"^disccore \w+: error: (.*)$")
 DEVICES = {"auto": "auto", "cpu": "cpu", "gpu": "cuda", "cuda": "cuda"}
-_EXIT_CODES = {cls.exit_code: cls for cls in (errors.InputError, errors.ImageContentError, errors.LabelError,
-                                             errors.OutputError, errors.ModelError, errors.NothingFoundError,
-                                             errors.Cancelled)}
+_EXIT_CODES = {
+    cls.exit_code: cls
+    for cls in (
+        errors.InputError,
+        errors.ImageContentError,
+        errors.LabelError,
+        errors.OutputError,
+        errors.ModelError,
+        errors.NothingFoundError,
+        errors.Cancelled,
+    )
+}
 
 PythonSpec = Union[str, Sequence[str], None]
 
@@ -63,21 +73,31 @@ def python_command(python: PythonSpec = None) -> list[str]:
     return [sys.executable]
 
 
-def segment_command(input_path, output_path, model: Optional[str] = None, device: str = "auto",
-                    python: PythonSpec = None) -> list[str]:
+def segment_command(
+    input_path, output_path, model: Optional[str] = None, device: str = "auto", python: PythonSpec = None
+) -> list[str]:
     """``[python, -m, disccore, segment, IN, -o, OUT, --device, D(, --model, M)]``."""
     device_arg = DEVICES.get(str(device).lower())
     if device_arg is None:
         raise errors.InputError(f"unknown device '{device}'; choose auto, CPU or GPU")
-    cmd = python_command(python) + ["-m", "disccore", "segment", str(input_path), "-o", str(output_path),
-                                    "--device", device_arg]
+    cmd = python_command(python) + [
+        "-m",
+        "disccore",
+        "segment",
+        str(input_path),
+        "-o",
+        str(output_path),
+        "--device",
+        device_arg,
+    ]
     if model:
         cmd += ["--model", str(model)]
     return cmd
 
 
-def adapt_command(cases_dir, output_dir, parent: Optional[str] = None, name: Optional[str] = None,
-                  python: PythonSpec = None) -> list[str]:
+def adapt_command(
+    cases_dir, output_dir, parent: Optional[str] = None, name: Optional[str] = None, python: PythonSpec = None
+) -> list[str]:
     """``[python, -m, disccore, adapt, --cases, DIR, -o, OUT(, --from, M)(, --name, N)]``."""
     cmd = python_command(python) + ["-m", "disccore", "adapt", "--cases", str(cases_dir), "-o", str(output_dir)]
     if parent:
@@ -87,8 +107,14 @@ def adapt_command(cases_dir, output_dir, parent: Optional[str] = None, name: Opt
     return cmd
 
 
-def start_adaptation(cases_dir, output_dir, parent: Optional[str] = None, name: Optional[str] = None,
-                     python: PythonSpec = None, progress: Optional[ProgressCallback] = None) -> "ModelProcess":
+def start_adaptation(
+    cases_dir,
+    output_dir,
+    parent: Optional[str] = None,
+    name: Optional[str] = None,
+    python: PythonSpec = None,
+    progress: Optional[ProgressCallback] = None,
+) -> ModelProcess:
     """Start ``disccore adapt`` out of process (poll / cancel / wait as for a segmentation); the new model folder
     appears at ``output_dir`` only when it succeeded."""
     command = adapt_command(cases_dir, output_dir, parent, name, python)
@@ -115,8 +141,13 @@ def parse_progress(line: str) -> Optional[tuple[float, str]]:
 class ModelProcess:
     """One child process running a command; non-blocking progress, cancellable (kills the process tree)."""
 
-    def __init__(self, command: Sequence[str], env: Optional[dict] = None, progress: Optional[ProgressCallback] = None,
-                 what: str = "segmentation"):
+    def __init__(
+        self,
+        command: Sequence[str],
+        env: Optional[dict] = None,
+        progress: Optional[ProgressCallback] = None,
+        what: str = "segmentation",
+    ):
         self.command = [str(c) for c in command]
         self.what = what  # what the child does, for messages
         self.env = env if env is not None else child_environment()
@@ -132,7 +163,7 @@ class ModelProcess:
         self._pending = ""  # the last, unfinished line
 
     # --- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "ModelProcess":
+    def start(self) -> ModelProcess:
         kwargs = {}
         if os.name == "nt":
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | getattr(subprocess, "CREATE_NO_WINDOW", 0)
@@ -141,8 +172,14 @@ class ModelProcess:
         fd, self._output_path = tempfile.mkstemp(prefix="disccore-segment-", suffix=".log")
         try:
             with os.fdopen(fd, "wb") as sink:  # the child keeps its own handle; ours closes here
-                self._proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=sink,
-                                              stderr=subprocess.STDOUT, env=self.env, **kwargs)
+                self._proc = subprocess.Popen(
+                    self.command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    env=self.env,
+                    **kwargs,
+                )
         except OSError as exc:
             self._close_output()
             reason = exc.strerror or exc
@@ -219,8 +256,12 @@ class ModelProcess:
             pass
         self.poll()  # the last lines, and the output file removed
 
-    def wait(self, should_cancel: Optional[Callable[[], bool]] = None, poll_seconds: float = 0.05,
-             timeout: Optional[float] = None) -> int:
+    def wait(
+        self,
+        should_cancel: Optional[Callable[[], bool]] = None,
+        poll_seconds: float = 0.05,
+        timeout: Optional[float] = None,
+    ) -> int:
         """Block until the child ends (or ``should_cancel()`` is true, then cancel); returns the exit code."""
         start = time.monotonic()
         while True:
@@ -257,8 +298,14 @@ class SegmentationJob:
     temporary files.
     """
 
-    def __init__(self, volume_node, model: Optional[str] = None, device: str = "auto", python: PythonSpec = None,
-                 progress: Optional[ProgressCallback] = None):
+    def __init__(
+        self,
+        volume_node,
+        model: Optional[str] = None,
+        device: str = "auto",
+        python: PythonSpec = None,
+        progress: Optional[ProgressCallback] = None,
+    ):
         self.volume_node = volume_node
         self.model = model
         self.device = device
@@ -273,7 +320,7 @@ class SegmentationJob:
     def output_path(self) -> Path:
         return Path(self._tmp.name) / "result.seg.nrrd"
 
-    def start(self) -> "SegmentationJob":
+    def start(self) -> SegmentationJob:
         from .volumes import write_volume
 
         if self.volume_node is None or self.volume_node.GetImageData() is None:
@@ -299,8 +346,8 @@ class SegmentationJob:
 
     def finish(self, segmentation_node=None, replace: bool = False, name: Optional[str] = None):
         """Import the finished result; returns ``(segmentation node, SegmentUpdate)``. Raises on failure."""
-        from .segmentations import labelmap_to_segmentation, load_segmentation, segmentation_to_labelmap
         from .lines import remove_node_and_display
+        from .segmentations import labelmap_to_segmentation, load_segmentation, segmentation_to_labelmap
 
         try:
             code = self.process.poll()
@@ -316,8 +363,13 @@ class SegmentationJob:
             finally:
                 remove_node_and_display(scene, loaded)
             node, update = labelmap_to_segmentation(
-                labels, names, segmentation_node=segmentation_node, reference_volume=self.volume_node, replace=replace,
-                name=name or f"{self.volume_node.GetName()} segmentation", scene=scene,
+                labels,
+                names,
+                segmentation_node=segmentation_node,
+                reference_volume=self.volume_node,
+                replace=replace,
+                name=name or f"{self.volume_node.GetName()} segmentation",
+                scene=scene,
             )
             self.seconds = time.monotonic() - (self.started or time.monotonic())
             report(self.progress, 1.0, f"done in {self.seconds:.1f} s")
@@ -333,10 +385,18 @@ class SegmentationJob:
             self._tmp = None
 
 
-def segment_volume_node(volume_node, segmentation_node=None, *, model: Optional[str] = None, device: str = "auto",
-                        replace: bool = False, progress: Optional[ProgressCallback] = None,
-                        should_cancel: Optional[Callable[[], bool]] = None, python: PythonSpec = None,
-                        timeout: Optional[float] = None):
+def segment_volume_node(
+    volume_node,
+    segmentation_node=None,
+    *,
+    model: Optional[str] = None,
+    device: str = "auto",
+    replace: bool = False,
+    progress: Optional[ProgressCallback] = None,
+    should_cancel: Optional[Callable[[], bool]] = None,
+    python: PythonSpec = None,
+    timeout: Optional[float] = None,
+):
     """Blocking: segment ``volume_node`` out of process; returns ``(segmentation node, SegmentUpdate)``."""
     job = SegmentationJob(volume_node, model=model, device=device, python=python, progress=progress)
     try:

@@ -142,7 +142,9 @@ class SegmentUpdate:
         if self.kept:
             parts.append(f"kept your segments {', '.join(self.kept)}")
         if self.skipped:
-            parts.append(f"new results for {', '.join(self.skipped)} not applied (you edited them; use 'replace' to overwrite)")
+            parts.append(
+                f"new results for {', '.join(self.skipped)} not applied (you edited them; use 'replace' to overwrite)"
+            )
         return "; ".join(parts)
 
 
@@ -193,34 +195,11 @@ def labelmap_to_segmentation(
         segmentation_node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", scene.GenerateUniqueName(name))
     if segmentation_node.GetDisplayNode() is None:
         segmentation_node.CreateDefaultDisplayNodes()
-    segmentation = segmentation_node.GetSegmentation()
     update = SegmentUpdate()
-
     was_modifying = segmentation_node.StartModify()
     try:
-        if reference_volume is not None:
-            segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(reference_volume)
-        else:
-            ni, nj, nk = labels.geometry.size
-            geometry = slicer.vtkSegmentationConverter.SerializeImageGeometry(
-                _array_to_matrix(labels.geometry.ijk_to_ras()), [0, ni - 1, 0, nj - 1, 0, nk - 1]
-            )
-            segmentation.SetConversionParameter(
-                slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName(), geometry
-            )
-
-        held_by_user: set[str] = set()
-        for segment_id in list(segmentation.GetSegmentIDs()):
-            segment = segmentation.GetSegment(segment_id)
-            seg_name = segment.GetName()
-            if replace or is_unedited_result(segmentation_node, segment_id):
-                segmentation.RemoveSegment(segment_id)
-                update.removed.append(seg_name)
-            else:
-                update.kept.append(seg_name)
-                s = segment_structure(segment)
-                held_by_user.add(s.name if s else seg_name)
-
+        _set_reference_geometry(segmentation_node, labels, reference_volume)
+        held_by_user = _clear_results(segmentation_node, replace, update)
         array = np.asarray(labels.array)
         values = [int(v) for v in np.unique(array) if v != 0]
         order = {s.label: i for i, s in enumerate(anatomy.structures())}
@@ -230,17 +209,7 @@ def labelmap_to_segmentation(
             if seg_name in held_by_user:
                 update.skipped.append(seg_name)
                 continue
-            segment_id = seg_name if not segmentation.GetSegment(seg_name) else segmentation.GenerateUniqueSegmentID(seg_name)
-            color = structure.color if structure else (0.5, 0.5, 0.5)
-            segment_id = segmentation.AddEmptySegment(segment_id, seg_name, color)
-            segment = segmentation.GetSegment(segment_id)
-            if structure is not None:
-                segment.SetTag(_terminology_tag_name(), terminology_entry(structure))
-                segment.SetTag(TAG_STRUCTURE, structure.name)
-            mask = _oriented_mask(array == value, labels)
-            if not _SEG.SetBinaryLabelmapToSegment(mask, segmentation_node, segment_id, _SEG.MODE_REPLACE, mask.GetExtent()):
-                raise OutputError(f"could not write the segment '{seg_name}' into '{segmentation_node.GetName()}'")
-            segment.SetTag(TAG_HASH, segment_content_hash(segmentation_node, segment_id))
+            _add_segment(segmentation_node, seg_name, structure, _oriented_mask(array == value, labels))
             update.added.append(seg_name)
         update.removed = [n for n in update.removed if n not in update.added]
     finally:
@@ -248,6 +217,54 @@ def labelmap_to_segmentation(
     if reference_volume is not None and reference_volume.GetParentTransformNode() is not None:
         segmentation_node.SetAndObserveTransformNodeID(reference_volume.GetParentTransformNode().GetID())
     return segmentation_node, update
+
+
+def _set_reference_geometry(segmentation_node, labels: SpatialImage, reference_volume) -> None:
+    """The segmentation's reference grid: the source volume's, or the label map's own."""
+    if reference_volume is not None:
+        segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(reference_volume)
+        return
+    ni, nj, nk = labels.geometry.size
+    geometry = slicer.vtkSegmentationConverter.SerializeImageGeometry(
+        _array_to_matrix(labels.geometry.ijk_to_ras()), [0, ni - 1, 0, nj - 1, 0, nk - 1]
+    )
+    segmentation_node.GetSegmentation().SetConversionParameter(
+        slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName(), geometry
+    )
+
+
+def _clear_results(segmentation_node, replace: bool, update: SegmentUpdate) -> set:
+    """Remove the earlier results (every segment when ``replace``, else those the user did not edit); returns the
+    names of the structures the user's kept segments hold."""
+    segmentation = segmentation_node.GetSegmentation()
+    held_by_user: set[str] = set()
+    for segment_id in list(segmentation.GetSegmentIDs()):
+        segment = segmentation.GetSegment(segment_id)
+        seg_name = segment.GetName()
+        if replace or is_unedited_result(segmentation_node, segment_id):
+            segmentation.RemoveSegment(segment_id)
+            update.removed.append(seg_name)
+        else:
+            update.kept.append(seg_name)
+            s = segment_structure(segment)
+            held_by_user.add(s.name if s else seg_name)
+    return held_by_user
+
+
+def _add_segment(segmentation_node, seg_name: str, structure, mask) -> None:
+    """A new segment named, coloured and coded from the scheme, filled with ``mask`` (oriented image data), and the
+    hash that later tells whether the user edited it."""
+    segmentation = segmentation_node.GetSegmentation()
+    segment_id = seg_name if not segmentation.GetSegment(seg_name) else segmentation.GenerateUniqueSegmentID(seg_name)
+    color = structure.color if structure else (0.5, 0.5, 0.5)
+    segment_id = segmentation.AddEmptySegment(segment_id, seg_name, color)
+    segment = segmentation.GetSegment(segment_id)
+    if structure is not None:
+        segment.SetTag(_terminology_tag_name(), terminology_entry(structure))
+        segment.SetTag(TAG_STRUCTURE, structure.name)
+    if not _SEG.SetBinaryLabelmapToSegment(mask, segmentation_node, segment_id, _SEG.MODE_REPLACE, mask.GetExtent()):
+        raise OutputError(f"could not write the segment '{seg_name}' into '{segmentation_node.GetName()}'")
+    segment.SetTag(TAG_HASH, segment_content_hash(segmentation_node, segment_id))
 
 
 # --- segmentation node -> label map ------------------------------------------------------------
@@ -293,7 +310,11 @@ def segmentation_to_labelmap(segmentation_node, reference_volume=None):
             ids.InsertNextValue(segment_id)
         if chosen:
             ok = _SEG.ExportSegmentsToLabelmapNode(
-                segmentation_node, ids, labelmap_node, reference_volume, slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY
+                segmentation_node,
+                ids,
+                labelmap_node,
+                reference_volume,
+                slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY,
             )
         else:
             ok = False
@@ -307,7 +328,8 @@ def segmentation_to_labelmap(segmentation_node, reference_volume=None):
     if exported is None:
         if reference_volume is None and not chosen:
             raise LabelError(
-                f"the segmentation '{segmentation_node.GetName()}' has no segment named after a vertebra, disc or the canal "
+                f"the segmentation '{segmentation_node.GetName()}' has no segment named after a vertebra, disc or "
+                "the canal "
                 f"({', '.join(ignored) or 'it is empty'}); name segments like L4, L4-L5, canal"
             )
         if reference_volume is None:

@@ -65,8 +65,9 @@ def synthetic_case(name: str = "DiscSelfTest", tilt: float = 0.0, scene=None) ->
 
 def sample_available(folder: Optional[Path] = None) -> bool:
     folder = folder or SAMPLE_FOLDER
-    return all((folder / f"{SAMPLE_NAME}{suffix}").is_file()
-               for suffix in (".nii.gz", "_labels.nii.gz", "_labels.json"))
+    return all(
+        (folder / f"{SAMPLE_NAME}{suffix}").is_file() for suffix in (".nii.gz", "_labels.nii.gz", "_labels.json")
+    )
 
 
 def load_sample(folder: Optional[Path] = None, scene=None) -> Optional[SampleCase]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import io as _io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import vtk
 
@@ -35,22 +36,77 @@ class ColumnSpec:
 _KNOWN = {
     "level": ("string", "", "disc level: the vertebra above and the vertebra below", "Level"),
     "disc_volume_mm3": ("double", "mm3", "disc volume: voxels in the disc segment x voxel volume", "Disc volume"),
-    "disc_height_mm": ("double", "mm", "disc height along the local spine axis, mean over the central 80 % of the disc footprint", "Disc height (mean)"),
-    "disc_height_median_mm": ("double", "mm", "disc height along the local spine axis, median over the central 80 % of the footprint", "Disc height (median)"),
-    "disc_height_anterior_mm": ("double", "mm", "disc height at 10 % of the anteroposterior extent, mid-sagittal plane", "Anterior height"),
-    "disc_height_middle_mm": ("double", "mm", "disc height at 50 % of the anteroposterior extent, mid-sagittal plane", "Middle height"),
-    "disc_height_posterior_mm": ("double", "mm", "disc height at 90 % of the anteroposterior extent, mid-sagittal plane", "Posterior height"),
-    "disc_height_index": ("double", "", "disc height / mean height of the two adjacent vertebral bodies (when both are segmented)", "Disc height index"),
-    "canal_ap_diameter_mm": ("double", "mm", "spinal canal anteroposterior diameter in the plane through the disc centre, perpendicular to the spine axis", "Canal AP diameter"),
+    "disc_height_mm": (
+        "double",
+        "mm",
+        "disc height along the local spine axis, mean over the central 80 % of the disc footprint",
+        "Disc height (mean)",
+    ),
+    "disc_height_median_mm": (
+        "double",
+        "mm",
+        "disc height along the local spine axis, median over the central 80 % of the footprint",
+        "Disc height (median)",
+    ),
+    "disc_height_anterior_mm": (
+        "double",
+        "mm",
+        "disc height at 10 % of the anteroposterior extent, mid-sagittal plane",
+        "Anterior height",
+    ),
+    "disc_height_middle_mm": (
+        "double",
+        "mm",
+        "disc height at 50 % of the anteroposterior extent, mid-sagittal plane",
+        "Middle height",
+    ),
+    "disc_height_posterior_mm": (
+        "double",
+        "mm",
+        "disc height at 90 % of the anteroposterior extent, mid-sagittal plane",
+        "Posterior height",
+    ),
+    "disc_height_index": (
+        "double",
+        "",
+        "disc height / mean height of the two adjacent vertebral bodies (when both are segmented)",
+        "Disc height index",
+    ),
+    "canal_ap_diameter_mm": (
+        "double",
+        "mm",
+        "spinal canal anteroposterior diameter in the plane through the disc centre, perpendicular to the spine axis",
+        "Canal AP diameter",
+    ),
     "canal_area_mm2": ("double", "mm2", "spinal canal cross-sectional area in that plane", "Canal area"),
     "stenosis": ("string", "", f"dural sac stenosis grade: {grading_text()}", "Stenosis"),
     "stenosis_criterion": ("string", "", "the stenosis cut-offs this level meets", "Stenosis criterion"),
     "voxel_size_mm": ("string", "mm", "voxel size of the label map measured (i x j x k)", "Voxel size"),
     "notes": ("string", "", "why a value is missing or uncertain", "Notes"),
-    "vertebra_volume_mm3": ("double", "mm3", "vertebral body volume: voxels in the segment x voxel volume", "Vertebra volume"),
-    "vertebra_height_anterior_mm": ("double", "mm", "vertebral body height at 10 % of its anteroposterior extent", "Vertebra anterior height"),
-    "vertebra_height_middle_mm": ("double", "mm", "vertebral body height at 50 % of its anteroposterior extent", "Vertebra middle height"),
-    "vertebra_height_posterior_mm": ("double", "mm", "vertebral body height at 90 % of its anteroposterior extent", "Vertebra posterior height"),
+    "vertebra_volume_mm3": (
+        "double",
+        "mm3",
+        "vertebral body volume: voxels in the segment x voxel volume",
+        "Vertebra volume",
+    ),
+    "vertebra_height_anterior_mm": (
+        "double",
+        "mm",
+        "vertebral body height at 10 % of its anteroposterior extent",
+        "Vertebra anterior height",
+    ),
+    "vertebra_height_middle_mm": (
+        "double",
+        "mm",
+        "vertebral body height at 50 % of its anteroposterior extent",
+        "Vertebra middle height",
+    ),
+    "vertebra_height_posterior_mm": (
+        "double",
+        "mm",
+        "vertebral body height at 90 % of its anteroposterior extent",
+        "Vertebra posterior height",
+    ),
 }
 
 #: decimals of the numbers in exported CSV files (as disccore.measure writes them)

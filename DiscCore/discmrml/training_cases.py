@@ -26,8 +26,9 @@ def case_name_for(volume_node) -> str:
     return name
 
 
-def save_training_case(volume_node, segmentation_node, name: Optional[str] = None, folder=None,
-                       overwrite: bool = False) -> Path:
+def save_training_case(
+    volume_node, segmentation_node, name: Optional[str] = None, folder=None, overwrite: bool = False
+) -> Path:
     """Write the volume and its segmentation (on the volume's grid) as a training case; returns the image path."""
     from disccore.io import write_segmentation
 

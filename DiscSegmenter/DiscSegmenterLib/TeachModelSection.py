@@ -86,8 +86,10 @@ class TeachModelSection:
                 process.raise_for_status(code)
                 self.widget.populateModels()
                 self.widget.parameterNode().model = self.adaptedName
-                self.ui.statusLabel.text = (f"The adapted model '{self.adaptedName}' is ready and selected; its "
-                                            "validation is in its model card (disccore models).")
+                self.ui.statusLabel.text = (
+                    f"The adapted model '{self.adaptedName}' is ready and selected; its "
+                    "validation is in its model card (disccore models)."
+                )
         finally:
             self.widget.setRunning(False)
         return True

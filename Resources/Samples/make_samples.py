@@ -31,9 +31,16 @@ from disccore.phantom import make_lumbar_phantom  # noqa: E402
 
 NAME = "synthetic_lumbar_t2"
 INTENSITY_SCALE = 500.0  # stored value = round(relative intensity x 500), int16
-PARAMETERS = dict(seed=20261122, contrast="T2", spacing=(0.6, 0.6, 4.0), fov=(240.0, 240.0, 60.0),
-                  levels=("T12", "L1", "L2", "L3", "L4", "L5", "S1"), canal_ap_mm={"L4-L5": 9.5}, noise=0.03,
-                  bias_field=0.2)
+PARAMETERS = dict(
+    seed=20261122,
+    contrast="T2",
+    spacing=(0.6, 0.6, 4.0),
+    fov=(240.0, 240.0, 60.0),
+    levels=("T12", "L1", "L2", "L3", "L4", "L5", "S1"),
+    canal_ap_mm={"L4-L5": 9.5},
+    noise=0.03,
+    bias_field=0.2,
+)
 
 
 def build():
@@ -42,9 +49,13 @@ def build():
     arr = np.clip(np.round(ph.image.array * INTENSITY_SCALE), 0, 32767).astype(np.int16)
     image = SpatialImage(arr, ph.image.geometry)
     truth = dict(ph.truth)
-    truth["sample"] = {"image": f"{NAME}.nii.gz", "labels": f"{NAME}_labels.nii.gz",
-                       "intensity_scale": INTENSITY_SCALE, "generator": "Resources/Samples/make_samples.py",
-                       "parameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in PARAMETERS.items()}}
+    truth["sample"] = {
+        "image": f"{NAME}.nii.gz",
+        "labels": f"{NAME}_labels.nii.gz",
+        "intensity_scale": INTENSITY_SCALE,
+        "generator": "Resources/Samples/make_samples.py",
+        "parameters": {k: (list(v) if isinstance(v, tuple) else v) for k, v in PARAMETERS.items()},
+    }
     return image, ph.labels, ph.label_names, truth
 
 
@@ -64,8 +75,11 @@ def main(argv=None) -> int:
     out = args.outdir
     _write_nifti(image, out / f"{NAME}.nii.gz", args.overwrite)
     _write_nifti(labels, out / f"{NAME}_labels.nii.gz", args.overwrite)
-    write_text_atomic(out / f"{NAME}_labels.json", json.dumps({str(k): v for k, v in sorted(names.items())}, indent=1) + "\n",
-                      args.overwrite)
+    write_text_atomic(
+        out / f"{NAME}_labels.json",
+        json.dumps({str(k): v for k, v in sorted(names.items())}, indent=1) + "\n",
+        args.overwrite,
+    )
     write_text_atomic(out / f"{NAME}_truth.json", json.dumps(truth, indent=1) + "\n", args.overwrite)
     for p in sorted(out.glob(f"{NAME}*")):
         print(f"{p.name}: {p.stat().st_size / 1e6:.2f} MB")

@@ -10,5 +10,13 @@ from .inputs import find_inputs
 from .loop import run_batch
 from .summary import LEVELS_NAME, SUMMARY_NAME, levels_csv_text, summary_csv_text
 
-__all__ = ["CaseTask", "LEVELS_NAME", "ResumedResult", "SUMMARY_NAME", "find_inputs", "levels_csv_text", "run_batch",
-           "summary_csv_text"]
+__all__ = [
+    "CaseTask",
+    "LEVELS_NAME",
+    "ResumedResult",
+    "SUMMARY_NAME",
+    "find_inputs",
+    "levels_csv_text",
+    "run_batch",
+    "summary_csv_text",
+]

@@ -99,5 +99,11 @@ def resumed_result(task: CaseTask, since: float = 0.0) -> Optional[ResumedResult
         rows = json.loads(CaseOutputs.for_case(task.outdir, task.case).json.read_text(encoding="utf-8"))["discs"]
     except (OSError, ValueError, KeyError, TypeError):
         return None  # unreadable or not ours: run the case again
-    return ResumedResult(case=task.case, input=task.path, ok=True, seconds=0.0,
-                         outputs=CaseOutputs.for_case(task.outdir, task.case), disc_rows=list(rows))
+    return ResumedResult(
+        case=task.case,
+        input=task.path,
+        ok=True,
+        seconds=0.0,
+        outputs=CaseOutputs.for_case(task.outdir, task.case),
+        disc_rows=list(rows),
+    )

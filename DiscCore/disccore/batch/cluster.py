@@ -49,8 +49,13 @@ def run_on_dask(tasks: list, client, on_done: Callable, progress: Optional[Progr
     def submit(task):
         submissions[task.index] += 1
         # pure=False: a rerun of the batch is new work, not a cached result
-        future = client.submit(run_task, task, key=f"disccore-case-{task.index}-{task.case}-{batch_id}-"
-                               f"{submissions[task.index]}", pure=False, retries=TASK_RETRIES)
+        future = client.submit(
+            run_task,
+            task,
+            key=f"disccore-case-{task.index}-{task.case}-{batch_id}-{submissions[task.index]}",
+            pure=False,
+            retries=TASK_RETRIES,
+        )
         futures[future] = task
         return future
 

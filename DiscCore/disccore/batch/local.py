@@ -57,8 +57,7 @@ def run_sequential(tasks: list, on_done: Callable, progress: Optional[ProgressCa
         on_done(run_task(task, progress=sub_progress(progress, i / n, (i + 1) / n)))
 
 
-def run_in_processes(tasks: list, workers: int, on_done: Callable,
-                     progress: Optional[ProgressCallback] = None) -> None:
+def run_in_processes(tasks: list, workers: int, on_done: Callable, progress: Optional[ProgressCallback] = None) -> None:
     """The cases on ``workers`` processes; ``on_done`` is called here as each finishes."""
     queue = sorted(tasks, key=lambda t: t.index)
     counter = _Counter(len(tasks), progress, on_done)
@@ -125,8 +124,12 @@ def _finish_completed(finished, in_flight: dict, counter: _Counter) -> None:
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     # spawn, not fork: a forked copy of a parent that already runs torch's thread pools can deadlock
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=init_worker, initargs=(threads_per_worker(workers),))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(threads_per_worker(workers),),
+    )
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -7,8 +7,9 @@ every case, so an interrupted batch keeps the summary of what finished; ``resume
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
 from ..errors import Cancelled, DiscCoreError, InputError
 from ..pipeline import CaseResult, case_name, prepare_output_dir
@@ -44,8 +45,9 @@ def run_batch(
     older than the input; a case that is not complete is run again, replacing its leftovers). ``on_case(result)``
     is called here after each case, in the order they finish. Inputs are checked before anything is created.
     """
-    paths, summaries = _check(inputs, Path(outdir), overwrite=overwrite, resume=resume, workers=workers,
-                              dask=bool(dask_address))
+    paths, summaries = _check(
+        inputs, Path(outdir), overwrite=overwrite, resume=resume, workers=workers, dask=bool(dask_address)
+    )
     client = _connect(dask_address)  # an unreachable cluster is refused before the output folder is made
     try:
         outdir = prepare_output_dir(Path(outdir))
@@ -55,8 +57,19 @@ def run_batch(
         raise
     options = {"model": model, "device": device, "overwrite": overwrite or resume}
     since = time.time() - CLOCK_SLACK_S
-    tasks = [CaseTask(i, p, case_name(p), outdir, case_fn or _default_case_fn(), dict(options),
-                      list(case_outputs(outdir, case_name(p))), since) for i, p in enumerate(paths)]
+    tasks = [
+        CaseTask(
+            i,
+            p,
+            case_name(p),
+            outdir,
+            case_fn or _default_case_fn(),
+            dict(options),
+            list(case_outputs(outdir, case_name(p))),
+            since,
+        )
+        for i, p in enumerate(paths)
+    ]
 
     def finished(result: CaseResult, write: bool = True) -> None:
         summaries.add(result, write=write)
@@ -69,8 +82,10 @@ def run_batch(
         _execute(pending, finished, workers=workers, client=client, progress=progress)
     except (KeyboardInterrupt, Cancelled):
         _write_quietly(summaries)
-        raise Cancelled(f"stopped: {len(summaries.results)} of {len(tasks)} cases finished (summary in "
-                        f"{summaries.summary}); run again with --resume to do the rest") from None
+        raise Cancelled(
+            f"stopped: {len(summaries.results)} of {len(tasks)} cases finished (summary in "
+            f"{summaries.summary}); run again with --resume to do the rest"
+        ) from None
     except BaseException:
         _write_quietly(summaries)
         raise

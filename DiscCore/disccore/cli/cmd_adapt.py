@@ -31,15 +31,27 @@ def add_parser(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--cases", required=True, metavar="DIR", help="folder of image + segmentation pairs")
-    p.add_argument("-o", "--output", metavar="MODEL_DIR",
-                   help="model folder to write (default: NAME in the user models folder, see 'disccore models')")
-    p.add_argument("--from", dest="parent", metavar="MODEL", help="model to start from: a name or a model folder "
-                   "(default: the shipped model)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="MODEL_DIR",
+        help="model folder to write (default: NAME in the user models folder, see 'disccore models')",
+    )
+    p.add_argument(
+        "--from",
+        dest="parent",
+        metavar="MODEL",
+        help="model to start from: a name or a model folder (default: the shipped model)",
+    )
     p.add_argument("--name", help="the new model's name (default: the output folder's name)")
     p.add_argument("--iterations", type=int, default=None, help="fine-tuning iterations per training (default 300)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", metavar="DIR", help="the public training data (with ivd/, vb2/, vb3/): some of its "
-                   "cases are replayed so the model keeps what it knew")
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="the public training data (with ivd/, vb2/, vb3/): some of its "
+        "cases are replayed so the model keeps what it knew",
+    )
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     add_overwrite(p)
     add_quiet(p)
@@ -64,11 +76,19 @@ def run(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
     check_model_folder(out, args.overwrite)  # before minutes of work
     find_user_cases(args.cases)
-    config = replace(AdaptConfig(seed=args.seed, threads=args.threads),
-                     **({"iterations": args.iterations} if args.iterations else {}))
+    config = replace(
+        AdaptConfig(seed=args.seed, threads=args.threads),
+        **({"iterations": args.iterations} if args.iterations else {}),
+    )
     quiet = args.quiet
-    result = adapt(args.cases, args.parent, config, data=args.data, progress=progress_for(args, "adapt "),
-                   log=(lambda m: None) if quiet else print)
+    result = adapt(
+        args.cases,
+        args.parent,
+        config,
+        data=args.data,
+        progress=progress_for(args, "adapt "),
+        log=(lambda m: None) if quiet else print,
+    )
     folder = write_model_folder(result, out, args.name or out.name, overwrite=args.overwrite)
     summary = result.validation.get("summary", {})
     for kind in summary.get("before", {}):

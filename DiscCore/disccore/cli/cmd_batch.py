@@ -37,24 +37,37 @@ def add_parser(sub) -> None:
 def add_batch_arguments(p) -> None:
     """The batch options, shared with Slicer's batch.py so both take the same command line."""
     p.add_argument("inputs", nargs="*", help="image files, folders of images, or DICOM folders")
-    p.add_argument("--input", dest="more_inputs", action="append", default=[],
-                   help="an image file or folder (may repeat)")
+    p.add_argument(
+        "--input", dest="more_inputs", action="append", default=[], help="an image file or folder (may repeat)"
+    )
     p.add_argument("-o", "--output", required=True, help="output folder (created if its parent exists)")
     add_model_options(p)
     add_overwrite(p)
-    p.add_argument("--resume", action="store_true",
-                   help="skip cases whose outputs are all there and newer than the input; run the others again, "
-                   "replacing what an interrupted run left of them")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip cases whose outputs are all there and newer than the input; run the others again, "
+        "replacing what an interrupted run left of them",
+    )
     add_quiet(p)
 
 
 def add_executor_arguments(p) -> None:
     """Where the cases run (``disccore batch`` only: Slicer's batch.py runs them in its own scene)."""
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="run N cases at a time in worker processes, the CPU cores shared between them (default 1)")
-    p.add_argument("--dask", metavar="ADDRESS", default=None,
-                   help="run each case as a task on the Dask cluster whose scheduler is at ADDRESS "
-                   "(inputs and outputs on a file system all workers share; needs disccore[cluster])")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N cases at a time in worker processes, the CPU cores shared between them (default 1)",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run each case as a task on the Dask cluster whose scheduler is at ADDRESS "
+        "(inputs and outputs on a file system all workers share; needs disccore[cluster])",
+    )
 
 
 def case_line(result) -> str:
@@ -87,8 +100,15 @@ def run(args) -> int:
     if not inputs:
         raise InputError("no inputs given; name image files or folders")
     results = run_batch(
-        inputs, args.output, model=args.model, device=args.device, overwrite=args.overwrite, resume=args.resume,
-        workers=args.workers, dask_address=args.dask, progress=progress_for(args, "batch "),
+        inputs,
+        args.output,
+        model=args.model,
+        device=args.device,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        workers=args.workers,
+        dask_address=args.dask,
+        progress=progress_for(args, "batch "),
         on_case=lambda result: print(case_line(result), flush=True),
     )
     return report_results(results, Path(args.output) / SUMMARY_NAME, "disccore batch")

@@ -31,11 +31,21 @@ def add_parser(subparsers) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("segmentation", help="label map: .seg.nrrd, .nrrd, .nii/.nii.gz (with a JSON sidecar or --labels), .mha")
+    p.add_argument(
+        "segmentation", help="label map: .seg.nrrd, .nrrd, .nii/.nii.gz (with a JSON sidecar or --labels), .mha"
+    )
     p.add_argument("-o", "--output", required=True, metavar="TABLE.csv", help="disc table to write (one row per level)")
-    p.add_argument("--labels", metavar="FILE.json|SPEC", help="label names: a JSON file {value: name} or '1=L5-S1,2=L4-L5,...'")
-    p.add_argument("--image", metavar="IMAGE", help="the MRI the segmentation belongs to: checked to lie on the same physical grid and recorded in the JSON")
-    p.add_argument("--json", metavar="OUT.json", help="also write everything (rows, measured lines in RAS mm, definitions) as JSON")
+    p.add_argument(
+        "--labels", metavar="FILE.json|SPEC", help="label names: a JSON file {value: name} or '1=L5-S1,2=L4-L5,...'"
+    )
+    p.add_argument(
+        "--image",
+        metavar="IMAGE",
+        help="the MRI the segmentation belongs to: checked to lie on the same physical grid and recorded in the JSON",
+    )
+    p.add_argument(
+        "--json", metavar="OUT.json", help="also write everything (rows, measured lines in RAS mm, definitions) as JSON"
+    )
     p.add_argument("--vertebrae-csv", metavar="V.csv", help="also write one row per vertebral body")
     add_overwrite(p)
     add_quiet(p)
@@ -73,16 +83,30 @@ def _check_image(args, labels) -> dict:
     g, h = labels.geometry, image.geometry
     info = {"image": str(args.image), "image_same_grid": bool(g.same_grid(h, tol=1e-3))}
     if not info["image_same_grid"]:
+
         def box(geom):
-            corners = np.array([[i, j, k] for i in (0, geom.size[0] - 1) for j in (0, geom.size[1] - 1) for k in (0, geom.size[2] - 1)], float)
+            corners = np.array(
+                [
+                    [i, j, k]
+                    for i in (0, geom.size[0] - 1)
+                    for j in (0, geom.size[1] - 1)
+                    for k in (0, geom.size[2] - 1)
+                ],
+                float,
+            )
             pts = geom.index_to_lps(corners)
             return pts.min(axis=0), pts.max(axis=0)
 
         (a0, a1), (b0, b1) = box(g), box(h)
         if np.any(np.minimum(a1, b1) < np.maximum(a0, b0)):
-            raise InputError(f"the segmentation and the image '{args.image}' do not overlap in space; they do not belong together")
-        print(f"disccore measure: warning: the image '{args.image}' has a different voxel grid from the segmentation "
-              "(they overlap); measurements use the segmentation's grid", file=sys.stderr)
+            raise InputError(
+                f"the segmentation and the image '{args.image}' do not overlap in space; they do not belong together"
+            )
+        print(
+            f"disccore measure: warning: the image '{args.image}' has a different voxel grid from the segmentation "
+            "(they overlap); measurements use the segmentation's grid",
+            file=sys.stderr,
+        )
     return info
 
 
@@ -123,8 +147,10 @@ def run(args) -> int:
         for row in result.discs:
             h = row["disc_height_mm"]
             ap = row["canal_ap_diameter_mm"]
-            print(f"{row['level']:>7}  volume {row['disc_volume_mm3']:9.0f} mm3  height "
-                  f"{'   -' if h is None else f'{h:5.1f}'} mm  canal AP {'   -' if ap is None else f'{ap:5.1f}'} mm"
-                  f"{'  ' + row['stenosis'] + ' stenosis' if row['stenosis'] else ''}")
+            print(
+                f"{row['level']:>7}  volume {row['disc_volume_mm3']:9.0f} mm3  height "
+                f"{'   -' if h is None else f'{h:5.1f}'} mm  canal AP {'   -' if ap is None else f'{ap:5.1f}'} mm"
+                f"{'  ' + row['stenosis'] + ' stenosis' if row['stenosis'] else ''}"
+            )
         print("wrote " + ", ".join(str(w) for w in written))
     return 0

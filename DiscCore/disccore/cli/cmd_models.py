@@ -58,6 +58,8 @@ def lineage(info) -> str:
     adapted = info.entry.get("adapted", {})
     text = f"adapted from {parent.get('name', '?')} {parent.get('version', '')} on {adapted.get('date', '?')}"
     summary = adapted.get("validation", {}).get("summary", {})
-    scores = [f"{k} {summary['before'][k]:.3f} -> {summary['after'].get(k, float('nan')):.3f}"
-              for k in summary.get("before", {})]
+    scores = [
+        f"{k} {summary['before'][k]:.3f} -> {summary['after'].get(k, float('nan')):.3f}"
+        for k in summary.get("before", {})
+    ]
     return text + (f"; held-out Dice {', '.join(scores)}" if scores else "; not validated (one case)")

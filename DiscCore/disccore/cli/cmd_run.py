@@ -48,7 +48,12 @@ def run(args) -> int:
     prepare_output_dir(outdir)
     try:
         result = run_case(
-            image, outdir, model=args.model, device=args.device, overwrite=args.overwrite, series=series_choice(args),
+            image,
+            outdir,
+            model=args.model,
+            device=args.device,
+            overwrite=args.overwrite,
+            series=series_choice(args),
             progress=progress_for(args, "run "),
         )
     except BaseException:

@@ -26,7 +26,9 @@ def add_parser(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("image", help="image file or DICOM folder")
-    p.add_argument("-o", "--output", required=True, help="output segmentation: .seg.nrrd, or .nii.gz/.nii (+ .json sidecar)")
+    p.add_argument(
+        "-o", "--output", required=True, help="output segmentation: .seg.nrrd, or .nii.gz/.nii (+ .json sidecar)"
+    )
     add_model_options(p)
     add_series_option(p)
     add_overwrite(p)

@@ -30,25 +30,54 @@ def add_parser(sub) -> None:
     p.add_argument("--data", required=True, help="the shared data folder (with ivd/, vb2/, vb3/)")
     p.add_argument("-o", "--output", required=True, help="output folder for the model")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--iterations", type=int, default=None, help="iterations of the first cycle (default from the recipe)")
-    p.add_argument("--cycles", type=int, default=None,
-                   help="training cycles (default from the recipe); each later one restarts the learning-rate schedule "
-                   "from the weights the previous one ended with")
+    p.add_argument(
+        "--iterations", type=int, default=None, help="iterations of the first cycle (default from the recipe)"
+    )
+    p.add_argument(
+        "--cycles",
+        type=int,
+        default=None,
+        help="training cycles (default from the recipe); each later one restarts the learning-rate schedule "
+        "from the weights the previous one ended with",
+    )
     p.add_argument("--folds", type=int, default=0, help="cross-validate with this many folds by subject first")
     p.add_argument("--fold", type=int, action="append", default=None, help="run only this fold (repeatable)")
     p.add_argument("--cv-only", action="store_true", help="cross-validate only; do not train the final model")
-    p.add_argument("--learning-rate", type=float, default=None,
-                   help="peak learning rate of the first cycle (default from the recipe)")
-    p.add_argument("--init", default=None, metavar="WEIGHTS",
-                   help="start the first cycle from these weights (model.pt or foldK.pt) instead of at random; with "
-                   "--folds, run exactly one --fold (its own fold's weights)")
-    p.add_argument("--disc-endplate-margin", type=int, default=None, metavar="VOXELS",
-                   help="let the rim of each derived or synthetic disc along the vertebral bodies, this many voxels wide, "
-                   "be disc or background (default from the recipe; 0: never)")
-    p.add_argument("--disc-margin-from-cycle", type=int, default=None, metavar="K",
-                   help="the first cycle (1-based) that trains with that margin (default from the recipe)")
-    p.add_argument("--features", type=_features, default=None, metavar="F0,F1,F2,F3,F4,F5",
-                   help="U-Net feature counts per level (MONAI BasicUNet order; default from the recipe)")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="peak learning rate of the first cycle (default from the recipe)",
+    )
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="WEIGHTS",
+        help="start the first cycle from these weights (model.pt or foldK.pt) instead of at random; with "
+        "--folds, run exactly one --fold (its own fold's weights)",
+    )
+    p.add_argument(
+        "--disc-endplate-margin",
+        type=int,
+        default=None,
+        metavar="VOXELS",
+        help="let the rim of each derived or synthetic disc along the vertebral bodies, this many voxels wide, "
+        "be disc or background (default from the recipe; 0: never)",
+    )
+    p.add_argument(
+        "--disc-margin-from-cycle",
+        type=int,
+        default=None,
+        metavar="K",
+        help="the first cycle (1-based) that trains with that margin (default from the recipe)",
+    )
+    p.add_argument(
+        "--features",
+        type=_features,
+        default=None,
+        metavar="F0,F1,F2,F3,F4,F5",
+        help="U-Net feature counts per level (MONAI BasicUNet order; default from the recipe)",
+    )
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     p.add_argument("--name", default="disc-unet2d")
     p.add_argument("--version", default="1.0.0")
@@ -68,8 +97,16 @@ def run(args) -> int:
         raise InputError(f"'{data}' holds no training data (expected ivd/, vb2/, vb3/ folders)")
     config = TrainConfig(seed=args.seed, threads=args.threads)
     if args.smoke:
-        config = replace(config, iterations=3, cycles=2, cycle_iterations=2, batch_size=2, crop=64, synthetic_cases=1,
-                         disc_margin_from_cycle=2)
+        config = replace(
+            config,
+            iterations=3,
+            cycles=2,
+            cycle_iterations=2,
+            batch_size=2,
+            crop=64,
+            synthetic_cases=1,
+            disc_margin_from_cycle=2,
+        )
     if args.iterations:
         config = replace(config, iterations=args.iterations)
     if args.cycles:
@@ -86,11 +123,20 @@ def run(args) -> int:
         if not Path(args.init).is_file():
             raise InputError(f"--init: no weights file '{args.init}'")
         if args.folds and (not args.fold or len(args.fold) != 1 or not args.cv_only):
-            raise InputError("--init with --folds needs exactly one --fold and --cv-only (each fold starts from its own weights)")
+            raise InputError(
+                "--init with --folds needs exactly one --fold and --cv-only (each fold starts from its own weights)"
+            )
         config = replace(config, init_weights=str(args.init))
     run_training(
-        data, Path(args.output), config, folds=args.folds, name=args.name, version=args.version,
-        limit_cases=2 if args.smoke else None, only_folds=args.fold, cv_only=args.cv_only,
+        data,
+        Path(args.output),
+        config,
+        folds=args.folds,
+        name=args.name,
+        version=args.version,
+        limit_cases=2 if args.smoke else None,
+        only_folds=args.fold,
+        cv_only=args.cv_only,
         log=lambda m: print(m, flush=True),
     )
     return 0
@@ -102,5 +148,7 @@ def _features(text: str) -> tuple:
     except ValueError:
         values = ()
     if len(values) != 6 or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}': six positive integers separated by commas, e.g. 16,16,32,64,128,16")
+        raise argparse.ArgumentTypeError(
+            f"'{text}': six positive integers separated by commas, e.g. 16,16,32,64,128,16"
+        )
     return values

@@ -43,13 +43,21 @@ class ProgressBar:
 
 def add_model_options(parser) -> None:
     """--device and --model, shared by every subcommand that runs the model (and by batch.py)."""
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="where the model runs (default: auto = GPU if present, else CPU)")
-    parser.add_argument("--model", default=None, help="model name from 'disccore models' (default: the newest installed)")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the model runs (default: auto = GPU if present, else CPU)",
+    )
+    parser.add_argument(
+        "--model", default=None, help="model name from 'disccore models' (default: the newest installed)"
+    )
 
 
 def add_series_option(parser) -> None:
-    parser.add_argument("--series", default=None, help="DICOM folder with several series: the series number (from 1) or UID")
+    parser.add_argument(
+        "--series", default=None, help="DICOM folder with several series: the series number (from 1) or UID"
+    )
 
 
 def series_choice(args):
@@ -58,7 +66,9 @@ def series_choice(args):
 
 
 def add_overwrite(parser) -> None:
-    parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (refused otherwise)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace outputs that already exist (refused otherwise)"
+    )
 
 
 def add_quiet(parser) -> None:

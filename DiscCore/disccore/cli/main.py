@@ -11,7 +11,8 @@ import argparse
 import importlib
 import sys
 import warnings
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from .. import __version__
 from ..errors import DiscCoreError

@@ -158,8 +158,7 @@ def check_nifti(path: Path, orthonormal_tolerance: float) -> Optional[dict]:
         return None  # let SimpleITK decide; it reports its own error for non-NIfTI content
     if header["version"] == 2:
         raise InputError(
-            f"'{path.name}' is a NIfTI-2 file, which this tool cannot read; save it as NIfTI-1 (.nii.gz), "
-            "NRRD or MHA"
+            f"'{path.name}' is a NIfTI-2 file, which this tool cannot read; save it as NIfTI-1 (.nii.gz), NRRD or MHA"
         )
     ratio = MAX_DEFLATE_RATIO if image_suffix(path) == ".nii.gz" else 1
     check_claimed_size(path.name, header["n_voxels"], header["data_bytes"], path, ratio)

@@ -179,9 +179,7 @@ def choose_series(folder, series: Union[int, str, None] = None) -> DicomSeries:
     if series is None or (isinstance(series, str) and not series.strip()):
         if n == 1:
             return listing[0]
-        raise InputError(
-            f"the folder holds {n} series: {_listing(listing)} ; choose one with --series N or a UID"
-        )
+        raise InputError(f"the folder holds {n} series: {_listing(listing)} ; choose one with --series N or a UID")
     key = str(series).strip()
     if key.isdigit():
         number = int(key)
@@ -234,7 +232,8 @@ def check_slice_geometry(chosen: DicomSeries) -> None:
     o = np.asarray(orientations)
     if np.abs(o - o[0]).max() > 1e-3:
         raise ImageContentError(
-            f"DICOM series {chosen.index} mixes slice orientations (e.g. a localizer); choose a single 3D sagittal series"
+            f"DICOM series {chosen.index} mixes slice orientations (e.g. a localizer); "
+            "choose a single 3D sagittal series"
         )
     normal = np.cross(o[0, :3], o[0, 3:])
     depth = np.sort(np.asarray(positions) @ normal)

@@ -68,8 +68,10 @@ def read_sitk_file(path: Path):
         if "orthonormal" in text or "singular" in text or "direction" in text:
             raise ImageContentError(_ORTHONORMAL_MESSAGE) from None
         if "zero-valued spacing" in text:
-            raise ImageContentError(f"'{path.name}' gives a voxel size of 0 (or none), so distances cannot be "
-                                    "measured; re-export the series") from None
+            raise ImageContentError(
+                f"'{path.name}' gives a voxel size of 0 (or none), so distances cannot be "
+                "measured; re-export the series"
+            ) from None
         raise _damaged(path) from None
     return apply_nifti_sform(img, nifti)
 
@@ -201,9 +203,7 @@ def write_image(image: SpatialImage, path: PathLike, overwrite: bool = False) ->
     p = Path(path)
     suffix = image_suffix(p)
     if suffix not in WRITABLE_IMAGE_SUFFIXES:
-        raise OutputError(
-            f"cannot write '{p.name}': give a file name ending in {', '.join(WRITABLE_IMAGE_SUFFIXES)}"
-        )
+        raise OutputError(f"cannot write '{p.name}': give a file name ending in {', '.join(WRITABLE_IMAGE_SUFFIXES)}")
     check_output_path(p, overwrite)
     img = to_sitk(image)
     with atomic_output(p, overwrite) as tmp:

@@ -7,8 +7,9 @@ Names always end up as segment names of the anatomy scheme (:mod:`disccore.anato
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 
@@ -26,7 +27,7 @@ LabelsArg = Union[None, str, Path, Mapping]
 MAX_LABEL_VALUE = np.iinfo(np.uint32).max
 _LABEL_IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha")
 _HOW_TO_NAME = (
-    "name them with --labels \"1=L5-S1,2=L4-L5\" (or a JSON file {{\"1\": \"L5-S1\"}}) or put {sidecar} beside the label map"
+    'name them with --labels "1=L5-S1,2=L4-L5" (or a JSON file {{"1": "L5-S1"}}) or put {sidecar} beside the label map'
 )
 
 
@@ -61,7 +62,7 @@ def _pairs_to_names(pairs, source: str) -> dict[int, str]:
         elif vb is not None and isinstance(a, str) and va is None:
             value, name = vb, a
         else:
-            raise LabelError(f"{source}: '{a}: {b}' does not pair a label value with a name (e.g. \"124\": \"L5-S1\")")
+            raise LabelError(f'{source}: \'{a}: {b}\' does not pair a label value with a name (e.g. "124": "L5-S1")')
         if value in out and out[value] != name:
             raise LabelError(f"{source}: label value {value} is named twice ('{out[value]}' and '{name}')")
         out[value] = name.strip()
@@ -80,7 +81,7 @@ def _names_from_json(doc, source: str) -> dict[int, str]:
             name = d.get("name")
             pairs.append((value, name))
         return _pairs_to_names(pairs, source)
-    raise LabelError(f"{source}: expected a JSON object like {{\"124\": \"L5-S1\"}}")
+    raise LabelError(f'{source}: expected a JSON object like {{"124": "L5-S1"}}')
 
 
 def _read_json_names(path: Path) -> dict[int, str]:
@@ -219,7 +220,9 @@ def _read_seg_nrrd(img, path: Path, labels: LabelsArg):
         structure = anatomy.by_name(s.name)
         value = structure.label
         if value in names:
-            raise LabelError(f"'{path.name}': two segments are named {structure.name}; each structure needs one segment")
+            raise LabelError(
+                f"'{path.name}': two segments are named {structure.name}; each structure needs one segment"
+            )
         mask = arrays[s.layer] == s.label_value
         clash = merged[mask]
         if np.any(clash):

@@ -93,8 +93,9 @@ def thinnest_direction(piece: Piece) -> np.ndarray:
     return orient(v[:, 0], INFERIOR_LPS)
 
 
-def local_axis(piece: Piece, above: Optional[Piece], below: Optional[Piece], *,
-               from_one_neighbour: bool) -> tuple[np.ndarray, str]:
+def local_axis(
+    piece: Piece, above: Optional[Piece], below: Optional[Piece], *, from_one_neighbour: bool
+) -> tuple[np.ndarray, str]:
     """(unit LPS axis pointing caudally, where it came from) for a disc or vertebral body.
 
     From the centroid of the neighbour above to the one below ('neighbours'); with only one neighbour and
@@ -139,8 +140,7 @@ class Frame:
     def to_lps(self, a, l, t) -> np.ndarray:
         """Frame coordinates (anterior a, lateral l, axial t; mm) -> LPS point(s)."""
         a, l, t = np.broadcast_arrays(np.asarray(a, float), np.asarray(l, float), np.asarray(t, float))
-        return (self.centre + a[..., None] * self.anterior + l[..., None] * self.lateral
-                + t[..., None] * self.axis)
+        return self.centre + a[..., None] * self.anterior + l[..., None] * self.lateral + t[..., None] * self.axis
 
 
 def make_frame(centre, axis, anterior_hint) -> Frame:

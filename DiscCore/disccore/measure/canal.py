@@ -36,7 +36,7 @@ from .constants import (
 )
 from .sampling import crossings, frame_grid, sample_box, sample_points
 
-_trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz
 
 #: half-thickness (mm) of the slab around the plane used to find where the canal is
 SLAB_MM = 8.0
@@ -179,8 +179,9 @@ def _section_area(canal: Piece, plane: _Plane, planes: list) -> tuple[float, Opt
     run = _inner_run(planes[len(planes) // 2])
     n_cut = 0 if run is None else len(run[0])
     if n_cut < MIN_CUTTING_SLICES:
-        return area, (f"the canal is cut by only {n_cut} of the thick slices here: its area and AP diameter "
-                      "are approximate")
+        return area, (
+            f"the canal is cut by only {n_cut} of the thick slices here: its area and AP diameter are approximate"
+        )
     return area, None
 
 
@@ -319,7 +320,7 @@ def _inner_run(ch: _SliceChords):
     hi = i
     while hi + 1 < len(hit) and hit[hi + 1]:
         hi += 1
-    return ch.offsets[lo:hi + 1], ch.chords[lo:hi + 1]
+    return ch.offsets[lo : hi + 1], ch.chords[lo : hi + 1]
 
 
 def _area_from_chords(ch: _SliceChords) -> Optional[float]:
@@ -356,4 +357,3 @@ def _chord_at_centroid(ch: _SliceChords) -> Optional[float]:
     deg = 2 if len(near) >= 3 else 1
     q = np.polyfit(x[near], c[near] ** 2, deg)
     return float(np.sqrt(max(np.polyval(q, ch.centroid_offset), 0.0)))
-

@@ -39,12 +39,12 @@ BONY_CANAL_AP_RELATIVE_MM = 12.0
 
 STENOSIS_REFERENCES = {
     "Steurer 2011": "Steurer J, Roner S, Gnannt R, Hodler J. Quantitative radiologic criteria for the diagnosis of "
-                    "lumbar spinal stenosis: a systematic literature review. BMC Musculoskelet Disord 2011;12:175.",
+    "lumbar spinal stenosis: a systematic literature review. BMC Musculoskelet Disord 2011;12:175.",
     "Bolender 1985": "Bolender NF, Schonstrom NS, Spengler DM. Role of computed tomography and myelography in the "
-                     "diagnosis of central spinal stenosis. J Bone Joint Surg Am 1985;67(2):240-246.",
+    "diagnosis of central spinal stenosis. J Bone Joint Surg Am 1985;67(2):240-246.",
     "Hamanishi 1994": "Hamanishi C, Matukura N, Fujita M, Tomihara M, Tanaka S. Cross-sectional area of the stenotic "
-                      "lumbar dural tube measured from the transverse views of magnetic resonance imaging. "
-                      "J Spinal Disord 1994;7(5):388-393.",
+    "lumbar dural tube measured from the transverse views of magnetic resonance imaging. "
+    "J Spinal Disord 1994;7(5):388-393.",
     "Schonstrom 1985": "Schonstrom NS, Bolender NF, Spengler DM. The pathomorphology of spinal stenosis as seen on "
-                       "CT scans of the lumbar spine. Spine 1985;10(9):806-811.",
+    "CT scans of the lumbar spine. Spine 1985;10(9):806-811.",
 }

@@ -87,8 +87,9 @@ class _Footprint:
         return _column(piece, frame, a, l, self.t[0], self.t[-1], min(self.dt, 0.05))
 
 
-def measure_heights(piece: Piece, frame: Frame, inplane_step: float = 0.5,
-                    axial_step: Optional[float] = None) -> Heights:
+def measure_heights(
+    piece: Piece, frame: Frame, inplane_step: float = 0.5, axial_step: Optional[float] = None
+) -> Heights:
     """Footprint heights of ``piece`` along ``frame.axis`` (see module docstring). All mm, LPS."""
     out = Heights()
     fp = _footprint(piece, frame, inplane_step, axial_step)

@@ -24,8 +24,12 @@ from .stenosis import grade_stenosis
 from .vertebra import measure_vertebra
 
 #: measured lines of a disc: key in Heights.lines -> result column
-DISC_LINES = {"mean": "disc_height_mm", "anterior": "disc_height_anterior_mm", "middle": "disc_height_middle_mm",
-              "posterior": "disc_height_posterior_mm"}
+DISC_LINES = {
+    "mean": "disc_height_mm",
+    "anterior": "disc_height_anterior_mm",
+    "middle": "disc_height_middle_mm",
+    "posterior": "disc_height_posterior_mm",
+}
 VERTEBRA_LINES = {k: f"vertebra_height_{k}_mm" for k in ("anterior", "middle", "posterior")}
 
 
@@ -46,8 +50,10 @@ class _Structure:
             notes.append(grid_edge_note(self.grid_edge_sides))
         if self.n_pieces > 1:
             share = 100.0 * self.piece.n_voxels / self.n_voxels
-            notes.append(f"{self.n_pieces} separate pieces: volume counts all, heights/diameters use the largest "
-                         f"({share:.0f} % of the voxels)")
+            notes.append(
+                f"{self.n_pieces} separate pieces: volume counts all, heights/diameters use the largest "
+                f"({share:.0f} % of the voxels)"
+            )
         return notes
 
 
@@ -94,7 +100,7 @@ def _collect(arr: np.ndarray, labels: SpatialImage, label_names: dict, warnings:
             continue
         lo = [min(b[d].start for b in boxes) for d in range(3)]
         hi = [max(b[d].stop for b in boxes) for d in range(3)]
-        crop = arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        crop = arr[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
         mask = crop == values[0] if len(values) == 1 else np.isin(crop, values)
         n_all = int(mask.sum())
         largest, n_pieces = split_pieces(mask)
@@ -103,8 +109,14 @@ def _collect(arr: np.ndarray, labels: SpatialImage, label_names: dict, warnings:
     return out
 
 
-_SIDES = {(0, 1): "left", (0, -1): "right", (1, 1): "posterior", (1, -1): "anterior", (2, 1): "superior",
-          (2, -1): "inferior"}  # (LPS axis, sign) -> patient side
+_SIDES = {
+    (0, 1): "left",
+    (0, -1): "right",
+    (1, 1): "posterior",
+    (1, -1): "anterior",
+    (2, 1): "superior",
+    (2, -1): "inferior",
+}  # (LPS axis, sign) -> patient side
 
 
 def _grid_edge_sides(lo, hi, shape, direction) -> list[str]:
@@ -125,8 +137,9 @@ def _ras(p) -> tuple:
     return tuple(float(v) for v in lps_to_ras(p))
 
 
-def measure_segmentation(labels: SpatialImage, label_names: dict[int, str],
-                         progress: Optional[ProgressCallback] = None) -> MeasurementResult:
+def measure_segmentation(
+    labels: SpatialImage, label_names: dict[int, str], progress: Optional[ProgressCallback] = None
+) -> MeasurementResult:
     """Measure every disc level, vertebral body and the canal in a label map.
 
     ``labels``: integer label map (any grid; LPS physical space). ``label_names``: value -> segment name of
@@ -160,8 +173,9 @@ def measure_segmentation(labels: SpatialImage, label_names: dict[int, str],
     return result
 
 
-def _measure_vertebra(name: str, found: dict, canal: Optional[Piece], voxel_volume: float,
-                      result: MeasurementResult) -> Optional[float]:
+def _measure_vertebra(
+    name: str, found: dict, canal: Optional[Piece], voxel_volume: float, result: MeasurementResult
+) -> Optional[float]:
     """Append the vertebral body's row and lines to ``result``; return its mean height (for the disc index)."""
     st = found[name]
     order = [v.name for v in anatomy.vertebrae()]
@@ -169,28 +183,32 @@ def _measure_vertebra(name: str, found: dict, canal: Optional[Piece], voxel_volu
     above = found[order[i - 1]].piece if i > 0 and order[i - 1] in found else None
     below = found[order[i + 1]].piece if i + 1 < len(order) and order[i + 1] in found else None
     h, notes = measure_vertebra(st.piece, above, below, canal)
-    result.vertebrae.append({
-        "level": name,
-        "vertebra_volume_mm3": st.n_voxels * voxel_volume,
-        "vertebra_height_anterior_mm": h.anterior_mm,
-        "vertebra_height_middle_mm": h.middle_mm,
-        "vertebra_height_posterior_mm": h.posterior_mm,
-        "notes": "; ".join(st.notes() + notes),
-    })
+    result.vertebrae.append(
+        {
+            "level": name,
+            "vertebra_volume_mm3": st.n_voxels * voxel_volume,
+            "vertebra_height_anterior_mm": h.anterior_mm,
+            "vertebra_height_middle_mm": h.middle_mm,
+            "vertebra_height_posterior_mm": h.posterior_mm,
+            "notes": "; ".join(st.notes() + notes),
+        }
+    )
     result.lines.extend(_lines(name, h, VERTEBRA_LINES))
     return h.mean_mm
 
 
-def _measure_disc(name: str, found: dict, canal: Optional[Piece], vert_height: dict, geometry,
-                  result: MeasurementResult) -> None:
+def _measure_disc(
+    name: str, found: dict, canal: Optional[Piece], vert_height: dict, geometry, result: MeasurementResult
+) -> None:
     """Append the disc level's row (heights, index, canal and stenosis) and its lines to ``result``."""
     st = found[name]
     notes = st.notes()
     up, low = anatomy.adjacent_vertebrae(name)
     axis = _disc_axis(st.piece, found, up.name, low.name, notes)
     section = _canal_at(canal, st.piece.centroid_lps, axis, notes)
-    h = measure_heights(st.piece, make_frame(st.piece.centroid_lps, axis, anterior_hint(section)),
-                        inplane_step=DISC_STEP_MM)
+    h = measure_heights(
+        st.piece, make_frame(st.piece.centroid_lps, axis, anterior_hint(section)), inplane_step=DISC_STEP_MM
+    )
     notes.extend(h.notes)
     hu, hl = vert_height.get(up.name), vert_height.get(low.name)
     row = {
@@ -208,8 +226,15 @@ def _measure_disc(name: str, found: dict, canal: Optional[Piece], vert_height: d
     row.update(_canal_columns(section))
     result.discs.append({c: row.get(c) for c in DISC_COLUMNS})
     if section is not None and section.ap_diameter_mm is not None:
-        result.lines.append(MeasuredLine(name, "canal_ap_diameter_mm", section.ap_diameter_mm,
-                                         _ras(section.ap_start_lps), _ras(section.ap_end_lps)))
+        result.lines.append(
+            MeasuredLine(
+                name,
+                "canal_ap_diameter_mm",
+                section.ap_diameter_mm,
+                _ras(section.ap_start_lps),
+                _ras(section.ap_end_lps),
+            )
+        )
     result.lines.extend(_lines(name, h, DISC_LINES))
 
 

@@ -32,8 +32,9 @@ class Criterion:
 #: strictest first within each quantity: only the strictest criterion a quantity meets is named
 CRITERIA = (
     Criterion("absolute", "canal_ap_diameter_mm", "AP", DURAL_SAC_AP_ABSOLUTE_MM, "mm", "Bolender 1985; Steurer 2011"),
-    Criterion("absolute", "canal_area_mm2", "area", DURAL_SAC_AREA_ABSOLUTE_MM2, "mm2",
-              "Schonstrom 1985; Hamanishi 1994"),
+    Criterion(
+        "absolute", "canal_area_mm2", "area", DURAL_SAC_AREA_ABSOLUTE_MM2, "mm2", "Schonstrom 1985; Hamanishi 1994"
+    ),
     Criterion("relative", "canal_area_mm2", "area", DURAL_SAC_AREA_RELATIVE_MM2, "mm2", "Hamanishi 1994"),
 )
 

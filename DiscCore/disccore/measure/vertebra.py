@@ -9,12 +9,15 @@ from .canal import anterior_hint, canal_section
 from .constants import VERTEBRA_STEP_MM
 from .disc import Heights, measure_heights
 
-_AXIS_NOTES = {"one neighbour": "axis from one neighbouring vertebral body",
-               "own shape": "no neighbouring vertebral bodies: axis from the body's own shape"}
+_AXIS_NOTES = {
+    "one neighbour": "axis from one neighbouring vertebral body",
+    "own shape": "no neighbouring vertebral bodies: axis from the body's own shape",
+}
 
 
-def measure_vertebra(piece: Piece, above: Optional[Piece], below: Optional[Piece],
-                     canal: Optional[Piece]) -> tuple[Heights, list]:
+def measure_vertebra(
+    piece: Piece, above: Optional[Piece], below: Optional[Piece], canal: Optional[Piece]
+) -> tuple[Heights, list]:
     """Heights of one vertebral body and its notes."""
     axis, source = local_axis(piece, above, below, from_one_neighbour=True)
     notes = [_AXIS_NOTES[source]] if source in _AXIS_NOTES else []

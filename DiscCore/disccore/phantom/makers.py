@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from .. import anatomy
-from ..image import SpatialImage
+from ..image import Geometry, SpatialImage
 from .model import SpineModel
 from .spine import PerLevel, build_spine
 from .synthesis import make_grid, synthesize
@@ -40,13 +40,29 @@ class Phantom:
         return self.truth["discs"][anatomy.normalize_name(level)]
 
 
-def make_lumbar_phantom(seed: int = 0, contrast: str = "T2", spacing=(0.5, 0.5, 4.0),
-                        levels=("L1", "L2", "L3", "L4", "L5", "S1"), lordosis_deg: Optional[float] = None,
-                        disc_heights: PerLevel = None, canal_ap_mm: PerLevel = None, orientation: str = "sagittal",
-                        direction=None, noise: float = 0.03, bias_field: float = 0.2, fov=None, *,
-                        disc_wedges_deg: PerLevel = None, canal_width_mm: float = 22.0,
-                        canal_body_ap_mm: float = 17.0, tilt_deg: float = 0.0, degeneration: PerLevel = None,
-                        supersample: Optional[int] = None, blur_mm: float = 0.35, centre_lps=None) -> Phantom:
+def make_lumbar_phantom(
+    seed: int = 0,
+    contrast: str = "T2",
+    spacing=(0.5, 0.5, 4.0),
+    levels=("L1", "L2", "L3", "L4", "L5", "S1"),
+    lordosis_deg: Optional[float] = None,
+    disc_heights: PerLevel = None,
+    canal_ap_mm: PerLevel = None,
+    orientation: str = "sagittal",
+    direction=None,
+    noise: float = 0.03,
+    bias_field: float = 0.2,
+    fov=None,
+    *,
+    disc_wedges_deg: PerLevel = None,
+    canal_width_mm: float = 22.0,
+    canal_body_ap_mm: float = 17.0,
+    tilt_deg: float = 0.0,
+    degeneration: PerLevel = None,
+    supersample: Optional[int] = None,
+    blur_mm: float = 0.35,
+    centre_lps=None,
+) -> Phantom:
     """A synthetic lumbar MRI with exact ground truth (see the module docstring for the geometry).
 
     Parameters (lengths in mm, angles in degrees):
@@ -72,28 +88,74 @@ def make_lumbar_phantom(seed: int = 0, contrast: str = "T2", spacing=(0.5, 0.5, 
     lines_lps; and ``vertebrae`` {name: row} with centroid_lps, axis_lps, vertebral_body_height_mm,
     volumes. ``truth["definitions"]`` states each definition.
     """
-    model = build_spine(levels, disc_heights=disc_heights, disc_wedges=disc_wedges_deg, lordosis_deg=lordosis_deg,
-                         canal_ap=canal_ap_mm, canal_body_ap=canal_body_ap_mm, canal_width=canal_width_mm,
-                         tilt_deg=tilt_deg, degeneration=degeneration)
+    model = build_spine(
+        levels,
+        disc_heights=disc_heights,
+        disc_wedges=disc_wedges_deg,
+        lordosis_deg=lordosis_deg,
+        canal_ap=canal_ap_mm,
+        canal_body_ap=canal_body_ap_mm,
+        canal_width=canal_width_mm,
+        tilt_deg=tilt_deg,
+        degeneration=degeneration,
+    )
+    geom = _lumbar_grid(spacing, orientation, direction, fov, centre_lps)
+    image, labels = synthesize(
+        model,
+        geom,
+        seed=seed,
+        contrast=contrast,
+        noise=noise,
+        bias_field=bias_field,
+        supersample=supersample,
+        blur_mm=blur_mm,
+    )
+    params = {
+        "kind": "lumbar",
+        "seed": seed,
+        "contrast": contrast.upper(),
+        "levels": list(levels),
+        "noise": noise,
+        "bias_field": bias_field,
+        "tilt_deg": tilt_deg,
+    }
+    return _finish(model, image, labels, params)
+
+
+def _lumbar_grid(spacing, orientation, direction, fov, centre_lps) -> Geometry:
+    """The lumbar phantom's grid: by default 256 x 256 x 60 mm (240 mm across an axial stack) around a point 12 mm
+    posterior of the spine's centre."""
     if fov is None:
         fov = (256.0, 256.0, 240.0) if (direction is None and orientation == "axial") else (256.0, 256.0, 60.0)
     if centre_lps is None:
         centre_lps = np.array([0.0, 12.0, 0.0])
-    geom = make_grid(spacing, orientation, direction, fov, centre_lps)
-    image, labels = synthesize(model, geom, seed=seed, contrast=contrast, noise=noise, bias_field=bias_field,
-                                supersample=supersample, blur_mm=blur_mm)
-    params = {"kind": "lumbar", "seed": seed, "contrast": contrast.upper(), "levels": list(levels),
-              "noise": noise, "bias_field": bias_field, "tilt_deg": tilt_deg}
-    return _finish(model, image, labels, params)
+    return make_grid(spacing, orientation, direction, fov, centre_lps)
 
 
-def make_disc_phantom(height_anterior_mm: float = 12.0, height_posterior_mm: float = 8.0, tilt_deg: float = 0.0,
-                      spacing=(0.5, 0.5, 4.0), direction=None, canal_ap_mm: float = 14.0,
-                      canal_width_mm: float = 20.0, *, disc_ap_mm: float = 34.0, disc_width_mm: float = 46.0,
-                      vertebral_height_mm: float = 25.0, canal_body_ap_mm: Optional[float] = None,
-                      levels=("L4", "L5"), orientation: str = "sagittal", fov=(110.0, 110.0, 70.0), seed: int = 0,
-                      contrast: str = "T2", noise: float = 0.0, bias_field: float = 0.0,
-                      supersample: Optional[int] = None, blur_mm: float = 0.0, centre_lps=None) -> Phantom:
+def make_disc_phantom(
+    height_anterior_mm: float = 12.0,
+    height_posterior_mm: float = 8.0,
+    tilt_deg: float = 0.0,
+    spacing=(0.5, 0.5, 4.0),
+    direction=None,
+    canal_ap_mm: float = 14.0,
+    canal_width_mm: float = 20.0,
+    *,
+    disc_ap_mm: float = 34.0,
+    disc_width_mm: float = 46.0,
+    vertebral_height_mm: float = 25.0,
+    canal_body_ap_mm: Optional[float] = None,
+    levels=("L4", "L5"),
+    orientation: str = "sagittal",
+    fov=(110.0, 110.0, 70.0),
+    seed: int = 0,
+    contrast: str = "T2",
+    noise: float = 0.0,
+    bias_field: float = 0.0,
+    supersample: Optional[int] = None,
+    blur_mm: float = 0.0,
+    centre_lps=None,
+) -> Phantom:
     """One wedge-shaped disc between two identical vertebral bodies, with a canal; exact truth.
 
     The disc centre is at the LPS origin. ``height_anterior_mm`` / ``height_posterior_mm`` are the
@@ -113,18 +175,42 @@ def make_disc_phantom(height_anterior_mm: float = 12.0, height_posterior_mm: flo
         raise ValueError("make_disc_phantom needs exactly two vertebrae (levels=('L4', 'L5'))")
     body = {n: (A, W, float(vertebral_height_mm)) for n in names}
     cb = canal_ap_mm if canal_body_ap_mm is None else canal_body_ap_mm
-    model = build_spine(names, body_dims=body, disc_heights=[h_mid], disc_wedges=[wedge], canal_ap=[canal_ap_mm],
-                         canal_body_ap=cb, canal_width=canal_width_mm, first_theta=tilt_deg - wedge / 2.0,
-                         degeneration=[0.0], anchor="disc")
+    model = build_spine(
+        names,
+        body_dims=body,
+        disc_heights=[h_mid],
+        disc_wedges=[wedge],
+        canal_ap=[canal_ap_mm],
+        canal_body_ap=cb,
+        canal_width=canal_width_mm,
+        first_theta=tilt_deg - wedge / 2.0,
+        degeneration=[0.0],
+        anchor="disc",
+    )
     d = model.discs[0]
     if centre_lps is None:
         centre_lps = d.frame.point(-model.canal_offset / 2.0, 0, 0)
     geom = make_grid(spacing, orientation, direction, fov, centre_lps)
-    image, labels = synthesize(model, geom, seed=seed, contrast=contrast, noise=noise, bias_field=bias_field,
-                                supersample=supersample, blur_mm=blur_mm)
-    params = {"kind": "disc", "height_anterior_mm": height_anterior_mm, "height_posterior_mm": height_posterior_mm,
-              "tilt_deg": tilt_deg, "canal_ap_mm": canal_ap_mm, "canal_width_mm": canal_width_mm, "seed": seed,
-              "contrast": contrast.upper()}
+    image, labels = synthesize(
+        model,
+        geom,
+        seed=seed,
+        contrast=contrast,
+        noise=noise,
+        bias_field=bias_field,
+        supersample=supersample,
+        blur_mm=blur_mm,
+    )
+    params = {
+        "kind": "disc",
+        "height_anterior_mm": height_anterior_mm,
+        "height_posterior_mm": height_posterior_mm,
+        "tilt_deg": tilt_deg,
+        "canal_ap_mm": canal_ap_mm,
+        "canal_width_mm": canal_width_mm,
+        "seed": seed,
+        "contrast": contrast.upper(),
+    }
     return _finish(model, image, labels, params)
 
 

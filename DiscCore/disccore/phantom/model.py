@@ -157,11 +157,14 @@ class SpineModel:
         D = self.canal_offset
         for v in self.vertebrae:
             fn = body_shape(v.A, v.W, v.H, D, rb, rw)
-            bb = ((-D - rb - 40.0, v.A + 1.0), (-max(v.W, rw + 10.0) - 1, max(v.W, rw + 10.0) + 1),
-                  (-v.H / 2 - 1.0, v.H / 2 + 1.0))
+            bb = (
+                (-D - rb - 40.0, v.A + 1.0),
+                (-max(v.W, rw + 10.0) - 1, max(v.W, rw + 10.0) + 1),
+                (-v.H / 2 - 1.0, v.H / 2 + 1.0),
+            )
             self.painters.append(Painter(v.name, v.frame, bb, fn, inst, {CORTEX: v.label, MARROW: v.label}))
             inst += 1
-        for i, d in enumerate(self.discs):
+        for d in self.discs:
             fn = disc_shape(d.A, d.W, d.h_mid, d.tan_half)
             hs = d.h_mid / 2 + d.A * abs(d.tan_half) + 1.0
             bb = ((-d.A - 1, d.A + 1), (-d.W - 1, d.W + 1), (-hs, hs))
@@ -226,8 +229,8 @@ class SpineModel:
         inten = np.zeros(65536, dtype=np.float32)
         tex = np.zeros(65536, dtype=np.float32)
         for cls, val in base.items():
-            inten[(cls << 8):(cls << 8) + 256] = val
-            tex[(cls << 8):(cls << 8) + 256] = TEXTURE.get(cls, 0.03)
+            inten[(cls << 8) : (cls << 8) + 256] = val
+            tex[(cls << 8) : (cls << 8) + 256] = TEXTURE.get(cls, 0.03)
         for pa in self.painters:
             for cls, g in pa.gain.items():
                 inten[(cls << 8) | pa.inst] = base[cls] * (g if contrast == "T2" else 1.0)

@@ -41,9 +41,13 @@ def body_shape(A, W, H, D, rb, rw):
         marrow = ((t / (A - c)) ** 2 + (l / (W - c)) ** 2 <= 1.0) & (abs_s <= H / 2.0 - c)
         ped = (t <= -A + 2.0) & (t >= tc) & (((abs_l - lp) / 3.5) ** 2 + ((s - 1.0) / 6.0) ** 2 <= 1.0)
         dt = t - tc
-        arch = ((t <= tc + 2.0) & (s >= -10.0) & (s <= 6.0)
-                & ((dt / (rb + 7.0)) ** 2 + (l / (rw + 7.0)) ** 2 <= 1.0)
-                & ((dt / (rb + 1.5)) ** 2 + (l / (rw + 1.0)) ** 2 > 1.0))
+        arch = (
+            (t <= tc + 2.0)
+            & (s >= -10.0)
+            & (s <= 6.0)
+            & ((dt / (rb + 7.0)) ** 2 + (l / (rw + 7.0)) ** 2 <= 1.0)
+            & ((dt / (rb + 1.5)) ** 2 + (l / (rw + 1.0)) ** 2 > 1.0)
+        )
         spin = (abs_l <= 3.0) & (((t - tsp) / 17.0) ** 2 + ((s + 4.0) / 7.0) ** 2 <= 1.0)
         return [(ped | arch | spin, BONE), (body, CORTEX), (marrow, MARROW)]
 
@@ -76,9 +80,11 @@ def canal_segment_shape(model: SpineModel, d: DiscModel, clip):
         r = model._canal_radius(d, s)
         dt = t - tc
         canal = (dt / r) ** 2 + (l / rw) ** 2 <= 1.0
-        roots = canal & ((((dt + 0.35 * r) ** 2 + (l - 4.0) ** 2) <= 1.1)
-                         | (((dt + 0.35 * r) ** 2 + (l + 4.0) ** 2) <= 1.1)
-                         | (((dt + 0.55 * r) ** 2 + l ** 2) <= 1.1))
+        roots = canal & (
+            (((dt + 0.35 * r) ** 2 + (l - 4.0) ** 2) <= 1.1)
+            | (((dt + 0.35 * r) ** 2 + (l + 4.0) ** 2) <= 1.1)
+            | (((dt + 0.55 * r) ** 2 + l**2) <= 1.1)
+        )
         epi = ((dt + 2.0) / (rb + 2.0)) ** 2 + (l / (rw - 1.0)) ** 2 <= 1.0
         lig = (t > tc) & (t <= -A + 1.0) & (np.abs(l) <= 0.8 * rw)
         aorta = ((t - A - 13.0) ** 2 + (l - 14.0) ** 2) <= 81.0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Union
 
 import numpy as np
 
@@ -12,14 +13,34 @@ from .model import DiscModel, SpineModel, VertebraModel
 
 # Default adult lumbar dimensions: vertebral body (AP semi-axis, lateral semi-axis, height) in mm.
 _BODY_DEFAULTS = {
-    "T11": (13.0, 18.0, 22.0), "T12": (14.0, 19.0, 23.0), "L1": (15.0, 20.0, 25.0), "L2": (15.5, 21.0, 26.0),
-    "L3": (16.0, 22.0, 27.0), "L4": (16.5, 23.0, 27.0), "L5": (17.0, 24.0, 26.0), "S1": (16.0, 24.0, 24.0),
+    "T11": (13.0, 18.0, 22.0),
+    "T12": (14.0, 19.0, 23.0),
+    "L1": (15.0, 20.0, 25.0),
+    "L2": (15.5, 21.0, 26.0),
+    "L3": (16.0, 22.0, 27.0),
+    "L4": (16.5, 23.0, 27.0),
+    "L5": (17.0, 24.0, 26.0),
+    "S1": (16.0, 24.0, 24.0),
 }
 # Disc mid-height (mm) and wedge angle (deg, anterior taller when positive).
-_DISC_HEIGHT_DEFAULTS = {"T11-T12": 6.0, "T12-L1": 7.0, "L1-L2": 8.0, "L2-L3": 9.0, "L3-L4": 10.0,
-                         "L4-L5": 11.0, "L5-S1": 10.0}
-_DISC_WEDGE_DEFAULTS = {"T11-T12": 0.0, "T12-L1": 1.5, "L1-L2": 3.0, "L2-L3": 5.0, "L3-L4": 7.0,
-                        "L4-L5": 10.0, "L5-S1": 14.0}
+_DISC_HEIGHT_DEFAULTS = {
+    "T11-T12": 6.0,
+    "T12-L1": 7.0,
+    "L1-L2": 8.0,
+    "L2-L3": 9.0,
+    "L3-L4": 10.0,
+    "L4-L5": 11.0,
+    "L5-S1": 10.0,
+}
+_DISC_WEDGE_DEFAULTS = {
+    "T11-T12": 0.0,
+    "T12-L1": 1.5,
+    "L1-L2": 3.0,
+    "L2-L3": 5.0,
+    "L3-L4": 7.0,
+    "L4-L5": 10.0,
+    "L5-S1": 14.0,
+}
 # Loss of nucleus T2 signal (fraction) per level: lower discs are a little degenerated.
 _DEGENERATION_DEFAULTS = {"L3-L4": 0.05, "L4-L5": 0.15, "L5-S1": 0.25}
 
@@ -43,9 +64,21 @@ def per_level(value: PerLevel, names: Sequence[str], defaults: Mapping[str, floa
     return vals
 
 
-def build_spine(levels, *, body_dims=None, disc_heights=None, disc_wedges=None, lordosis_deg=None,
-                 canal_ap=None, canal_body_ap=17.0, canal_width=22.0, tilt_deg=0.0, first_theta=None,
-                 degeneration=None, anchor="bodies") -> SpineModel:
+def build_spine(
+    levels,
+    *,
+    body_dims=None,
+    disc_heights=None,
+    disc_wedges=None,
+    lordosis_deg=None,
+    canal_ap=None,
+    canal_body_ap=17.0,
+    canal_width=22.0,
+    tilt_deg=0.0,
+    first_theta=None,
+    degeneration=None,
+    anchor="bodies",
+) -> SpineModel:
     names = [anatomy.normalize_name(n) for n in levels]
     order = [v.name for v in anatomy.vertebrae()]
     for n in names:
@@ -61,8 +94,9 @@ def build_spine(levels, *, body_dims=None, disc_heights=None, disc_wedges=None, 
         total = sum(wdg)
         wdg = [lordosis_deg / len(wdg)] * len(wdg) if abs(total) < 1e-9 else [w * lordosis_deg / total for w in wdg]
     cap = per_level(canal_ap, disc_names, {n: 15.0 for n in disc_names}, "canal_ap_mm")
-    deg = per_level(degeneration, disc_names, {n: _DEGENERATION_DEFAULTS.get(n, 0.0) for n in disc_names},
-                     "degeneration")
+    deg = per_level(
+        degeneration, disc_names, {n: _DEGENERATION_DEFAULTS.get(n, 0.0) for n in disc_names}, "degeneration"
+    )
     dims = [tuple(float(x) for x in (body_dims or {}).get(n, _BODY_DEFAULTS[n])) for n in names]
 
     if first_theta is None:
@@ -77,8 +111,18 @@ def build_spine(levels, *, body_dims=None, disc_heights=None, disc_wedges=None, 
     verts[0].centre = np.zeros(3)
     for i, dn in enumerate(disc_names):
         up, lo = verts[i], verts[i + 1]
-        d = DiscModel(dn, anatomy.by_name(dn).label, up, lo, hts[i], wdg[i], (up.A + lo.A) / 2, (up.W + lo.W) / 2,
-                  cap[i], degeneration=deg[i])
+        d = DiscModel(
+            dn,
+            anatomy.by_name(dn).label,
+            up,
+            lo,
+            hts[i],
+            wdg[i],
+            (up.A + lo.A) / 2,
+            (up.W + lo.W) / 2,
+            cap[i],
+            degeneration=deg[i],
+        )
         if d.h_mid <= 0 or d.half_height(-d.A) <= 0.25 or d.half_height(d.A) <= 0.25:
             raise ValueError(f"disc {dn}: height {d.h_mid} mm with a wedge of {d.wedge} deg leaves no disc at its rim")
         u = d.frame.axis

@@ -11,7 +11,6 @@ from ..image import Geometry, SpatialImage
 from .model import SpineModel
 from .tissues import INTENSITIES
 
-
 _ORIENTATIONS = {
     # columns: directions (LPS) of the i, j, k axes as a scanner writes them
     "sagittal": np.array([[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]]),  # i->P, j->I, k->R
@@ -56,8 +55,9 @@ def synthesize(model: SpineModel, geom: Geometry, *, seed, contrast, noise, bias
     if contrast not in INTENSITIES:
         raise ValueError(f"contrast must be one of {sorted(INTENSITIES)}, got {contrast!r}")
     labels, pv, amp, thick = _partial_volume(model, geom, contrast, supersample)
-    img = _mr_effects(pv, amp, geom, np.random.default_rng(seed), thick, noise=noise, bias_field=bias_field,
-                      blur_mm=blur_mm)
+    img = _mr_effects(
+        pv, amp, geom, np.random.default_rng(seed), thick, noise=noise, bias_field=bias_field, blur_mm=blur_mm
+    )
     return SpatialImage(img, geom), SpatialImage(labels.astype(np.uint8), geom)
 
 
@@ -113,8 +113,17 @@ def _mr_effects(pv, amp, geom: Geometry, rng, thick, *, noise, bias_field, blur_
         axes = [np.linspace(-1.0, 1.0, n_, dtype=np.float32) for n_ in geom.size]
         u, v, w = axes[0][:, None, None], axes[1][None, :, None], axes[2][None, None, :]
         c = rng.normal(size=9).astype(np.float32)
-        P = (c[0] * u + c[1] * v + c[2] * w + c[3] * u * u + c[4] * v * v + c[5] * w * w + c[6] * u * v
-             + c[7] * u * w + c[8] * v * w)
+        P = (
+            c[0] * u
+            + c[1] * v
+            + c[2] * w
+            + c[3] * u * u
+            + c[4] * v * v
+            + c[5] * w * w
+            + c[6] * u * v
+            + c[7] * u * w
+            + c[8] * v * w
+        )
         P = P / (np.abs(P).max() + 1e-6)
         img *= np.clip(1.0 + bias_field * P, 0.05, None)
     if noise and noise > 0:

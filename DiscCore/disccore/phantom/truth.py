@@ -37,11 +37,14 @@ def build_truth(model: SpineModel, labels: SpatialImage, extra: dict) -> dict:
     discs = {}
     for d in model.discs:
         f = d.frame
-        t_bar = 2.0 * d.tan_half * (d.A ** 2 / 4.0) / d.h_mid  # AP offset of the 3D centroid
+        t_bar = 2.0 * d.tan_half * (d.A**2 / 4.0) / d.h_mid  # AP offset of the 3D centroid
         rd = d.canal_ap / 2.0
         lines = {}
-        for key, t in (("disc_height_anterior_mm", 0.8 * d.A), ("disc_height_middle_mm", 0.0),
-                       ("disc_height_posterior_mm", -0.8 * d.A)):
+        for key, t in (
+            ("disc_height_anterior_mm", 0.8 * d.A),
+            ("disc_height_middle_mm", 0.0),
+            ("disc_height_posterior_mm", -0.8 * d.A),
+        ):
             hh = d.half_height(t)
             lines[key] = [_vec(f.point(t, 0, -hh)), _vec(f.point(t, 0, hh))]
         lines["canal_ap_diameter_mm"] = [_vec(f.point(-D + rd, 0, 0)), _vec(f.point(-D - rd, 0, 0))]
@@ -78,8 +81,12 @@ def build_truth(model: SpineModel, labels: SpatialImage, extra: dict) -> dict:
         "frame": "LPS",
         "units": "mm",
         "definitions": TRUTH_DEFINITIONS,
-        "grid": {"size": list(g.size), "spacing_mm": _vec(g.spacing), "origin_lps": _vec(g.origin),
-                 "direction": [_vec(r) for r in g.direction]},
+        "grid": {
+            "size": list(g.size),
+            "spacing_mm": _vec(g.spacing),
+            "origin_lps": _vec(g.origin),
+            "direction": [_vec(r) for r in g.direction],
+        },
         "voxel_volume_mm3": float(vox),
         "canal_voxel_count": int(counts[model.canal_label]),
         "discs": discs,
@@ -91,26 +98,26 @@ def build_truth(model: SpineModel, labels: SpatialImage, extra: dict) -> dict:
 TRUTH_DEFINITIONS = {
     "frame": "all positions and directions are LPS millimetres (x left, y posterior, z superior)",
     "axis_lps": "disc: unit vector from the centroid of the vertebral body below to the one above (the local "
-                "spine axis of docs/measurements.md, and the disc's thinnest principal axis); vertebra: the body's own "
-                "cylinder axis, pointing superior",
+    "spine axis of docs/measurements.md, and the disc's thinnest principal axis); vertebra: the body's own "
+    "cylinder axis, pointing superior",
     "ap_direction_lps": "unit vector perpendicular to axis_lps in the mid-sagittal plane, pointing anterior",
     "disc_centre_lps": "centre of the disc footprint on axis_lps at mid-height (the 2D footprint centre)",
     "disc_centroid_lps": "3D centroid of the continuous disc (shifted anteriorly from disc_centre_lps when wedged); "
-                         "it lies in the same plane perpendicular to axis_lps",
+    "it lies in the same plane perpendicular to axis_lps",
     "disc_height_mm": "mean over the central 80 % of the footprint (the footprint ellipse scaled by 0.8 about its "
-                      "centre; any centred part gives the same value) of the disc's extent along axis_lps; equals "
-                      "disc_height_median_mm and disc_height_middle_mm by symmetry",
+    "centre; any centred part gives the same value) of the disc's extent along axis_lps; equals "
+    "disc_height_median_mm and disc_height_middle_mm by symmetry",
     "disc_height_anterior_mm": "extent along axis_lps in the mid-sagittal plane at 10 % of the AP extent from the "
-                               "anterior rim (posterior: 10 % from the posterior rim, middle: at 50 %)",
+    "anterior rim (posterior: 10 % from the posterior rim, middle: at 50 %)",
     "disc_volume_mm3": "volume of the continuous disc = pi * (AP/2) * (width/2) * disc_height_mm",
     "disc_volume_voxels_mm3": "voxels labelled with the disc (label at voxel centre) x voxel volume",
     "disc_height_index": "disc_height_mm / mean vertebral_body_height_mm of the two adjacent bodies",
     "canal_ap_diameter_mm": "in the plane perpendicular to axis_lps through the disc centre, the canal's extent "
-                            "along -ap_direction_lps (disc centre -> canal centre) through the canal centre",
+    "along -ap_direction_lps (disc centre -> canal centre) through the canal centre",
     "canal_area_mm2": "canal cross-section area in that plane (an exact ellipse: pi/4 * AP * width)",
     "vertebral_body_height_mm": "distance between the body's parallel endplates along its own axis_lps",
     "lines_lps": "endpoints [inferior/anterior, superior/posterior] of the measured lines (LPS); use "
-                 "disccore.image.lps_to_ras for RAS",
+    "disccore.image.lps_to_ras for RAS",
 }
 
 

@@ -25,8 +25,9 @@ def load_network(info, device: str = "cpu"):
     from .network import DEFAULT_FEATURES
     from .unet import BasicUNet2D
 
-    net = BasicUNet2D(len(context_offsets(info)), len(info.classes),
-                      features=tuple(info.network.get("features", DEFAULT_FEATURES)))
+    net = BasicUNet2D(
+        len(context_offsets(info)), len(info.classes), features=tuple(info.network.get("features", DEFAULT_FEATURES))
+    )
     state = torch.load(info.path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     return net.to(device).eval()
@@ -47,8 +48,13 @@ def choose_device(device: str = "auto") -> str:
     return device
 
 
-def segment_image(image: SpatialImage, model: Optional[str] = None, device: str = "auto",
-                  progress: Optional[ProgressCallback] = None, backend: str = "auto") -> SpatialImage:
+def segment_image(
+    image: SpatialImage,
+    model: Optional[str] = None,
+    device: str = "auto",
+    progress: Optional[ProgressCallback] = None,
+    backend: str = "auto",
+) -> SpatialImage:
     """Label map (uint8, anatomy-scheme values) on exactly ``image``'s grid.
 
     ``backend``: "onnx" (ONNX Runtime, CPU, no torch), "torch", or "auto" (ONNX Runtime on a CPU when installed)."""
@@ -79,8 +85,9 @@ def _segment_on_model_grid(runner, image: SpatialImage, info, progress) -> np.nd
     from .infer import predict_on_model_grid
     from .levels import name_levels
 
-    pred = predict_on_model_grid(runner, image, info.input_spacing_mm, context_offsets(info),
-                                 progress=sub_progress(progress, 0.05, 0.85))
+    pred = predict_on_model_grid(
+        runner, image, info.input_spacing_mm, context_offsets(info), progress=sub_progress(progress, 0.05, 0.85)
+    )
     if runner.note:
         report(progress, 0.85, runner.note)
     report(progress, 0.85, "naming the levels")

@@ -94,8 +94,7 @@ def labels_to_input_grid(labels: np.ndarray, probs: np.ndarray, size_2d) -> np.n
     best = np.zeros(out.shape, FIELD_DTYPE)  # background wins wherever no field is positive
     for value in (int(v) for v in np.unique(labels) if v != 0):
         box = _box(labels == value)
-        fields = structure_fields(labels[box] == value, probs[(slice(None), *box)], class_group(value),
-                                  labels[box] > 0)
+        fields = structure_fields(labels[box] == value, probs[(slice(None), *box)], class_group(value), labels[box] > 0)
         rows, cols = _rows_inside(positions[0], box[1], h), _rows_inside(positions[1], box[2], w)
         field = None
         for f in fields:

@@ -84,8 +84,9 @@ def _body_pieces(body: np.ndarray, disc: np.ndarray, geometry) -> list:
     kept_label = np.zeros(int(core_lab.max()) + 1, core_lab.dtype)  # core label -> itself if kept, else 0
     kept_label[core_ids] = core_ids
     kept = kept_label[core_lab]
-    nearest = ndimage.distance_transform_edt(kept == 0, sampling=geometry.spacing, return_distances=False,
-                                             return_indices=True)
+    nearest = ndimage.distance_transform_edt(
+        kept == 0, sampling=geometry.spacing, return_distances=False, return_indices=True
+    )
     inside = body[box]
     lab = np.zeros(inside.shape, kept.dtype)
     lab[inside] = kept[tuple(n[inside] for n in nearest)]

@@ -32,8 +32,9 @@ def _at_position(volume: np.ndarray, p: float) -> np.ndarray:
     return (1 - frac) * volume[lo] + frac * volume[hi]
 
 
-def thick_context(volume: np.ndarray, center: int, offsets_mm, slice_spacing_mm: float,
-                  thickness_mm: float) -> np.ndarray:
+def thick_context(
+    volume: np.ndarray, center: int, offsets_mm, slice_spacing_mm: float, thickness_mm: float
+) -> np.ndarray:
     """(len(offsets), H, W): the context an acquisition with ``thickness_mm`` slices would give (training).
 
     Each thick slice is the mean of the thin slices it covers; the centre one is centred on ``center`` and the

@@ -34,9 +34,17 @@ def export_onnx(weights, out_path, in_channels: int, n_classes: int, features) -
     shapes = {"x": {0: torch.export.Dim("batch", min=1, max=4096), 2: PAD_MULTIPLE * rows, 3: PAD_MULTIPLE * cols}}
     out_path = Path(out_path)
     with torch.inference_mode():
-        program = torch.onnx.export(net, (example,), dynamic_shapes=shapes, input_names=["x"],
-                                    output_names=["logits"], opset_version=ONNX_OPSET, dynamo=True,
-                                    external_data=False, verbose=False)
+        program = torch.onnx.export(
+            net,
+            (example,),
+            dynamic_shapes=shapes,
+            input_names=["x"],
+            output_names=["logits"],
+            opset_version=ONNX_OPSET,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
     program.save(str(out_path))
     return out_path
 
@@ -47,8 +55,13 @@ def add_onnx_export(entry: dict, base_dir) -> dict:
     from ..models import sha256_of
 
     weights = Path(base_dir) / entry["file"]
-    onnx_path = export_onnx(weights, weights.parent / ONNX_FILE, len(entry["network"]["context_offsets_mm"]),
-                            len(entry["classes"]), entry["network"]["features"])
+    onnx_path = export_onnx(
+        weights,
+        weights.parent / ONNX_FILE,
+        len(entry["network"]["context_offsets_mm"]),
+        len(entry["classes"]),
+        entry["network"]["features"],
+    )
     onnx_file = str(Path(entry["file"]).parent / ONNX_FILE) if Path(entry["file"]).parent.name else ONNX_FILE
     onnx = {"onnx_file": onnx_file, "onnx_sha256": sha256_of(onnx_path)}
     out = {}
@@ -67,8 +80,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     manifest = Path(args.manifest)
     doc = json.loads(manifest.read_text())
-    doc["models"] = [add_onnx_export(m, manifest.parent) if args.name in (None, m["name"]) else m
-                     for m in doc["models"]]
+    doc["models"] = [
+        add_onnx_export(m, manifest.parent) if args.name in (None, m["name"]) else m for m in doc["models"]
+    ]
     manifest.write_text(json.dumps(doc, indent=1) + "\n")
     return 0
 

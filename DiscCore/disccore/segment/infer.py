@@ -55,8 +55,14 @@ def model_grid_volume(canonical: np.ndarray, size) -> np.ndarray:
     return out
 
 
-def model_slice_probabilities(backend, volume: np.ndarray, slice_spacing_mm: float, context_offsets_mm,
-                              batch_size: int = BATCH_SIZE, progress=None):
+def model_slice_probabilities(
+    backend,
+    volume: np.ndarray,
+    slice_spacing_mm: float,
+    context_offsets_mm,
+    batch_size: int = BATCH_SIZE,
+    progress=None,
+):
     """Yield (first slice, probabilities (B, C, rows, columns) float32) of the model-grid ``volume``, batch by
     batch."""
     n_slices = volume.shape[0]
@@ -69,8 +75,9 @@ def model_slice_probabilities(backend, volume: np.ndarray, slice_spacing_mm: flo
         report(progress, min(1.0, centers[-1] / max(1, n_slices - 1)), f"segmenting slice {centers[-1] + 1}/{n_slices}")
 
 
-def predict_on_model_grid(backend, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,),
-                          batch_size: int = BATCH_SIZE, progress=None) -> ModelGridPrediction:
+def predict_on_model_grid(
+    backend, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,), batch_size: int = BATCH_SIZE, progress=None
+) -> ModelGridPrediction:
     """Class probabilities (C, slices, rows, columns) float32 on the model's grid (:mod:`.model_grid`)."""
     reo = reorientation_for(image.geometry.direction)
     canonical = reo.to_canonical(image.array)  # a view
@@ -85,11 +92,19 @@ def predict_on_model_grid(backend, image: SpatialImage, target_spacing, context_
     return ModelGridPrediction(probs, model_grid_geometry(image.geometry, reo, size), reo, canonical.shape[1:])
 
 
-def predict_probabilities(net, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,), device="cpu",
-                          batch_size=BATCH_SIZE, progress=None) -> np.ndarray:
+def predict_probabilities(
+    net,
+    image: SpatialImage,
+    target_spacing,
+    context_offsets_mm=(0.0,),
+    device="cpu",
+    batch_size=BATCH_SIZE,
+    progress=None,
+) -> np.ndarray:
     """Class probabilities (C, i, j, k) on exactly the input grid (float32), for training's evaluation and the
     benchmarks; segmentation post-processes on the model's grid instead (:func:`predict_on_model_grid`)."""
-    pred = predict_on_model_grid(as_backend(net, device), image, target_spacing, context_offsets_mm, batch_size,
-                                 progress)
+    pred = predict_on_model_grid(
+        as_backend(net, device), image, target_spacing, context_offsets_mm, batch_size, progress
+    )
     probs = resize_last_two(pred.probs, pred.input_size_2d)
     return np.ascontiguousarray(pred.reorientation.from_canonical(probs, leading=1))

@@ -38,8 +38,9 @@ class LevelReport:
         return ", ".join(d if n == 1 else f"{d} ({n})" for d, n in counts.items())
 
 
-def name_levels(probs: np.ndarray, geometry, params: PostProcessing | None = None,
-                **overrides) -> tuple[SpatialImage, LevelReport]:
+def name_levels(
+    probs: np.ndarray, geometry, params: PostProcessing | None = None, **overrides
+) -> tuple[SpatialImage, LevelReport]:
     """Label map (uint8, anatomy-scheme values) from class probabilities (C, i, j, k) on ``geometry``.
 
     ``params``: the model's post-processing (default: :class:`PostProcessing`'s values); ``overrides``: some of its
@@ -50,11 +51,13 @@ def name_levels(probs: np.ndarray, geometry, params: PostProcessing | None = Non
     rep = LevelReport()
     disc_lab, disc_ids, _ = components(sem == DISC, int(MIN_DISC_MM3 / voxel))
     discs = list(pieces(disc_lab, disc_ids).values())
-    bodies, rep.dropped = column_bodies((sem == BODY) | (sem == L5_BODY), disc_lab > 0, probs, geometry,
-                                        params.merged_factor)
+    bodies, rep.dropped = column_bodies(
+        (sem == BODY) | (sem == L5_BODY), disc_lab > 0, probs, geometry, params.merged_factor
+    )
     disc_z = [float(d.centre(geometry)[2]) for d in discs] if bodies else []
-    named_bodies, rep.anchored_on_l5, dropped = name_bodies(bodies, disc_z, params.l5_anchor_min_score,
-                                                            params.l5_tie_fraction)
+    named_bodies, rep.anchored_on_l5, dropped = name_bodies(
+        bodies, disc_z, params.l5_anchor_min_score, params.l5_tie_fraction
+    )
     named_discs, dropped_discs = name_discs(discs, {n: b.z for n, b in named_bodies.items()}, geometry)
     rep.dropped += dropped + dropped_discs
     out = np.zeros(sem.shape, np.uint8)

@@ -41,7 +41,8 @@ def too_large(size, needed: int, available: Optional[int]) -> ImageContentError:
     free = f", {available / 2**30:.1f} GB is free" if available is not None else ""
     return ImageContentError(
         f"segmenting this {' x '.join(str(int(n)) for n in size)} image needs about {needed / 2**30:.1f} GB of "
-        f"memory{free}; close other programs, or crop or resample the image")
+        f"memory{free}; close other programs, or crop or resample the image"
+    )
 
 
 def check_fits(size, model_size) -> None:

@@ -52,8 +52,12 @@ def _l5_anchor(bodies, disc_z, min_score: float, tie_fraction: float) -> tuple[i
     anchor = min(k for k, s in enumerate(scores) if s >= tie_fraction * max(scores))
     if scores[anchor] < min_score:
         return len(bodies) - 1, False, []  # no clear L5: assume the lowest body is L5
-    if anchor > 0 and anchor == len(bodies) - 1 and scores[anchor - 1] >= min_score \
-            and bodies[anchor].voxels < SACRAL_PIECE_FRACTION * bodies[anchor - 1].voxels:
+    if (
+        anchor > 0
+        and anchor == len(bodies) - 1
+        and scores[anchor - 1] >= min_score
+        and bodies[anchor].voxels < SACRAL_PIECE_FRACTION * bodies[anchor - 1].voxels
+    ):
         return anchor - 1, True, [SACRUM]  # the top of S1, smaller than L5 above it, which looks like L5 too
     # L5 has the L5-S1 disc below it; the sacrum (S1) has none. A "most L5-like" body with no disc below
     # but a disc above is the sacrum: L5 is the body above it.

@@ -9,5 +9,6 @@ def build_network(n_classes: int, features=DEFAULT_FEATURES, in_channels: int = 
     """A 2D BasicUNet; imports torch/MONAI lazily so that ``import disccore`` stays cheap."""
     from monai.networks.nets import BasicUNet
 
-    return BasicUNet(spatial_dims=2, in_channels=in_channels, out_channels=n_classes, features=tuple(features),
-                     dropout=dropout)
+    return BasicUNet(
+        spatial_dims=2, in_channels=in_channels, out_channels=n_classes, features=tuple(features), dropout=dropout
+    )

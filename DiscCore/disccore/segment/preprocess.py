@@ -46,4 +46,3 @@ def stretched(array: np.ndarray, window) -> np.ndarray:
 def inplane_size(shape_2d, spacing_2d, target_spacing) -> tuple[int, int]:
     """Slice size after resampling to ``target_spacing`` mm (same physical extent, rounded)."""
     return tuple(max(8, int(round(n * s / t))) for n, s, t in zip(shape_2d, spacing_2d, target_spacing))
-

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -70,17 +69,30 @@ def train_config_for(parent, config: AdaptConfig):
     from .train import TrainConfig
 
     return TrainConfig(
-        iterations=config.iterations, batch_size=config.batch_size, crop=config.crop,
-        learning_rate=config.learning_rate, seed=config.seed, threads=config.threads,
+        iterations=config.iterations,
+        batch_size=config.batch_size,
+        crop=config.crop,
+        learning_rate=config.learning_rate,
+        seed=config.seed,
+        threads=config.threads,
         features=tuple(parent.network.get("features", TrainConfig.features)),
         context_offsets_mm=tuple(parent.network.get("context_offsets_mm", TrainConfig.context_offsets_mm)),
-        input_spacing_mm=tuple(parent.input_spacing_mm), synthetic_cases=0, cycles=1,
-        disc_endplate_margin=0, anchor_weight=config.anchor_weight,
+        input_spacing_mm=tuple(parent.input_spacing_mm),
+        synthetic_cases=0,
+        cycles=1,
+        disc_endplate_margin=0,
+        anchor_weight=config.anchor_weight,
     )
 
 
-def adapt(cases_dir, parent_name: Optional[str] = None, config: AdaptConfig = AdaptConfig(), data=None,
-          progress: Optional[ProgressCallback] = None, log: Callable = lambda m: None) -> Adaptation:
+def adapt(
+    cases_dir,
+    parent_name: Optional[str] = None,
+    config: AdaptConfig = AdaptConfig(),
+    data=None,
+    progress: Optional[ProgressCallback] = None,
+    log: Callable = lambda m: None,
+) -> Adaptation:
     """Check the cases, validate (before / after on held-out cases), and fine-tune on all of them."""
     import torch
 
@@ -90,8 +102,10 @@ def adapt(cases_dir, parent_name: Optional[str] = None, config: AdaptConfig = Ad
     cases = find_user_cases(cases_dir)
     parent = resolve_model(parent_name)
     if tuple(parent.classes) != tuple(CLASS_NAMES):
-        raise ModelError(f"model '{parent.name}' predicts {list(parent.classes)}; only models with the classes "
-                         f"{list(CLASS_NAMES)} can be adapted")
+        raise ModelError(
+            f"model '{parent.name}' predicts {list(parent.classes)}; only models with the classes "
+            f"{list(CLASS_NAMES)} can be adapted"
+        )
     report(progress, 0.0, f"reading {len(cases)} cases")
     prepared = [prepare_user_case(c) for c in cases]  # reads and checks every case before any training
     replay = replay_cases(data, config, log) if data else []
@@ -102,11 +116,17 @@ def adapt(cases_dir, parent_name: Optional[str] = None, config: AdaptConfig = Ad
     validation = {"held_out": [], "before": {}, "after": {}}
     for f, held in enumerate(folds):
         train = [p for i, p in enumerate(prepared) if i not in held] + replay
-        net = _fine_tune(train, train_config, parent_state, sub_progress(progress, f / runs, (f + 1) / runs),
-                         f"validation {f + 1}/{len(folds)}")
+        net = _fine_tune(
+            train,
+            train_config,
+            parent_state,
+            sub_progress(progress, f / runs, (f + 1) / runs),
+            f"validation {f + 1}/{len(folds)}",
+        )
         _score_held_out([cases[i] for i in held], parent, parent_state, net, validation)
-    net = _fine_tune(prepared + replay, train_config, parent_state, sub_progress(progress, 1 - 1 / runs, 1.0),
-                     "final model")
+    net = _fine_tune(
+        prepared + replay, train_config, parent_state, sub_progress(progress, 1 - 1 / runs, 1.0), "final model"
+    )
     validation["summary"] = summarise_validation(validation)
     log(f"adapted in {time.monotonic() - start:.0f} s")
     return Adaptation(net, parent, cases, config, validation, time.monotonic() - start)
@@ -165,8 +185,11 @@ def segment_with(net, parent, image) -> np.ndarray:
 def _network_from(parent, state):
     from ..segment.network import build_network
 
-    net = build_network(len(CLASS_NAMES), tuple(parent.network["features"]),
-                        in_channels=len(parent.network.get("context_offsets_mm", (0.0,))))
+    net = build_network(
+        len(CLASS_NAMES),
+        tuple(parent.network["features"]),
+        in_channels=len(parent.network.get("context_offsets_mm", (0.0,))),
+    )
     net.load_state_dict(state)
     return net.eval()
 
@@ -185,8 +208,11 @@ def dice_per_structure(predicted: np.ndarray, truth: np.ndarray, names: dict) ->
     from .. import anatomy
     from .train import dice
 
-    return {name: dice(predicted == anatomy.by_name(name).label, truth == value)
-            for value, name in names.items() if name not in NOT_PREDICTED}
+    return {
+        name: dice(predicted == anatomy.by_name(name).label, truth == value)
+        for value, name in names.items()
+        if name not in NOT_PREDICTED
+    }
 
 
 def summarise_validation(validation: dict) -> dict:

@@ -51,13 +51,31 @@ def sample_slice(rng, case, crop: int, augment: bool, offsets_mm=(0.0,)):
     half = crop / 2.0 * scale
     cos, sin = math.cos(angle), math.sin(angle)
     theta = torch.tensor(
-        [[cos * half / (w / 2), -sin * half / (w / 2), (cx + 0.5) / (w / 2) - 1],
-         [sin * half / (h / 2), cos * half / (h / 2), (cy + 0.5) / (h / 2) - 1]], dtype=torch.float32)[None]
+        [
+            [cos * half / (w / 2), -sin * half / (w / 2), (cx + 0.5) / (w / 2) - 1],
+            [sin * half / (h / 2), cos * half / (h / 2), (cy + 0.5) / (h / 2) - 1],
+        ],
+        dtype=torch.float32,
+    )[None]
     grid = F.affine_grid(theta, (1, c, crop, crop), align_corners=False)
-    x = F.grid_sample(torch.from_numpy(np.ascontiguousarray(img))[None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]
-    t = F.grid_sample(torch.from_numpy(tgt.astype(np.float32))[None, None], grid, mode="nearest", padding_mode="border", align_corners=False)[0, 0]
+    x = F.grid_sample(
+        torch.from_numpy(np.ascontiguousarray(img))[None],
+        grid,
+        mode="bilinear",
+        padding_mode="zeros",
+        align_corners=False,
+    )[0]
+    t = F.grid_sample(
+        torch.from_numpy(tgt.astype(np.float32))[None, None],
+        grid,
+        mode="nearest",
+        padding_mode="border",
+        align_corners=False,
+    )[0, 0]
     # outside the image: nothing is visible there, but keep it "unknown" to stay honest about borders
-    inside = F.grid_sample(torch.ones(1, 1, h, w), grid, mode="nearest", padding_mode="zeros", align_corners=False)[0, 0] > 0
+    inside = (
+        F.grid_sample(torch.ones(1, 1, h, w), grid, mode="nearest", padding_mode="zeros", align_corners=False)[0, 0] > 0
+    )
     t = torch.where(inside, t, torch.full_like(t, UNKNOWN)).long()
     if augment:
         x = augment_intensity(rng, x)
@@ -95,11 +113,17 @@ def augment_intensity(rng, x):
         n = y.shape[-1]
         g = torch.linspace(-1, 1, n)
         c = torch.tensor(rng.normal(0, 0.3, 6), dtype=torch.float32)
-        field = c[0] * g[:, None] + c[1] * g[None, :] + c[2] * g[:, None] ** 2 + c[3] * g[None, :] ** 2 + c[4] * g[:, None] * g[None, :]
+        field = (
+            c[0] * g[:, None]
+            + c[1] * g[None, :]
+            + c[2] * g[:, None] ** 2
+            + c[3] * g[None, :] ** 2
+            + c[4] * g[:, None] * g[None, :]
+        )
         y = y * torch.exp(field)
     if rng.random() < 0.2:
         sigma = rng.uniform(0.5, 1.2)
-        k = torch.exp(-torch.arange(-3, 4, dtype=torch.float32) ** 2 / (2 * sigma**2))
+        k = torch.exp(-(torch.arange(-3, 4, dtype=torch.float32) ** 2) / (2 * sigma**2))
         k = k / k.sum()
         y = F.conv2d(y[:, None], k.view(1, 1, 1, 7), padding=(0, 3))
         y = F.conv2d(y, k.view(1, 1, 7, 1), padding=(3, 0))[:, 0]

@@ -101,7 +101,7 @@ def named_manual_labels(case: Case, labels: np.ndarray, superior_axis_values=Non
             centroids = ndimage.center_of_mass(np.ones_like(labels), labels, ids)
             superior_axis_values = {i: c[1] for i, c in zip(ids, centroids)}
         ordered = sorted(ids, key=lambda i: superior_axis_values[i])
-        names = VB2_BODIES_CRANIAL_TO_CAUDAL[-len(ordered):]
+        names = VB2_BODIES_CRANIAL_TO_CAUDAL[-len(ordered) :]
         for n, i in zip(names, ordered):
             out[n] = labels == i
     return {n: m for n, m in out.items() if m.any()}
@@ -204,13 +204,21 @@ def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> lis
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
-        levels = ("T12", "L1", "L2", "L3", "L4", "L5", "S1") if rng.random() < 0.5 else ("L1", "L2", "L3", "L4", "L5", "S1")
+        levels = (
+            ("T12", "L1", "L2", "L3", "L4", "L5", "S1") if rng.random() < 0.5 else ("L1", "L2", "L3", "L4", "L5", "S1")
+        )
         ph = make_lumbar_phantom(
-            seed=int(rng.integers(1 << 30)), contrast=str(rng.choice(["T1", "T2"])),
-            spacing=(1.0, 1.0, float(rng.uniform(3.0, 4.4))), levels=levels,
-            lordosis_deg=float(rng.uniform(20, 55)), disc_heights=float(rng.uniform(6, 13)),
-            canal_ap_mm=float(rng.uniform(8, 18)), noise=float(rng.uniform(0.01, 0.08)),
-            bias_field=float(rng.uniform(0, 0.4)), tilt_deg=float(rng.uniform(-10, 10)), fov=(240.0, 240.0, 48.0),
+            seed=int(rng.integers(1 << 30)),
+            contrast=str(rng.choice(["T1", "T2"])),
+            spacing=(1.0, 1.0, float(rng.uniform(3.0, 4.4))),
+            levels=levels,
+            lordosis_deg=float(rng.uniform(20, 55)),
+            disc_heights=float(rng.uniform(6, 13)),
+            canal_ap_mm=float(rng.uniform(8, 18)),
+            noise=float(rng.uniform(0.01, 0.08)),
+            bias_field=float(rng.uniform(0, 0.4)),
+            tilt_deg=float(rng.uniform(-10, 10)),
+            fov=(240.0, 240.0, 48.0),
         )
         reo = reorientation_for(ph.image.geometry.direction)
         image = normalise_intensity(reo.to_canonical(ph.image.array))
@@ -228,8 +236,16 @@ def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> lis
                 target[labels == value] = L5_BODY if s.name == "L5" else BODY
         vertebrae = np.isin(labels, [v.label for v in anatomy.vertebrae()])
         mark_disc_endplate_margin(target, vertebrae, disc_endplate_margin)
-        out.append(PreparedCase(f"phantom-{i:02d}", "phantom", image, target, {BODY, L5_BODY, DISC, CANAL},
-                                reo.spacing(ph.image.geometry.spacing)))
+        out.append(
+            PreparedCase(
+                f"phantom-{i:02d}",
+                "phantom",
+                image,
+                target,
+                {BODY, L5_BODY, DISC, CANAL},
+                reo.spacing(ph.image.geometry.spacing),
+            )
+        )
     return out
 
 

@@ -34,8 +34,10 @@ def check_model_folder(out_dir, overwrite: bool) -> Path:
     for shipped in model_dirs():
         shipped = shipped.resolve()
         if out == shipped or shipped in out.parents:
-            raise OutputError(f"'{out_dir}' lies inside the shipped models folder {shipped}; choose another folder "
-                              "(the shipped models are never modified)")
+            raise OutputError(
+                f"'{out_dir}' lies inside the shipped models folder {shipped}; choose another folder "
+                "(the shipped models are never modified)"
+            )
     if not out.parent.is_dir():
         raise OutputError(f"the folder '{out.parent}' does not exist; create it first")
     if out.exists() and not overwrite:
@@ -50,21 +52,23 @@ def manifest_entry(adaptation, name: str, version: str, weights: Path) -> dict:
     the cases with their checksums, the recipe and the validation."""
     parent = adaptation.parent
     entry = {k: v for k, v in parent.entry.items() if k in INHERITED_KEYS}
-    entry.update({
-        "name": name,
-        "version": version,
-        "file": WEIGHTS_NAME,
-        "sha256": sha256_of(weights),
-        "description": f"{parent.name} {parent.version} adapted to {len(adaptation.cases)} user cases",
-        "parent": {"name": parent.name, "version": parent.version, "sha256": parent.sha256_expected},
-        "adapted": {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "cases": {c.name: user_case_checksums(c) for c in adaptation.cases},
-            "recipe": asdict(adaptation.config),
-            "seconds": round(adaptation.seconds),
-            "validation": adaptation.validation,
-        },
-    })
+    entry.update(
+        {
+            "name": name,
+            "version": version,
+            "file": WEIGHTS_NAME,
+            "sha256": sha256_of(weights),
+            "description": f"{parent.name} {parent.version} adapted to {len(adaptation.cases)} user cases",
+            "parent": {"name": parent.name, "version": parent.version, "sha256": parent.sha256_expected},
+            "adapted": {
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "cases": {c.name: user_case_checksums(c) for c in adaptation.cases},
+                "recipe": asdict(adaptation.config),
+                "seconds": round(adaptation.seconds),
+                "validation": adaptation.validation,
+            },
+        }
+    )
     return entry
 
 
@@ -86,12 +90,17 @@ def model_card(entry: dict) -> str:
         lines += ["| structure | parent | adapted |", "|---|---|---|"]
         for kind in summary["before"]:
             lines.append(f"| {kind} | {summary['before'][kind]:.3f} | {summary['after'].get(kind, float('nan')):.3f} |")
-        lines.append(f"\nHeld out: {', '.join(adapted['validation']['held_out'])} (each scored by a model fine-tuned "
-                     "without it). The weights here are then fine-tuned on all cases.")
+        lines.append(
+            f"\nHeld out: {', '.join(adapted['validation']['held_out'])} (each scored by a model fine-tuned "
+            "without it). The weights here are then fine-tuned on all cases."
+        )
     else:
         lines.append("None: a single case leaves nothing to hold out. Check the results on new cases before use.")
-    lines += ["", "Intended use and limits: as for the parent model (see its model card); the adapted model is only "
-              "checked on the cases above. Licence: as the parent's weights."]
+    lines += [
+        "",
+        "Intended use and limits: as for the parent model (see its model card); the adapted model is only "
+        "checked on the cases above. Licence: as the parent's weights.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -17,8 +17,16 @@ from .data import list_cases, prepare_case, synthetic_cases
 from .train import TrainConfig, disc_margin_in_cycle, evaluate_case, export_model, folds_by_subject, train_cycles
 
 
-def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callable = print, only_folds=None,
-                   synthetic_for: Callable = lambda cycle: [], save_dir=None) -> dict:
+def cross_validate(
+    cases,
+    prepared,
+    config: TrainConfig,
+    folds: int,
+    log: Callable = print,
+    only_folds=None,
+    synthetic_for: Callable = lambda cycle: [],
+    save_dir=None,
+) -> dict:
     """Dice per held-out case and structure, training one model per fold (each subject held out once);
     the synthetic phantoms of each cycle are in every fold's training set."""
     fold_of = folds_by_subject(cases, folds)
@@ -28,7 +36,9 @@ def cross_validate(cases, prepared, config: TrainConfig, folds: int, log: Callab
             continue
         train = [p for p, k in zip(prepared, fold_of) if k != f]
         t0 = time.monotonic()
-        net = train_cycles(train, synthetic_for, replace(config, seed=config.seed + f), log=lambda m: log(f"fold {f}: {m}"))
+        net = train_cycles(
+            train, synthetic_for, replace(config, seed=config.seed + f), log=lambda m, f=f: log(f"fold {f}: {m}")
+        )
         log(f"fold {f}: trained in {time.monotonic() - t0:.0f} s")
         if save_dir is not None:
             import torch
@@ -55,9 +65,18 @@ def summarise(results: dict) -> dict:
     return out
 
 
-def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: str = "disc-unet2d",
-                 version: str = "1.0.0", limit_cases: Optional[int] = None, only_folds=None, cv_only: bool = False,
-                 log: Callable = print) -> Optional[Path]:
+def run_training(
+    data_root,
+    out_dir,
+    config: TrainConfig,
+    folds: int = 0,
+    name: str = "disc-unet2d",
+    version: str = "1.0.0",
+    limit_cases: Optional[int] = None,
+    only_folds=None,
+    cv_only: bool = False,
+    log: Callable = print,
+) -> Optional[Path]:
     """Prepare, (optionally) cross-validate, train on everything and export into ``out_dir``."""
     cases = list_cases(data_root)
     if limit_cases:
@@ -71,11 +90,12 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
     prepared = [prepare_case(c) for c in cases]
     log(f"prepared {len(cases)} cases in {time.monotonic() - t0:.0f} s")
 
-    @lru_cache(maxsize=None)
+    @cache
     def synthetic_for(cycle: int) -> list:  # each cycle its own phantoms (seed + cycle), shared by all folds
         if not config.synthetic_cases:
             return []
         return synthetic_cases(config.synthetic_cases, config.seed + cycle, disc_margin_in_cycle(config, cycle))
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {"training_cases": {ds: sum(c.dataset == ds for c in cases) for ds in ("ivd", "vb2", "vb3")}}
@@ -84,8 +104,15 @@ def run_training(data_root, out_dir, config: TrainConfig, folds: int = 0, name: 
     if folds > 1:
         results = cross_validate(cases, prepared, config, folds, log, only_folds, synthetic_for, save_dir=out_dir)
         summary = summarise(results)
-        report = {"folds": folds, "only_folds": only_folds, "iterations": config.iterations, "cycles": config.cycles,
-                  "cycle_iterations": config.cycle_iterations, "summary": summary, "cases": results}
+        report = {
+            "folds": folds,
+            "only_folds": only_folds,
+            "iterations": config.iterations,
+            "cycles": config.cycles,
+            "cycle_iterations": config.cycle_iterations,
+            "summary": summary,
+            "cases": results,
+        }
         (out_dir / "cross_validation.json").write_text(json.dumps(report, indent=1))
         extra["cross_validation"] = summary
         if cv_only:

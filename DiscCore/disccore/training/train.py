@@ -12,11 +12,20 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import ProgressCallback, report
+from ..segment.classes import CANAL, CLASS_NAMES, DISC, N_CLASSES
 from ..segment.context import DEFAULT_OFFSETS_MM
 from ..segment.network import DEFAULT_FEATURES
-from ..segment.classes import CANAL, CLASS_NAMES, DISC, N_CLASSES
-from .data import (DISC_OR_BACKGROUND, IGNORE, UNKNOWN, UNKNOWN_OR_CANAL, PreparedCase, manual_labels_on_file_grid,
-                   read_case, unannotated_classes, with_disc_endplate_margin)
+from .data import (
+    DISC_OR_BACKGROUND,
+    IGNORE,
+    UNKNOWN,
+    UNKNOWN_OR_CANAL,
+    PreparedCase,
+    manual_labels_on_file_grid,
+    read_case,
+    unannotated_classes,
+    with_disc_endplate_margin,
+)
 
 SYNTHETIC_WEIGHT = 0.5
 # How often a dataset is sampled relative to the others (1 when not listed): phantoms, and the public cases replayed
@@ -119,8 +128,13 @@ def cycle_config(config: TrainConfig, cycle: int) -> TrainConfig:
     """The settings of training cycle ``cycle`` (0 is the first)."""
     if cycle == 0:
         return config
-    return replace(config, iterations=config.cycle_iterations, learning_rate=config.cycle_learning_rate,
-                   seed=config.seed + cycle, init_weights=None)
+    return replace(
+        config,
+        iterations=config.cycle_iterations,
+        learning_rate=config.cycle_learning_rate,
+        seed=config.seed + cycle,
+        init_weights=None,
+    )
 
 
 def disc_margin_in_cycle(config: TrainConfig, cycle: int) -> int:
@@ -137,67 +151,50 @@ def train_cycles(real: list[PreparedCase], synthetic_for: Callable[[int], list],
         prefix = f"cycle {c + 1}/{config.cycles}: " if config.cycles > 1 else ""
         margin = disc_margin_in_cycle(config, c)
         cases = [with_disc_endplate_margin(p, margin) for p in real] + synthetic_for(c)
-        net = train_network(cases, cycle_config(config, c), log=log and (lambda m: log(prefix + m)),
-                            init_state=None if net is None else net.state_dict())
+        net = train_network(
+            cases,
+            cycle_config(config, c),
+            log=log and (lambda m, prefix=prefix: log(prefix + m)),
+            init_state=None if net is None else net.state_dict(),
+        )
     return net
 
 
-def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Optional[ProgressCallback] = None, log=None,
-                  init_state=None):
+def train_network(
+    cases: list[PreparedCase],
+    config: TrainConfig,
+    progress: Optional[ProgressCallback] = None,
+    log=None,
+    init_state=None,
+):
     """One training cycle on prepared cases, from ``init_state`` (a state dict), ``config.init_weights`` or random
     weights; returns the network (CPU, eval mode)."""
     import torch
 
-    from ..segment.network import build_network
+    from .augment import sample_slice
 
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
     offsets = tuple(config.context_offsets_mm)
-    net = build_network(N_CLASSES, config.features, in_channels=len(offsets), dropout=config.dropout)
-    if init_state is None and config.init_weights:
-        init_state = torch.load(config.init_weights, map_location="cpu", weights_only=True)
-    if init_state is not None:
-        try:
-            net.load_state_dict(init_state)
-        except RuntimeError as exc:  # another architecture (e.g. --features) than the weights were trained with
-            raise InputError(f"the initial weights do not fit a network with features {tuple(config.features)}: "
-                             f"{str(exc).splitlines()[0]}") from None
+    net, init_state = _initial_network(config, init_state)
     # L2-SP pulls towards the initial weights, so it replaces the decay towards zero
     anchor = None
     if config.anchor_weight > 0 and init_state is not None:
         anchor = [(p, p.detach().clone()) for p in net.parameters()]
-    opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate,
-                            weight_decay=0.0 if anchor is not None else config.weight_decay)
-    warmup = max(1, config.iterations // 20)
-
-    def lr_factor(step: int) -> float:  # linear warm-up, then cosine decay to 2 %
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * (step - warmup) / max(1, config.iterations - warmup)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    opt = torch.optim.AdamW(
+        net.parameters(), lr=config.learning_rate, weight_decay=0.0 if anchor is not None else config.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(config.iterations))
     unannotated = _unannotated_matrix(cases)
-    canal_index = CANAL
-    # sample datasets evenly (the 3 disc-annotated images would otherwise be rare), synthetic ones at half
-    # weight, cases within a dataset uniformly
-    by_ds = {}
-    for i, c in enumerate(cases):
-        by_ds.setdefault(c.dataset, []).append(i)
-    datasets = sorted(by_ds)
-    weights = np.array([DATASET_WEIGHTS.get(d, 1.0) for d in datasets])
-    weights /= weights.sum()
+    draw = _case_sampler(cases, rng)
     net.train()
     start = time.monotonic()
     running = None
-    from .augment import sample_slice
-
     for it in range(config.iterations):
-        idx = [int(rng.choice(by_ds[datasets[int(rng.choice(len(datasets), p=weights))]])) for _ in range(config.batch_size)]
+        idx = [draw() for _ in range(config.batch_size)]
         xs, ts = zip(*(sample_slice(rng, cases[i], config.crop, True, offsets) for i in idx))
-        x = torch.stack(xs)
-        t = torch.stack(ts)
-        loss = partial_label_loss(net(x), t, unannotated[idx], canal_index)
+        loss = partial_label_loss(net(torch.stack(xs)), torch.stack(ts), unannotated[idx], CANAL)
         if anchor is not None:
             loss = loss + config.anchor_weight * sum(((p - p0) ** 2).sum() for p, p0 in anchor)
         opt.zero_grad(set_to_none=True)
@@ -212,6 +209,50 @@ def train_network(cases: list[PreparedCase], config: TrainConfig, progress: Opti
             if log:
                 log(msg)
     return net.eval()
+
+
+def _initial_network(config: TrainConfig, init_state):
+    """(the network to train, the state it starts from or None): random, ``init_state`` or ``config.init_weights``."""
+    import torch
+
+    from ..segment.network import build_network
+
+    net = build_network(N_CLASSES, config.features, in_channels=len(config.context_offsets_mm), dropout=config.dropout)
+    if init_state is None and config.init_weights:
+        init_state = torch.load(config.init_weights, map_location="cpu", weights_only=True)
+    if init_state is not None:
+        try:
+            net.load_state_dict(init_state)
+        except RuntimeError as exc:  # another architecture (e.g. --features) than the weights were trained with
+            raise InputError(
+                f"the initial weights do not fit a network with features {tuple(config.features)}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+    return net, init_state
+
+
+def _warmup_cosine(iterations: int):
+    """The learning-rate factor per step: linear warm-up over 5 %, then cosine decay to 2 %."""
+    warmup = max(1, iterations // 20)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * (step - warmup) / max(1, iterations - warmup)))
+
+    return factor
+
+
+def _case_sampler(cases: list[PreparedCase], rng):
+    """A function drawing a case index: datasets evenly (the 3 disc-annotated images would otherwise be rare), some at
+    their DATASET_WEIGHTS, cases within a dataset uniformly."""
+    by_ds = {}
+    for i, c in enumerate(cases):
+        by_ds.setdefault(c.dataset, []).append(i)
+    datasets = sorted(by_ds)
+    weights = np.array([DATASET_WEIGHTS.get(d, 1.0) for d in datasets])
+    weights /= weights.sum()
+    return lambda: int(rng.choice(by_ds[datasets[int(rng.choice(len(datasets), p=weights))]]))
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -270,8 +311,11 @@ def export_model(net, out_dir: Path, config: TrainConfig, name: str, version: st
         "sha256": sha256_of(weights),
         "classes": list(CLASS_NAMES),
         "input_spacing_mm": list(config.input_spacing_mm),
-        "network": {"type": "monai.BasicUNet 2D (sagittal slices)", "features": list(config.features),
-                    "context_offsets_mm": list(config.context_offsets_mm)},
+        "network": {
+            "type": "monai.BasicUNet 2D (sagittal slices)",
+            "features": list(config.features),
+            "context_offsets_mm": list(config.context_offsets_mm),
+        },
         "training_config": asdict(config),
         **extra,
     }

@@ -96,12 +96,16 @@ def find_user_cases(folder, allow_none: bool = False) -> list[UserCase]:
         )
     lonely_images = sorted(set(images) - set(segmentations))
     if lonely_images:
-        raise InputError(f"image '{images[lonely_images[0]].name}' has no segmentation beside it "
-                         f"(expected {lonely_images[0]}.seg.nrrd or {lonely_images[0]}.seg.nii.gz)")
+        raise InputError(
+            f"image '{images[lonely_images[0]].name}' has no segmentation beside it "
+            f"(expected {lonely_images[0]}.seg.nrrd or {lonely_images[0]}.seg.nii.gz)"
+        )
     lonely_segs = sorted(set(segmentations) - set(images))
     if lonely_segs:
-        raise InputError(f"segmentation '{segmentations[lonely_segs[0]].name}' has no image beside it "
-                         f"(expected {lonely_segs[0]}.nii.gz or another image format)")
+        raise InputError(
+            f"segmentation '{segmentations[lonely_segs[0]].name}' has no image beside it "
+            f"(expected {lonely_segs[0]}.nii.gz or another image format)"
+        )
     return [UserCase(n, images[n], segmentations[n]) for n in sorted(images)]
 
 
