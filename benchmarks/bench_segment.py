@@ -86,8 +86,12 @@ def timed(cmd: list, env: dict) -> tuple[float, float]:
     """(wall s, peak RSS MB) of one Python child process (``cmd[0]`` is the interpreter)."""
     with tempfile.NamedTemporaryFile(suffix=".peak") as peak:
         start = time.perf_counter()
-        proc = subprocess.run([cmd[0], "-c", PEAK_WRAPPER, peak.name] + cmd[1:], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+        proc = subprocess.run(
+            [cmd[0], "-c", PEAK_WRAPPER, peak.name] + cmd[1:],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         wall = time.perf_counter() - start
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd[:4])} failed: {proc.stderr.decode()[-2000:]}")
