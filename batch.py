@@ -56,33 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args) -> int:
     """The batch loop of ``disccore batch`` (disccore.batch.run_batch), each case run in this process's scene."""
     from disccore.batch import SUMMARY_NAME, run_batch
-    from disccore.cli.cmd_batch import case_line, report_results
-    from disccore.cli.common import progress_for
-    from disccore.errors import InputError
+    from disccore.cli.cmd_batch import batch_options, report_results
     from discmrml.headless import get_scene
     from discmrml.pipeline import run_case
 
-    inputs = list(args.inputs) + list(args.more_inputs)
-    if not inputs:
-        raise InputError("no inputs given; name image files or folders with --input")
+    options = batch_options(args, hint=" with --input")
     scene = get_scene()
 
-    def case_in_scene(path, outdir, **options):
+    def case_in_scene(path, outdir, **case_options):
         scene.Clear(False)  # each case starts from an empty scene
-        return run_case(path, outdir, scene=scene, **options)
+        return run_case(path, outdir, scene=scene, **case_options)
 
     try:
-        results = run_batch(
-            inputs,
-            args.output,
-            model=args.model,
-            device=args.device,
-            overwrite=args.overwrite,
-            resume=args.resume,
-            progress=progress_for(args, "batch "),
-            case_fn=case_in_scene,
-            on_case=lambda result: print(case_line(result), flush=True),
-        )
+        results = run_batch(**options, case_fn=case_in_scene)
     finally:
         scene.Clear(False)
     return report_results(results, Path(args.output) / SUMMARY_NAME, "batch.py")

@@ -90,25 +90,30 @@ def report_results(results, summary_path, prog: str) -> int:
     return 0
 
 
-def run(args) -> int:
-    from pathlib import Path
-
-    from ..batch import SUMMARY_NAME, run_batch
+def batch_options(args, hint: str = "") -> dict:
+    """The arguments of disccore.batch.run_batch that the shared command line gives (see add_batch_arguments),
+    each finished case printed on one line; shared with Slicer's batch.py."""
     from ..errors import InputError
 
     inputs = list(args.inputs) + list(args.more_inputs)
     if not inputs:
-        raise InputError("no inputs given; name image files or folders")
-    results = run_batch(
-        inputs,
-        args.output,
+        raise InputError("no inputs given; name image files or folders" + hint)
+    return dict(
+        inputs=inputs,
+        outdir=args.output,
         model=args.model,
         device=args.device,
         overwrite=args.overwrite,
         resume=args.resume,
-        workers=args.workers,
-        dask_address=args.dask,
         progress=progress_for(args, "batch "),
         on_case=lambda result: print(case_line(result), flush=True),
     )
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..batch import SUMMARY_NAME, run_batch
+
+    results = run_batch(**batch_options(args), workers=args.workers, dask_address=args.dask)
     return report_results(results, Path(args.output) / SUMMARY_NAME, "disccore batch")

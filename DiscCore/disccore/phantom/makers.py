@@ -100,15 +100,8 @@ def make_lumbar_phantom(
         degeneration=degeneration,
     )
     geom = _lumbar_grid(spacing, orientation, direction, fov, centre_lps)
-    image, labels = synthesize(
-        model,
-        geom,
-        seed=seed,
-        contrast=contrast,
-        noise=noise,
-        bias_field=bias_field,
-        supersample=supersample,
-        blur_mm=blur_mm,
+    synthesis = dict(
+        seed=seed, contrast=contrast, noise=noise, bias_field=bias_field, supersample=supersample, blur_mm=blur_mm
     )
     params = {
         "kind": "lumbar",
@@ -119,7 +112,7 @@ def make_lumbar_phantom(
         "bias_field": bias_field,
         "tilt_deg": tilt_deg,
     }
-    return _finish(model, image, labels, params)
+    return _finish(model, geom, synthesis, params)
 
 
 def _lumbar_grid(spacing, orientation, direction, fov, centre_lps) -> Geometry:
@@ -191,15 +184,8 @@ def make_disc_phantom(
     if centre_lps is None:
         centre_lps = d.frame.point(-model.canal_offset / 2.0, 0, 0)
     geom = make_grid(spacing, orientation, direction, fov, centre_lps)
-    image, labels = synthesize(
-        model,
-        geom,
-        seed=seed,
-        contrast=contrast,
-        noise=noise,
-        bias_field=bias_field,
-        supersample=supersample,
-        blur_mm=blur_mm,
+    synthesis = dict(
+        seed=seed, contrast=contrast, noise=noise, bias_field=bias_field, supersample=supersample, blur_mm=blur_mm
     )
     params = {
         "kind": "disc",
@@ -211,10 +197,13 @@ def make_disc_phantom(
         "seed": seed,
         "contrast": contrast.upper(),
     }
-    return _finish(model, image, labels, params)
+    return _finish(model, geom, synthesis, params)
 
 
-def _finish(model, image, labels, params) -> Phantom:
+def _finish(model, geom, synthesis: dict, params) -> Phantom:
+    """The phantom's image and labels on ``geom`` (``synthesis``: the arguments of :func:`synthesize`), with its
+    label names and exact truth."""
+    image, labels = synthesize(model, geom, **synthesis)
     present = set(np.unique(labels.array).tolist()) - {0}
     names = {v: n for v, n in anatomy.default_label_names().items() if v in present}
     return Phantom(image, labels, names, build_truth(model, labels, params), model)
