@@ -19,7 +19,7 @@ from .pad import pad_to_multiple
 from .preprocess import intensity_window, stretched
 from .resample import resize_last_two
 
-BATCH_SIZE = 8  # slices per network call
+BATCH_SIZE = 8  # slices per network call, unless the backend names its own (``backend.batch_size``)
 
 
 @dataclass
@@ -76,9 +76,10 @@ def model_slice_probabilities(
 
 
 def predict_on_model_grid(
-    backend, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,), batch_size: int = BATCH_SIZE, progress=None
+    backend, image: SpatialImage, target_spacing, context_offsets_mm=(0.0,), batch_size=None, progress=None
 ) -> ModelGridPrediction:
     """Class probabilities (C, slices, rows, columns) float32 on the model's grid (:mod:`.model_grid`)."""
+    batch_size = batch_size or getattr(backend, "batch_size", BATCH_SIZE)
     reo = reorientation_for(image.geometry.direction)
     canonical = reo.to_canonical(image.array)  # a view
     size = model_inplane_size(image.geometry, reo, target_spacing)
@@ -98,7 +99,7 @@ def predict_probabilities(
     target_spacing,
     context_offsets_mm=(0.0,),
     device="cpu",
-    batch_size=BATCH_SIZE,
+    batch_size=None,
     progress=None,
 ) -> np.ndarray:
     """Class probabilities (C, i, j, k) on exactly the input grid (float32), for training's evaluation and the
