@@ -185,3 +185,24 @@ def build_stack(spec: StackSpec, geometry: Geometry):
         label_names[201] = "canal"
     labels = SpatialImage(lab.reshape(size), geometry)
     return labels, label_names, truth
+
+
+def random_stack(rng, spacing, min_oblique_deg: float = 0.0):
+    """(labels, names, truth) of a random one-disc stack with a canal (height 7-13 mm, wedge, tilt up to 35 deg,
+    canal AP 8-20 mm) on a random grid (LPS, RAS or native array order, oblique by min_oblique_deg-10 deg): what the
+    measurement sweep test and benchmarks/phantom_accuracy.py measure."""
+    spec = StackSpec(
+        discs=[DiscSpec(rng.uniform(7, 13), rng.uniform(-0.08, 0.15))],
+        tilt_deg=rng.uniform(0, 35),
+        canal_ap=rng.uniform(8, 20),
+        disc_ap_semi=rng.uniform(17, 22),
+        disc_lr_semi=rng.uniform(21, 27),
+    )
+    geom = make_geometry(
+        spacing,
+        str(rng.choice(["LPS", "RAS", "native"])),
+        oblique_deg=rng.uniform(min_oblique_deg, 10),
+        extent_mm=105.0,
+        phase=tuple(rng.uniform(0, 1, 3)),
+    )
+    return build_stack(spec, geom)

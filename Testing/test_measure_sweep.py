@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry
+from phantoms_analytic import random_stack
 
 from disccore.measure import measure_segmentation
 
@@ -23,21 +23,7 @@ SPACINGS = {"0.5x0.5x4": (4.0, 0.5, 0.5), "0.43x0.43x4.4": (4.4, 0.43, 0.43), "1
 def test_random_sweep(spacing_key):
     rng = np.random.default_rng(list(SPACINGS).index(spacing_key) + 11)
     for _ in range(8):
-        spec = StackSpec(
-            discs=[DiscSpec(rng.uniform(7, 13), rng.uniform(-0.08, 0.15))],
-            tilt_deg=rng.uniform(0, 35),
-            canal_ap=rng.uniform(8, 20),
-            disc_ap_semi=rng.uniform(17, 22),
-            disc_lr_semi=rng.uniform(21, 27),
-        )
-        geom = make_geometry(
-            SPACINGS[spacing_key],
-            str(rng.choice(["LPS", "RAS", "native"])),
-            oblique_deg=rng.uniform(3, 10),
-            extent_mm=105.0,
-            phase=tuple(rng.uniform(0, 1, 3)),
-        )
-        labels, names, truth = build_stack(spec, geom)
+        labels, names, truth = random_stack(rng, SPACINGS[spacing_key], min_oblique_deg=3)
         row = measure_segmentation(labels, names).discs[0]
         t = truth["discs"]["L4-L5"]
         assert row["disc_height_mm"] == pytest.approx(t["disc_height_mm"], abs=0.2)

@@ -18,7 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "DiscCore"), str(ROOT / "Testing")]
 
-from phantoms_analytic import DiscSpec, StackSpec, build_stack, make_geometry  # noqa: E402
+from phantoms_analytic import random_stack  # noqa: E402
 
 from disccore.measure import measure_segmentation  # noqa: E402
 
@@ -49,21 +49,7 @@ def main(argv=None) -> int:
     for key, sp in SPACINGS.items():
         errs = {k: [] for k in ABS + REL}
         for _ in range(args.cases):
-            spec = StackSpec(
-                discs=[DiscSpec(rng.uniform(7, 13), rng.uniform(-0.08, 0.15))],
-                tilt_deg=rng.uniform(0, 35),
-                canal_ap=rng.uniform(8, 20),
-                disc_ap_semi=rng.uniform(17, 22),
-                disc_lr_semi=rng.uniform(21, 27),
-            )
-            geom = make_geometry(
-                sp,
-                str(rng.choice(["LPS", "RAS", "native"])),
-                oblique_deg=rng.uniform(0, 10),
-                extent_mm=105.0,
-                phase=tuple(rng.uniform(0, 1, 3)),
-            )
-            labels, names, truth = build_stack(spec, geom)
+            labels, names, truth = random_stack(rng, sp)
             row = measure_segmentation(labels, names).discs[0]
             t = truth["discs"][row["level"]]
             for k in ABS:
