@@ -93,6 +93,7 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=AdaptConfig.iterations)
     ap.add_argument("--parent", default=None, help="model name or folder to adapt (default: the shipped model)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--replay", action="store_true", help="replay public cases of --data while adapting (adapt --data)")
     args = ap.parse_args()
     out = Path(args.out)
     (out / "cases").mkdir(parents=True, exist_ok=True)
@@ -108,6 +109,7 @@ def main() -> None:
         out / "cases",
         args.parent,
         AdaptConfig(iterations=args.iterations, seed=args.seed),
+        data=args.data if args.replay else None,
         log=print,
         progress=lambda f, m: print(f"{f:5.1%} {m}", flush=True),
     )
@@ -115,6 +117,7 @@ def main() -> None:
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     parent_net = _network_from(result.parent, __import__("torch").load(result.parent.path, weights_only=True))
     report = {
+        "replay": args.replay,
         "dataset": args.dataset,
         "look": args.look,
         "adapt_cases": [c.name for c in adapt_on],
