@@ -58,6 +58,19 @@ def test_refuses_an_image_without_segmentation_and_the_reverse(tmp_path):
         find_user_cases(tmp_path)
 
 
+def test_refuses_a_case_with_two_images_or_two_segmentations(tmp_path):
+    from disccore.training.user_cases import find_user_cases
+
+    _add_case(tmp_path, "a")
+    shutil.copy(SAMPLES / "synthetic_lumbar_t2.nii.gz", tmp_path / "a.nii")
+    with pytest.raises(InputError, match="case 'a' has two images"):
+        find_user_cases(tmp_path)
+    (tmp_path / "a.nii").unlink()
+    shutil.copy(SAMPLES / "synthetic_lumbar_t2_labels.nii.gz", tmp_path / "a.seg.nii")
+    with pytest.raises(InputError, match="case 'a' has two segmentations"):
+        find_user_cases(tmp_path)
+
+
 def test_refuses_a_segmentation_on_another_grid_naming_the_case(tmp_path):
     import SimpleITK as sitk
 

@@ -78,17 +78,18 @@ def find_user_cases(folder, allow_none: bool = False) -> list[UserCase]:
     for f in sorted(root.iterdir()):
         if not f.is_file() or f.name.startswith("."):
             continue
-        seg_name = _split_name(f, SEGMENTATION_SUFFIXES)
-        if seg_name is not None:
-            if seg_name in segmentations:
-                raise InputError(f"case '{seg_name}' has two segmentations ({segmentations[seg_name].name}, {f.name})")
-            segmentations[seg_name] = f
-            continue
-        image_name = _split_name(f, IMAGE_SUFFIXES)
-        if image_name is not None:
-            if image_name in images:
-                raise InputError(f"case '{image_name}' has two images ({images[image_name].name}, {f.name})")
-            images[image_name] = f
+        # a segmentation's suffix (NAME.seg.nii.gz) also ends like an image's, so it is tried first
+        for found, suffixes, what in (
+            (segmentations, SEGMENTATION_SUFFIXES, "segmentations"),
+            (images, IMAGE_SUFFIXES, "images"),
+        ):
+            name = _split_name(f, suffixes)
+            if name is None:
+                continue
+            if name in found:
+                raise InputError(f"case '{name}' has two {what} ({found[name].name}, {f.name})")
+            found[name] = f
+            break
     if not images and not segmentations and not allow_none:
         raise InputError(
             f"no cases in '{root}': put each image (NAME.nii.gz) beside its segmentation (NAME.seg.nrrd, or "
