@@ -45,29 +45,21 @@ def test_refuses_a_folder_without_cases(tmp_path):
         find_user_cases(tmp_path)
 
 
-def test_refuses_an_image_without_segmentation_and_the_reverse(tmp_path):
+@pytest.mark.parametrize(
+    "source, extra, message",
+    [
+        ("synthetic_lumbar_t2.nii.gz", "lonely.nii.gz", "'lonely.nii.gz' has no segmentation"),
+        ("synthetic_lumbar_t2_labels.nii.gz", "orphan.seg.nii.gz", "'orphan.seg.nii.gz' has no image"),
+        ("synthetic_lumbar_t2.nii.gz", "a.nii", "case 'a' has two images"),
+        ("synthetic_lumbar_t2_labels.nii.gz", "a.seg.nii", "case 'a' has two segmentations"),
+    ],
+)
+def test_refuses_an_unpaired_or_doubled_file(tmp_path, source, extra, message):
     from disccore.training.user_cases import find_user_cases
 
     _add_case(tmp_path, "a")
-    shutil.copy(SAMPLES / "synthetic_lumbar_t2.nii.gz", tmp_path / "lonely.nii.gz")
-    with pytest.raises(InputError, match="'lonely.nii.gz' has no segmentation"):
-        find_user_cases(tmp_path)
-    (tmp_path / "lonely.nii.gz").unlink()
-    shutil.copy(SAMPLES / "synthetic_lumbar_t2_labels.nii.gz", tmp_path / "orphan.seg.nii.gz")
-    with pytest.raises(InputError, match="'orphan.seg.nii.gz' has no image"):
-        find_user_cases(tmp_path)
-
-
-def test_refuses_a_case_with_two_images_or_two_segmentations(tmp_path):
-    from disccore.training.user_cases import find_user_cases
-
-    _add_case(tmp_path, "a")
-    shutil.copy(SAMPLES / "synthetic_lumbar_t2.nii.gz", tmp_path / "a.nii")
-    with pytest.raises(InputError, match="case 'a' has two images"):
-        find_user_cases(tmp_path)
-    (tmp_path / "a.nii").unlink()
-    shutil.copy(SAMPLES / "synthetic_lumbar_t2_labels.nii.gz", tmp_path / "a.seg.nii")
-    with pytest.raises(InputError, match="case 'a' has two segmentations"):
+    shutil.copy(SAMPLES / source, tmp_path / extra)
+    with pytest.raises(InputError, match=message):
         find_user_cases(tmp_path)
 
 
