@@ -72,6 +72,11 @@ def add_parser(sub) -> None:
         help="the first cycle (1-based) that trains with that margin (default from the recipe)",
     )
     p.add_argument(
+        "--no-pathology-variants",
+        action="store_true",
+        help="train without the compressed-sac, lateral-curve and degenerated-disc variants of the real images",
+    )
+    p.add_argument(
         "--features",
         type=_features,
         default=None,
@@ -117,6 +122,8 @@ def run(args) -> int:
         config = replace(config, learning_rate=args.learning_rate)
     if args.disc_endplate_margin is not None:
         config = replace(config, disc_endplate_margin=args.disc_endplate_margin)
+    if args.no_pathology_variants:
+        config = replace(config, pathology_variants=False)
     if args.disc_margin_from_cycle is not None:
         config = replace(config, disc_margin_from_cycle=args.disc_margin_from_cycle)
     if args.init:

@@ -30,6 +30,10 @@ IGNORE = -3
 DISC_OR_BACKGROUND = -4
 COLUMN_MARGIN_MM = 12.0
 BELOW_BAND_MM = 18.0
+# the phantoms' dural sac: AP at a healthy disc, at a stenosis (graded, 4-10 mm), and between the discs
+PHANTOM_CANAL_AP_MM = (10.0, 18.0)
+PHANTOM_STENOSIS_AP_MM = (4.0, 10.0)
+PHANTOM_CANAL_BODY_AP_MM = (14.0, 20.0)
 
 IVD_DISC_VALUES = {1: "L5-S1", 2: "L4-L5", 3: "L3-L4", 4: "L2-L3", 5: "L1-L2"}
 VB3_BODY_VALUES = {1: "L1", 2: "L2", 3: "L3", 4: "L4", 5: "L5"}
@@ -214,7 +218,9 @@ def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> lis
             levels=levels,
             lordosis_deg=float(rng.uniform(20, 55)),
             disc_heights=float(rng.uniform(6, 13)),
-            canal_ap_mm=float(rng.uniform(8, 18)),
+            canal_ap_mm=_phantom_canal_ap(rng, levels),
+            canal_body_ap_mm=float(rng.uniform(*PHANTOM_CANAL_BODY_AP_MM)),
+            degeneration=_phantom_degeneration(rng, levels),
             noise=float(rng.uniform(0.01, 0.08)),
             bias_field=float(rng.uniform(0, 0.4)),
             tilt_deg=float(rng.uniform(-10, 10)),
@@ -247,6 +253,24 @@ def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> lis
             )
         )
     return out
+
+
+def _disc_names(levels) -> list[str]:
+    return [f"{a}-{b}" for a, b in zip(levels[:-1], levels[1:])]
+
+
+def _phantom_canal_ap(rng, levels) -> dict:
+    """{disc: sac AP at the disc}: a healthy width at most discs, graded stenosis at one or two of them."""
+    discs = _disc_names(levels)
+    ap = {d: float(rng.uniform(*PHANTOM_CANAL_AP_MM)) for d in discs}
+    for d in rng.choice(discs, size=int(rng.integers(0, 3)), replace=False):
+        ap[str(d)] = float(rng.uniform(*PHANTOM_STENOSIS_AP_MM))
+    return ap
+
+
+def _phantom_degeneration(rng, levels) -> dict:
+    """{disc: loss of nucleus signal}: most discs healthy, some dark (degenerated)."""
+    return {d: float(rng.uniform(0.5, 1.0)) if rng.random() < 0.3 else 0.0 for d in _disc_names(levels)}
 
 
 def unannotated_classes(annotated: set) -> list[int]:

@@ -18,6 +18,11 @@ CANAL_SEARCH_MM = 28.0  # how far behind the column the canal may end
 CANAL_START_MM = 7.0  # the canal must start this close behind the column (posterior ligament + dura)
 CANAL_HALF_WIDTH_MM = 7.0  # slices this close to the midline are searched
 CANAL_MAX_HALF_WIDTH_MM = 16.0  # beyond this from the midline there is no canal
+# the sac's posterior wall against the bright epidural fat behind it (see _without_posterior_spikes); the fat pads at
+# the disc levels are about 10 mm high and 35 mm apart, so they fill well under a third of a 24 mm window
+SAC_WALL_WINDOW_MM = 12.0
+SAC_WALL_PERCENTILE = 30.0
+SAC_WALL_TOLERANCE_MM = 1.5
 
 
 def derive_discs_between_bodies(bodies: dict, spacing) -> dict:
@@ -80,6 +85,43 @@ def _otsu(values: np.ndarray) -> float:
     return float(centers[np.argmax(w0 * w1 * (m0 - m1) ** 2)])
 
 
+def _first_bright_run(bright: np.ndarray, start: int):
+    """(first, end) of the first bright run starting within ``start`` voxels, or None."""
+    from scipy import ndimage
+
+    bright = ndimage.binary_closing(bright, structure=np.ones(3, bool)) | bright
+    hits = np.nonzero(bright[:start])[0]
+    if len(hits) == 0:
+        return None
+    i0 = i1 = int(hits[0])
+    while i1 < len(bright) and bright[i1]:
+        i1 += 1
+    return i0, i1
+
+
+def _without_posterior_spikes(runs: list, row_mm: float) -> list:
+    """The runs with their posterior ends cut back to what the neighbouring rows reach.
+
+    Behind the sac at each disc level lies epidural fat, as bright as CSF on T2 and water-fat images: the bright run
+    goes on into it there and the canal grew spikes backwards. The dural sac's posterior wall is smooth along the
+    spine and only moves forward at a narrowing, so an end deeper than the lower part of its neighbours' ends
+    (SAC_WALL_PERCENTILE over +-SAC_WALL_WINDOW_MM) by more than SAC_WALL_TOLERANCE_MM is cut back to it.
+    """
+    ends = np.array([np.nan if r is None else r[1] for r in runs])
+    half = max(1, int(round(SAC_WALL_WINDOW_MM / row_mm)))
+    tolerance = SAC_WALL_TOLERANCE_MM / row_mm
+    out = []
+    for i, run in enumerate(runs):
+        near = ends[max(0, i - half) : i + half + 1]
+        near = near[~np.isnan(near)]
+        if run is None or len(near) == 0:
+            out.append(run)
+            continue
+        limit = int(np.ceil(np.percentile(near, SAC_WALL_PERCENTILE) + tolerance))
+        out.append((run[0], max(run[0] + 1, min(run[1], limit))))
+    return out
+
+
 def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
     """(canal mask, region where the canal is known) from bright CSF behind the annotated column.
 
@@ -120,18 +162,13 @@ def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndar
             roi_values.append(image[s, r, p + 1 : p + 1 + search])
     threshold = _otsu(np.concatenate(roi_values))
     for s in band:
-        for r, p in zip(r_all, post_all):
-            seg = image[s, r, p + 1 : p + 1 + search] > threshold
-            seg = ndimage.binary_closing(seg, structure=np.ones(3, bool)) | seg
-            hits = np.nonzero(seg[:start])[0]
-            if len(hits) == 0:
+        profiles = [image[s, r, p + 1 : p + 1 + search] for r, p in zip(r_all, post_all)]
+        runs = [_first_bright_run(profile > threshold, start) for profile in profiles]
+        for r, p, run in zip(r_all, post_all, _without_posterior_spikes(runs, sr)):
+            if run is None:
                 continue  # not found in this row: leave it unknown rather than assert "no canal"
             known[s, r, :] = True
-            i0 = hits[0]
-            i1 = i0
-            while i1 < len(seg) and seg[i1]:
-                i1 += 1
-            canal[s, r, p + 1 + i0 : p + 1 + i1] = True
+            canal[s, r, p + 1 + run[0] : p + 1 + run[1]] = True
     # one smooth tube: largest 3D component, small holes closed slice by slice
     lab, n = ndimage.label(canal)
     if n > 1:

@@ -26,6 +26,7 @@ from .data import (
     unannotated_classes,
     with_disc_endplate_margin,
 )
+from .variants import pathology_variants
 
 SYNTHETIC_WEIGHT = 0.5
 # How often a dataset is sampled relative to the others (1 when not listed): phantoms, and the public cases replayed
@@ -45,7 +46,7 @@ class TrainConfig:
     dropout: float = 0.1
     input_spacing_mm: tuple = (1.0, 1.0)
     threads: int = 2
-    synthetic_cases: int = 16
+    synthetic_cases: int = 24
     context_offsets_mm: tuple = DEFAULT_OFFSETS_MM
     init_weights: Optional[str] = None  # start the first cycle from these weights instead of at random
     # Later cycles restart the learning-rate schedule from the previous cycle's weights (warm restarts), each with
@@ -61,6 +62,9 @@ class TrainConfig:
     # Adaptation (training.adapt): weight of the squared distance of the weights from the initial ones (L2-SP), which
     # keeps a fine-tuned model close to its parent so it does not forget what the user's few cases do not show.
     anchor_weight: float = 0.0
+    # Each cycle adds one pathology variant per real training case (training.variants: a compressed sac, a lateral
+    # curve, degenerated discs), drawn with that cycle's seed.
+    pathology_variants: bool = True
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
@@ -144,13 +148,17 @@ def disc_margin_in_cycle(config: TrainConfig, cycle: int) -> int:
 
 def train_cycles(real: list[PreparedCase], synthetic_for: Callable[[int], list], config: TrainConfig, log=None):
     """``config.cycles`` training cycles, each from the weights the previous one ended with; cycle c trains on
-    ``real`` (with that cycle's disc margin) plus ``synthetic_for(c)``. Identical to chaining single-cycle runs with
+    ``real`` (with that cycle's disc margin), their pathology variants (``config.pathology_variants``) and
+    ``synthetic_for(c)``. Identical to chaining single-cycle runs with
     ``init_weights``."""
     net = None
     for c in range(config.cycles):
         prefix = f"cycle {c + 1}/{config.cycles}: " if config.cycles > 1 else ""
         margin = disc_margin_in_cycle(config, c)
-        cases = [with_disc_endplate_margin(p, margin) for p in real] + synthetic_for(c)
+        cases = [with_disc_endplate_margin(p, margin) for p in real]
+        if config.pathology_variants:
+            cases += pathology_variants(cases, cycle_config(config, c).seed)
+        cases += synthetic_for(c)
         net = train_network(
             cases,
             cycle_config(config, c),
