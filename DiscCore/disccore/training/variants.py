@@ -17,7 +17,7 @@ unknown.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ SAC_AP_AFTER_MM = (3.0, 12.0)  # the compressed sac's AP diameter at the disc, d
 SAC_MIN_SQUEEZE_MM = 1.0  # a variant narrows the sac by at least this much, or is not made
 SAC_SITE_MIN_DISC_VOXELS = 40  # a disc's section in the midline slice, to take it as a site
 SAC_SEARCH_MM = 30.0  # the sac is looked for this far behind the disc
+SITE_STEP_MM = 0.25  # step along a disc's AP line when looking for its margin and the sac
 BULGE_ROWS_SIGMA_MM = 5.0  # how far along the spine the displacement reaches (Gaussian sigma)
 BULGE_SLICES_SIGMA_MM = 15.0  # and across the sagittal slices: a bulge is broad, the whole sac narrows
 BULGE_ANTERIOR_MM = 12.0  # the disc is stretched back from this far in front of its posterior margin
@@ -53,60 +54,112 @@ def pathology_variants(cases: list[PreparedCase], seed: int) -> list[PreparedCas
     return out
 
 
+@dataclass(frozen=True)
+class SacSite:
+    """Where a disc meets the sac, in the midline sagittal slice: ``point`` (row, column) on the disc's posterior margin
+    on the line through its centroid along ``ap`` (unit, in mm per mm along (row, column), pointing posterior: the
+    disc's long axis in that slice), and the sac's front and back along that line (mm from ``point``)."""
+
+    slice: int
+    point: tuple
+    ap: tuple
+    front_mm: float
+    back_mm: float
+
+    @property
+    def ap_mm(self) -> float:
+        return self.back_mm - self.front_mm
+
+
 def compressed_sac(case: PreparedCase, rng, ap_after_mm=None):
-    """The case with its sac narrowed at one disc to ``ap_after_mm`` (drawn when None); None where the case has no
-    disc with canal behind it in the midline slice. Returns a PreparedCase."""
-    site = _sac_site(case, rng)
-    if site is None:
+    """The case with its sac narrowed at a disc drawn at random to ``ap_after_mm`` (drawn when None); None where the
+    case has no disc with the sac behind it in the midline slice, or the sac is already that narrow."""
+    sites = sac_sites(case)
+    if not sites:
         return None
-    s0, rc, margin, front, back = site
-    col_mm = float(case.spacing[2])
-    ap_before = (back - front) * col_mm
+    site = sites[int(rng.integers(len(sites)))]
     ap_after = float(rng.uniform(*SAC_AP_AFTER_MM)) if ap_after_mm is None else float(ap_after_mm)
-    squeeze = (ap_before - ap_after) / col_mm
-    if squeeze * col_mm < SAC_MIN_SQUEEZE_MM:
+    if site.ap_mm - ap_after < SAC_MIN_SQUEEZE_MM:
         return None
+    return compress_sac_at(case, site, site.ap_mm - ap_after)
+
+
+def compress_sac_at(case: PreparedCase, site: SacSite, squeeze_mm: float) -> PreparedCase:
+    """The case with the sac's front wall at ``site`` pushed back by ``squeeze_mm`` along the site's AP line (the
+    disc stretched behind it, the sac's back wall kept), fading out along the spine and across the slices."""
+    spacing = np.asarray(case.spacing, float)
     ns, nr, nc = case.image.shape
-    rows_sigma = BULGE_ROWS_SIGMA_MM / float(case.spacing[1])
-    r0, r1 = max(0, int(rc - 3 * rows_sigma)), min(nr, int(rc + 3 * rows_sigma) + 1)
-    w_rows = np.exp(-(((np.arange(r0, r1) - rc) / rows_sigma) ** 2))
-    w_slices = np.exp(-(((np.arange(ns) - s0) * float(case.spacing[0]) / BULGE_SLICES_SIGMA_MM) ** 2))
-    shift = squeeze * w_slices[:, None, None] * w_rows[None, :, None]  # (S, R, 1): how far the front wall moves back
-    a = max(0.0, margin - BULGE_ANTERIOR_MM / col_mm)
-    x = np.arange(nc, dtype=float)[None, None, :]
-    moved_front = front + shift
-    # destination column -> source column: the disc stretched back over [a, moved front), the sac squeezed into
-    # [moved front, back], the rest unmoved
-    stretched = a + (x - a) * (front - a) / np.maximum(moved_front - a, 1e-6)
-    squeezed = front + (x - moved_front) * (back - front) / (back - moved_front)
-    src = np.where((x >= a) & (x < moved_front), stretched, np.where((x >= moved_front) & (x <= back), squeezed, x))
+    ap = np.asarray(site.ap)
+    along = np.array([-ap[1], ap[0]])  # the spine's axis in the slice
+    reach = int(np.ceil((3 * BULGE_ROWS_SIGMA_MM + site.back_mm + BULGE_ANTERIOR_MM) / spacing[1]))
+    r0, r1 = max(0, int(site.point[0]) - reach), min(nr, int(site.point[0]) + reach + 1)
+    rows, cols = np.meshgrid(np.arange(r0, r1, dtype=float), np.arange(nc, dtype=float), indexing="ij")
+    d = np.stack([(rows - site.point[0]) * spacing[1], (cols - site.point[1]) * spacing[2]])  # (2, R, C) mm
+    t = np.tensordot(ap, d, axes=1)  # posterior distance from the margin point
+    u = np.tensordot(along, d, axes=1)
+    w_slices = np.exp(-(((np.arange(ns) - site.slice) * spacing[0] / BULGE_SLICES_SIGMA_MM) ** 2))
+    shift = squeeze_mm * w_slices[:, None, None] * np.exp(-((u / BULGE_ROWS_SIGMA_MM) ** 2))[None]
+    t_src = _squeezed_sac_source(np.broadcast_to(t, shift.shape), site.front_mm, site.back_mm, shift)
+    moved = t_src - t  # (S, R, C) mm along ap
+    coords = [
+        np.broadcast_to(np.arange(ns, dtype=float)[:, None, None], shift.shape),
+        rows[None] + moved * ap[0] / spacing[1],
+        cols[None] + moved * ap[1] / spacing[2],
+    ]
     image, target = case.image.copy(), case.target.copy()
-    image[:, r0:r1], target[:, r0:r1] = _resample_along(case.image[:, r0:r1], case.target[:, r0:r1], src, axis=2)
+    image[:, r0:r1], target[:, r0:r1] = _resample_at(case.image, case.target, coords)
     return replace(case, image=image, target=target)
 
 
-def _sac_site(case: PreparedCase, rng):
-    """(midline slice, disc centre row, posterior disc margin column, sac front column, sac back column) at a disc
-    drawn at random among those with canal behind them, or None."""
+def _squeezed_sac_source(t, front, back, shift):
+    """Destination -> source distance along the AP line: the disc stretched back over [-BULGE_ANTERIOR_MM, front +
+    shift), the sac squeezed into [front + shift, back], the rest unmoved."""
+    a = -BULGE_ANTERIOR_MM
+    moved_front = front + shift
+    stretched = a + (t - a) * (front - a) / np.maximum(moved_front - a, 1e-6)
+    squeezed = front + (t - moved_front) * (back - front) / np.maximum(back - moved_front, 1e-6)
+    return np.where((t >= a) & (t < moved_front), stretched, np.where((t >= moved_front) & (t <= back), squeezed, t))
+
+
+def sac_sites(case: PreparedCase) -> list[SacSite]:
+    """The discs of the midline slice (the one with the most canal) with the sac behind them, cranial to caudal."""
     from scipy import ndimage
 
     canal = case.target == CANAL
     if not canal.any():
-        return None
+        return []
     s0 = int(np.argmax(canal.sum(axis=(1, 2))))
     discs, n = ndimage.label(case.target[s0] == DISC)
     sites = []
     for i in range(1, n + 1):
-        rows, cols = np.nonzero(discs == i)
-        if len(rows) < SAC_SITE_MIN_DISC_VOXELS:
-            continue  # a sliver of a disc cut by the slice
-        rc = int(round(rows.mean()))
-        margin = int(cols[rows == rc].max()) if (rows == rc).any() else int(cols.max())
-        behind = np.nonzero(canal[s0, rc, margin : margin + int(SAC_SEARCH_MM / float(case.spacing[2]))])[0]
-        if len(behind) < 3:
-            continue
-        sites.append((s0, rc, margin, margin + int(behind[0]), margin + int(behind[-1]) + 1))
-    return sites[int(rng.integers(len(sites)))] if sites else None
+        site = _site_of(discs == i, canal[s0], s0, np.asarray(case.spacing[1:], float))
+        if site is not None:
+            sites.append(site)
+    return sorted(sites, key=lambda site: site.point[0])
+
+
+def _site_of(disc: np.ndarray, canal: np.ndarray, s0: int, spacing_2d) -> SacSite | None:
+    rows, cols = np.nonzero(disc)
+    if len(rows) < SAC_SITE_MIN_DISC_VOXELS:
+        return None  # a sliver of a disc cut by the slice
+    xy = np.c_[rows * spacing_2d[0], cols * spacing_2d[1]]
+    centre = xy.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov((xy - centre).T))
+    ap = vectors[:, -1] * (1.0 if vectors[1, -1] >= 0 else -1.0)  # the long axis, pointing posterior
+    steps = np.arange(0.0, 60.0 + SAC_SEARCH_MM, SITE_STEP_MM)
+    idx = np.round((centre[None] + steps[:, None] * ap[None]) / spacing_2d).astype(int)
+    ok = (idx >= 0).all(axis=1) & (idx[:, 0] < disc.shape[0]) & (idx[:, 1] < disc.shape[1])
+    idx, steps = idx[ok], steps[ok]
+    in_disc = disc[idx[:, 0], idx[:, 1]]
+    if not in_disc.any():
+        return None
+    margin = steps[np.nonzero(in_disc)[0].max()]
+    behind = (steps > margin) & (steps <= margin + SAC_SEARCH_MM) & canal[idx[:, 0], idx[:, 1]]
+    if behind.sum() * SITE_STEP_MM < 3.0:
+        return None  # under 3 mm of sac behind the disc: none to narrow
+    point = (centre + margin * ap) / spacing_2d
+    front, back = steps[behind].min() - margin, steps[behind].max() + SITE_STEP_MM - margin
+    return SacSite(s0, (float(point[0]), float(point[1])), (float(ap[0]), float(ap[1])), float(front), float(back))
 
 
 def lateral_curve(case: PreparedCase, rng, sagitta_mm=None):
@@ -163,13 +216,18 @@ def _thinned_rows(image, target, top: int, bottom: int, spacing, rng):
 
 
 def _resample_along(image, target, src, axis: int):
-    """(image, target) sampled at source coordinates ``src`` (same shape) along ``axis``, the others unchanged:
-    linear for the image (zero outside), nearest for the target (UNKNOWN outside)."""
-    from scipy import ndimage
-
+    """(image, target) sampled at source coordinates ``src`` (same shape) along ``axis``, the others unchanged."""
     grid = list(np.meshgrid(*[np.arange(n, dtype=float) for n in src.shape], indexing="ij", sparse=True))
     coords = [np.broadcast_to(g, src.shape) for g in grid]
     coords[axis] = src
+    return _resample_at(image, target, coords)
+
+
+def _resample_at(image, target, coords):
+    """(image, target) sampled at the source coordinates ``coords`` (one array per axis): linear for the image (zero
+    outside), nearest for the target (UNKNOWN outside)."""
+    from scipy import ndimage
+
     new_image = ndimage.map_coordinates(image, coords, order=1, mode="constant", cval=0.0).astype(image.dtype)
     new_target = ndimage.map_coordinates(target, coords, order=0, mode="constant", cval=UNKNOWN).astype(target.dtype)
     return new_image, new_target
