@@ -165,17 +165,30 @@ def _site_of(disc: np.ndarray, canal: np.ndarray, s0: int, spacing_2d) -> SacSit
 def lateral_curve(case: PreparedCase, rng, sagitta_mm=None):
     """The case with its sagittal slices shifted left-right along the spine: a C curve (half a sine wave over the
     image) or an S curve (a whole one) of ``sagitta_mm`` (drawn when None)."""
-    ns, nr, nc = case.image.shape
+    nr = case.image.shape[1]
     sagitta = float(rng.uniform(*CURVE_SAGITTA_MM)) if sagitta_mm is None else float(sagitta_mm)
     waves = 0.5 if rng.random() < 0.6 else 1.0
     phase = float(rng.uniform(0, 2 * np.pi)) if waves == 1.0 else 0.0
     sign = 1.0 if rng.random() < 0.5 else -1.0
     rows = np.arange(nr) / max(nr - 1, 1)
-    drift_mm = sign * sagitta * np.sin(2 * np.pi * waves * rows + phase)
-    drift_mm -= drift_mm.mean()  # keep the spine near the middle of the field
+    return curved(case, sign * sagitta * np.sin(2 * np.pi * waves * rows + phase))
+
+
+def c_curve_drift(n_rows: int, row_mm: float, cobb_deg: float) -> np.ndarray:
+    """Left-right drift (mm) per row of a C curve over the whole image (half a sine wave) whose end tangents meet at
+    ``cobb_deg`` (the Cobb angle of a curve spanning the image)."""
+    length = (n_rows - 1) * row_mm
+    amplitude = length / np.pi * np.tan(np.radians(cobb_deg) / 2)
+    return amplitude * np.sin(np.pi * np.arange(n_rows) / max(n_rows - 1, 1))
+
+
+def curved(case: PreparedCase, drift_mm: np.ndarray) -> PreparedCase:
+    """The case with each row's sagittal slices shifted left-right by ``drift_mm`` (one value per row, its mean
+    removed so that the spine stays near the middle of the field)."""
+    drift_mm = np.asarray(drift_mm, float) - float(np.mean(drift_mm))
+    ns = case.image.shape[0]
     src = np.arange(ns, dtype=float)[:, None, None] - (drift_mm / float(case.spacing[0]))[None, :, None]
-    src = np.broadcast_to(src, case.image.shape)
-    image, target = _resample_along(case.image, case.target, src, axis=0)
+    image, target = _resample_along(case.image, case.target, np.broadcast_to(src, case.image.shape), axis=0)
     return replace(case, image=image, target=target)
 
 
@@ -189,30 +202,43 @@ def degenerated_discs(case: PreparedCase, rng):
     picked = rng.choice(np.arange(1, n + 1), size=min(n, int(rng.integers(1, 4))), replace=False)
     image, target = case.image.copy(), case.target
     for i in picked:
-        soft = ndimage.gaussian_filter((discs == i).astype(np.float32), 1.0)
-        image *= 1.0 - (1.0 - float(rng.uniform(*DISC_DARKENING))) * soft
+        image = _darkened(image, discs == i, float(rng.uniform(*DISC_DARKENING)))
     # thin from the lowest disc up, so the rows of the discs above stay where they were found
     for i in sorted(picked, key=lambda i: -np.nonzero(discs == i)[1].mean()):
         rows = np.nonzero((discs == i).any(axis=(0, 2)))[0]
-        image, target = _thinned_rows(image, target, rows.min(), rows.max() + 1, case.spacing, rng)
+        thinning = float(rng.uniform(*DISC_THINNING))
+        image, target = _thinned_rows(image, target, rows.min(), rows.max() + 1, case.spacing, thinning)
     return replace(case, image=image, target=target)
 
 
-def _thinned_rows(image, target, top: int, bottom: int, spacing, rng):
-    """Rows [top, bottom) squeezed by a drawn factor, the rows within DISC_THINNING_REACH_MM above and below
-    stretched to make up for it (rows further away stay)."""
+def degenerate_disc(case: PreparedCase, disc: np.ndarray, darkening: float, thinning: float) -> PreparedCase:
+    """The case with the disc ``disc`` (a mask) darkened by ``darkening`` and its rows squeezed by ``thinning``."""
+    rows = np.nonzero(disc.any(axis=(0, 2)))[0]
+    image = _darkened(case.image, disc, darkening)
+    image, target = _thinned_rows(image, case.target, rows.min(), rows.max() + 1, case.spacing, thinning)
+    return replace(case, image=image, target=target)
+
+
+def _darkened(image: np.ndarray, disc: np.ndarray, factor: float) -> np.ndarray:
+    from scipy import ndimage
+
+    soft = ndimage.gaussian_filter(disc.astype(np.float32), 1.0)  # no hard edge for the network to learn
+    return image * (1.0 - (1.0 - factor) * soft)
+
+
+def _thinned_rows(image, target, top: int, bottom: int, spacing, thinning: float):
+    """Rows [top, bottom) squeezed by ``thinning``, the rows within DISC_THINNING_REACH_MM above and below stretched to
+    make up for it (rows further away stay)."""
     nr = image.shape[1]
     reach = DISC_THINNING_REACH_MM / float(spacing[1])
-    height = bottom - top
-    lost = height * (1.0 - float(rng.uniform(*DISC_THINNING)))
+    lost = (bottom - top) * (1.0 - thinning)
     lo, hi = max(0.0, top - reach), min(float(nr - 1), bottom + reach)
     # destination -> source rows through piecewise-linear knots: (lo, top, bottom, hi) -> (lo, top', bottom', hi)
     knots_dst = [lo, top + lost / 2, bottom - lost / 2, hi]
     knots_src = [lo, float(top), float(bottom), hi]
     dst = np.arange(nr, dtype=float)
     src_rows = np.where((dst >= lo) & (dst <= hi), np.interp(dst, knots_dst, knots_src), dst)
-    src = np.broadcast_to(src_rows[None, :, None], image.shape)
-    return _resample_along(image, target, src, axis=1)
+    return _resample_along(image, target, np.broadcast_to(src_rows[None, :, None], image.shape), axis=1)
 
 
 def _resample_along(image, target, src, axis: int):
