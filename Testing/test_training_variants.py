@@ -1,0 +1,108 @@
+"""Pathology variants of training images (training.variants) and the derived canal's posterior wall (training.derive),
+on a small constructed spine whose geometry is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from disccore.segment.classes import BODY, CANAL, DISC
+from disccore.training import variants
+from disccore.training.data import PreparedCase
+from disccore.training.derive import _without_posterior_spikes
+
+DISC_ROWS = (55, 65)  # one disc, 10 mm high
+DISC_COLS = (20, 60)
+CANAL_COLS = (64, 80)  # a 16 mm sac behind it, 4 mm behind the disc's back
+
+
+def _spine() -> PreparedCase:
+    shape = (21, 120, 100)  # slices right->left, rows superior->inferior, columns anterior->posterior; 1 mm
+    image = np.full(shape, 0.1, np.float32)
+    target = np.zeros(shape, np.int8)
+    target[:, 20:55, DISC_COLS[0] : DISC_COLS[1]] = BODY
+    target[:, 65:100, DISC_COLS[0] : DISC_COLS[1]] = BODY
+    target[:, DISC_ROWS[0] : DISC_ROWS[1], DISC_COLS[0] : DISC_COLS[1]] = DISC
+    for s in range(4, 17):  # the sac's section: widest in the midline slice 10
+        narrower = abs(s - 10)
+        target[s, :, CANAL_COLS[0] + narrower : CANAL_COLS[1] - narrower] = CANAL
+    image[target == BODY] = 0.4
+    image[target == DISC] = 0.8
+    image[target == CANAL] = 1.0
+    return PreparedCase("spine", "vb3", image, target, {BODY, DISC, CANAL}, np.array([1.0, 1.0, 1.0]))
+
+
+def _sac_extent(case: PreparedCase, row: int, slice_: int = 10) -> tuple[int, int]:
+    cols = np.nonzero(case.target[slice_, row] == CANAL)[0]
+    return int(cols.min()), int(cols.max()) + 1
+
+
+def test_the_sac_behind_each_disc_is_found_with_its_ap_diameter():
+    (site,) = variants.sac_sites(_spine())
+    assert site.point[0] == pytest.approx(np.mean(DISC_ROWS) - 0.5, abs=0.5)
+    assert site.ap == pytest.approx((0.0, 1.0), abs=1e-6)  # the disc's long axis: straight back
+    assert site.ap_mm == pytest.approx(CANAL_COLS[1] - CANAL_COLS[0], abs=0.5)
+
+
+def test_compressing_the_sac_narrows_it_at_the_disc_by_the_squeeze_and_keeps_its_back_wall():
+    case = _spine()
+    (site,) = variants.sac_sites(case)
+    squeezed = variants.compress_sac_at(case, site, 6.0)
+    (after,) = variants.sac_sites(squeezed)
+    assert after.ap_mm == pytest.approx(site.ap_mm - 6.0, abs=0.5)
+    row = int(round(site.point[0]))
+    assert _sac_extent(squeezed, row)[1] == CANAL_COLS[1]  # the posterior wall stays
+    assert _sac_extent(squeezed, row)[0] == pytest.approx(CANAL_COLS[0] + 6, abs=1)
+    assert _sac_extent(squeezed, 10) == CANAL_COLS  # far from the disc nothing moved
+    # the disc bulges back (with the thin gap behind it), its signal with it
+    back_of_disc = np.nonzero(squeezed.target[10, row] == DISC)[0].max()
+    assert back_of_disc >= DISC_COLS[1] + 3
+    assert squeezed.image[10, row, back_of_disc] == pytest.approx(0.8, abs=0.1)
+
+
+def test_a_c_curve_has_the_cobb_angle_asked_for_and_moves_the_spine_sideways():
+    drift = variants.c_curve_drift(201, 1.0, 30.0)
+    end_slopes = np.degrees(np.arctan(np.gradient(drift)[[0, -1]]))
+    assert end_slopes[0] - end_slopes[-1] == pytest.approx(30.0, abs=0.5)
+    case = _spine()
+    bent = variants.curved(case, variants.c_curve_drift(case.image.shape[1], 1.0, 30.0))
+
+    def canal_slice_centre(c, row):
+        return np.nonzero((c.target[:, row] == CANAL).any(axis=1))[0].mean()
+
+    moved = [canal_slice_centre(bent, r) - canal_slice_centre(case, r) for r in (5, 60, 114)]
+    expected = variants.c_curve_drift(120, 1.0, 30.0)
+    expected -= expected.mean()
+    assert moved == pytest.approx(list(expected[[5, 60, 114]]), abs=1.0)
+
+
+def test_a_degenerated_disc_is_darker_and_thinner_and_its_label_follows():
+    case = _spine()
+    disc = case.target == DISC
+    worn = variants.degenerate_disc(case, disc, darkening=0.4, thinning=0.6)
+    rows = np.nonzero((worn.target[10] == DISC).any(axis=1))[0]
+    assert len(rows) == pytest.approx(0.6 * (DISC_ROWS[1] - DISC_ROWS[0]), abs=1)
+    assert worn.image[10, int(rows.mean()), 40] == pytest.approx(0.8 * 0.4, abs=0.05)
+    assert (worn.target[10, :15] == case.target[10, :15]).all()  # rows beyond the reach stay
+
+
+def test_variants_are_deterministic_for_a_seed_and_labelled_as_such():
+    cases = [_spine()]
+    first, second = variants.pathology_variants(cases, 7), variants.pathology_variants(cases, 7)
+    assert [v.name for v in first] == [v.name for v in second]
+    assert all(np.array_equal(a.image, b.image) and np.array_equal(a.target, b.target) for a, b in zip(first, second))
+    assert all(v.dataset == "variant" and v.name.startswith("spine+") for v in first)
+    kinds = {v.name.split("+")[1] for seed in range(12) for v in variants.pathology_variants(cases, seed)}
+    assert kinds == set(variants.VARIANT_SHARES)
+
+
+def test_the_derived_sac_is_cut_back_where_it_runs_into_the_fat_behind_it():
+    runs = [(0, 12)] * 30
+    runs[12:20] = [(0, 20)] * 8  # a fat pad behind the sac at a disc level: the bright run goes on
+    runs[25] = None
+    cut = _without_posterior_spikes(runs, 1.0)
+    assert max(r[1] for r in cut if r) <= 12 + 2
+    assert cut[25] is None and cut[0] == (0, 12)
+    narrowing = [(0, 12)] * 30
+    narrowing[12:20] = [(3, 12)] * 8  # a narrowing moves the front wall: untouched
+    assert _without_posterior_spikes(narrowing, 1.0) == narrowing
