@@ -1,0 +1,39 @@
+"""The segmenter a benchmark scores: the shipped model, a model folder or name (``--model``), or a state dict of the
+same architecture (``--weights``, e.g. a fold model written by ``disccore train --folds``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "DiscCore"))
+
+
+def add_model_arguments(parser) -> None:
+    parser.add_argument("--model", help="a model name or folder (default: the shipped model)")
+    parser.add_argument("--weights", help="a state_dict to run in the model's place (same architecture)")
+    parser.add_argument("--threads", type=int, default=2)
+
+
+def segmenter(args):
+    """A function image (SpatialImage) -> label map (SpatialImage) on the image's grid."""
+    import torch
+
+    from disccore.image import SpatialImage
+    from disccore.models import resolve_model
+    from disccore.segment import _segment_on_model_grid, load_network, segment_image
+    from disccore.segment.infer import as_backend
+
+    torch.set_num_threads(args.threads)
+    info = resolve_model(args.model)
+    if not args.weights:
+        return lambda image: segment_image(image, model=args.model, device="cpu", backend="torch")
+    net = load_network(info, "cpu")
+    net.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
+
+    runner = as_backend(net, "cpu")
+
+    def run(image):  # exactly what segment_image does after loading its network
+        return SpatialImage(_segment_on_model_grid(runner, image, info, None), image.geometry)
+
+    return run
