@@ -1,0 +1,184 @@
+"""Real held-out images made scoliotic or degenerated, scored against their manual labels warped the same way.
+
+- **Lateral curves**: each image and its labels bent by a C curve spanning the image (training.variants.curved) with a
+  Cobb angle of 20, 30 and 40 degrees: the share of manual levels named right (the predicted structure overlapping a
+  manual one most carries its name) and the Dice per level, against the unbent image.
+- **Degenerated discs** (images with manual discs): L4-L5 and L5-S1 darkened to 35 % of their signal and thinned to
+  60 % of their height (training.variants.degenerate_disc): disc Dice against the unedited image's, and the measured
+  disc height against the height measured on the edited manual labels.
+
+    PYTHONPATH=DiscCore python benchmarks/pathology_heldout.py --data ../shared/data --weights cv0/fold0.pt --fold 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from model_choice import add_model_arguments, segmenter
+from virtual_compression import held_out_cases
+
+from disccore import anatomy
+from disccore.image import SpatialImage
+from disccore.measure import measure_segmentation
+from disccore.segment.canonical import reorientation_for
+from disccore.training.data import PreparedCase, manual_labels_on_file_grid, read_case
+from disccore.training.train import dice
+from disccore.training.variants import c_curve_drift, curved, degenerate_disc
+
+COBB_DEG = (20.0, 30.0, 40.0)
+DEGENERATED = ("L4-L5", "L5-S1")
+DARKENING, THINNING = 0.35, 0.6
+
+
+class Held:
+    """One held-out image in the canonical layout (image and manual label values) and the way back to its file."""
+
+    def __init__(self, case):
+        self.case = case
+        self.image, self.labels = read_case(case)
+        self.reo = reorientation_for(self.image.geometry.direction)
+        self.canonical = PreparedCase(
+            case.name,
+            case.dataset,
+            self.reo.to_canonical(self.image.array).astype(np.float32),
+            self.reo.to_canonical(self.labels.array).astype(np.int8),
+            spacing=np.asarray(self.reo.spacing(self.image.geometry.spacing)),
+        )
+
+    def as_file(self, edited: PreparedCase) -> tuple[SpatialImage, SpatialImage]:
+        back = lambda a: SpatialImage(np.ascontiguousarray(self.reo.from_canonical(a)), self.image.geometry)  # noqa: E731
+        return back(edited.image), back(np.clip(edited.target, 0, None).astype(np.uint8))
+
+    def manual(self, labels: SpatialImage) -> dict:
+        return manual_labels_on_file_grid(self.case, self.image, labels)
+
+
+def level_scores(predicted: SpatialImage, manual: dict) -> dict:
+    """{level: (named right, Dice)}: named right when the predicted structure overlapping the manual one most has its
+    name."""
+    names = {s.label: s.name for s in anatomy.structures()}
+    out = {}
+    for name, mask in manual.items():
+        values, counts = np.unique(predicted.array[mask], return_counts=True)
+        hits = [(c, v) for v, c in zip(values, counts) if v in names and names[v] != "canal"]
+        right = bool(hits) and names[max(hits)[1]] == name
+        out[name] = (right, dice(predicted.array == anatomy.by_name(name).label, mask))
+    return out
+
+
+def curves(segment, held: Held) -> list[dict]:
+    rows = []
+    base = level_scores(segment(held.image), held.manual(held.labels))
+    for cobb in (0.0, *COBB_DEG):
+        if cobb:
+            drift = c_curve_drift(held.canonical.image.shape[1], float(held.canonical.spacing[1]), cobb)
+            image, labels = held.as_file(curved(held.canonical, drift))
+            scores = level_scores(segment(image), held.manual(labels))
+        else:
+            scores = base
+        for level, (right, d) in scores.items():
+            rows.append({"case": held.case.name, "cobb": cobb, "level": level, "named_right": right, "dice": d})
+    return rows
+
+
+def degenerated(segment, held: Held) -> list[dict]:
+    edited = held.canonical
+    for name in DEGENERATED:
+        value = [v for v, n in manual_values(held).items() if n == name]
+        if value:
+            edited = degenerate_disc(edited, edited.target == value[0], DARKENING, THINNING)
+    image, labels = held.as_file(edited)
+    truth = held.manual(labels)
+    before = level_scores(segment(held.image), held.manual(held.labels))
+    predicted = segment(image)
+    after = level_scores(predicted, truth)
+    measured = {r["level"]: r for r in measure_segmentation(predicted, anatomy.default_label_names()).discs}
+    truth_map = _named_map(truth, labels)
+    expected = {r["level"]: r for r in measure_segmentation(truth_map, anatomy.default_label_names()).discs}
+    rows = []
+    for name in DEGENERATED:
+        if name in before and name in after:
+            got, want = measured.get(name, {}), expected.get(name, {})
+            rows.append(
+                {
+                    "case": held.case.name,
+                    "level": name,
+                    "dice_before": before[name][1],
+                    "dice_after": after[name][1],
+                    "height_measured": got.get("disc_height_mm"),
+                    "height_expected": want.get("disc_height_mm"),
+                }
+            )
+    return rows
+
+
+def manual_values(held: Held) -> dict:
+    """{label value in the file: level name}."""
+    names = held.manual(held.labels)
+    return {int(np.unique(held.labels.array[m])[0]): n for n, m in names.items()}
+
+
+def _named_map(manual: dict, like: SpatialImage) -> SpatialImage:
+    out = np.zeros(like.array.shape, np.uint8)
+    for name, mask in manual.items():
+        out[mask] = anatomy.by_name(name).label
+    return SpatialImage(out, like.geometry)
+
+
+def summarise(curve_rows: list[dict], disc_rows: list[dict]) -> dict:
+    out = {}
+    base = {(r["case"], r["level"]): r for r in curve_rows if r["cobb"] == 0}
+    for cobb in (0.0, *COBB_DEG):
+        rows = [r for r in curve_rows if r["cobb"] == cobb]
+        if rows:
+            loss = [base[(r["case"], r["level"])]["dice"] - r["dice"] for r in rows if (r["case"], r["level"]) in base]
+            out[f"cobb {cobb:g}"] = {
+                "levels": len(rows),
+                "named_right": float(np.mean([r["named_right"] for r in rows])),
+                "dice": float(np.mean([r["dice"] for r in rows])),
+                "dice_loss_vs_unbent": float(np.mean(loss)),
+            }
+    if disc_rows:
+        heights = [r for r in disc_rows if r["height_measured"] is not None and r["height_expected"] is not None]
+        out["degenerated discs"] = {
+            "discs": len(disc_rows),
+            "dice_before": float(np.mean([r["dice_before"] for r in disc_rows])),
+            "dice_after": float(np.mean([r["dice_after"] for r in disc_rows])),
+            "height_abs_error_mm": [round(abs(r["height_measured"] - r["height_expected"]), 2) for r in heights],
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--fold", type=int, default=0)
+    ap.add_argument("--cases", type=int, default=0, help="at most this many images (default: all held-out)")
+    ap.add_argument("-o", "--output", help="write every row and the summary as JSON")
+    add_model_arguments(ap)
+    args = ap.parse_args()
+    segment = segmenter(args)
+    curve_rows, disc_rows = [], []
+    for case in held_out_cases(args.data, args.folds, args.fold, args.cases):
+        held = Held(case)
+        rows = curves(segment, held)
+        curve_rows += rows
+        wrong = [f"{r['level']}@{r['cobb']:g}" for r in rows if not r["named_right"]]
+        print(f"{case.name}: misnamed {wrong or 'none'}", flush=True)
+        if case.dataset == "ivd":
+            disc_rows += degenerated(segment, held)
+            print(f"{case.name} degenerated: {disc_rows[-len(DEGENERATED) :]}", flush=True)
+    summary = summarise(curve_rows, disc_rows)
+    print(json.dumps(summary, indent=1))
+    if args.output:
+        Path(args.output).write_text(
+            json.dumps({"summary": summary, "curves": curve_rows, "discs": disc_rows}, indent=1)
+        )
+
+
+if __name__ == "__main__":
+    main()
