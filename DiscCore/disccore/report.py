@@ -331,12 +331,8 @@ def review_warning(result) -> Optional[str]:
     """The line under the table of a case that needs review (its first quality flag, wrapped), or None."""
     import textwrap
 
-    from .quality.review import review_reasons
+    from .quality.review import review_reasons, review_warning
 
-    data = result.to_dict() if hasattr(result, "to_dict") else dict(result or {})
-    reasons = review_reasons(data)
-    if not reasons:
-        return None
-    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
-    text = f"Needs review: {reasons[0]}{more}; see the qc column"
-    return "\n".join(textwrap.wrap(text, WARNING_WIDTH_CHARS)[:WARNING_MAX_LINES])
+    data = result.to_dict() if hasattr(result, "to_dict") else {"qc": _get(result, "qc")}  # or the case's JSON
+    text = review_warning(review_reasons(data))
+    return "\n".join(textwrap.wrap(text, WARNING_WIDTH_CHARS)[:WARNING_MAX_LINES]) if text else None

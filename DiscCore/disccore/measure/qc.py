@@ -12,11 +12,10 @@ from ..quality.thresholds import THRESHOLDS, QualityThresholds
 
 def geometric_checks(result, thresholds: QualityThresholds = THRESHOLDS) -> tuple[dict, list]:
     """(level -> flags, the case's flags) of a :class:`.result.MeasurementResult`: a body much taller (merged?) or
-    shorter than its neighbours, an implausible disc height, a disc missing between two named bodies."""
+    shorter than the others, an implausible disc height, a disc missing between two named bodies."""
     levels: dict = {}
     heights = {row["level"]: _body_height(row) for row in result.vertebrae}
-    order = [v.name for v in anatomy.vertebrae()]
-    for name, flag in qf.height_flags(heights, order, thresholds).items():
+    for name, flag in qf.height_flags(heights, thresholds).items():
         levels.setdefault(name, []).append(flag)
     for row in result.discs:
         h = row.get("disc_height_mm")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..outputs import atomic_output, check_output_path
-from ..quality.flags import join_flags
+from ..quality.flags import join_flags, merge_flags
 from .definitions import DEFINITIONS
 
 DISC_COLUMNS = (
@@ -98,16 +98,21 @@ class MeasurementResult:
     def add_flags(self, levels: dict, case: list) -> None:
         """Add quality flags (level -> phrases, the case's phrases) and refresh every row's ``qc`` cell."""
         for level, flags in levels.items():
-            self.qc_levels[level] = list(dict.fromkeys(self.qc_levels.get(level, []) + list(flags)))
-        self.qc_case = list(dict.fromkeys(self.qc_case + list(case)))
+            self.qc_levels[level] = merge_flags(self.qc_levels.get(level, []), flags)
+        self.qc_case = merge_flags(self.qc_case, case)
         for row in self.discs + self.vertebrae:
             row["qc"] = join_flags(self.qc_levels.get(row["level"], []) + self.qc_case)
 
     def add_segmentation_quality(self, quality) -> None:
         """The network's quality report (:class:`disccore.segment.quality.SegmentationQuality`): its signals kept,
         its flags merged into the rows'."""
-        self.segmentation_quality = quality.to_dict()
-        self.add_flags(quality.level_flags(), quality.flags)
+        self.add_quality_report(quality.report())
+
+    def add_quality_report(self, report: dict) -> None:
+        """The same from the report as ``disccore segment`` writes it (``NAME.qc.json``: case, levels,
+        segmentation)."""
+        self.segmentation_quality = report.get("segmentation")
+        self.add_flags(report.get("levels") or {}, report.get("case") or [])
 
     def disc(self, level: str) -> Optional[dict]:
         """The row of one disc level, or None."""

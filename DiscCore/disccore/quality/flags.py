@@ -15,6 +15,7 @@ from .thresholds import THRESHOLDS, QualityThresholds
 L5_NOT_RECOGNISED = "L5 not recognised: names counted from the lowest body"
 SECTIONS_DISAGREE = "sections disagree"
 POSSIBLY_MERGED = "possibly merged bodies"
+SHORT_BODY = "a body far shorter than the others"
 LUMBAR_LIKE_BELOW_L5 = "a lumbar-like body below L5 (six lumbar vertebrae?): check the level names"
 NO_L5_S1_DISC = "no L5-S1 disc below L5 (a sacralised L5?): check the level names"
 
@@ -47,27 +48,34 @@ def implausible_disc_height(height_mm: float) -> str:
     return f"implausible disc height {height_mm:.1f} mm"
 
 
+def merge_flags(*lists: Iterable[str]) -> list[str]:
+    """The flags of several lists in order, each once: a flag whose words before its numbers in brackets are
+    already there is left out (a body's height is checked on the model grid and again by the measurement)."""
+    out: dict = {}
+    for flags in lists:
+        for flag in flags:
+            out.setdefault(flag.split(" (")[0], flag)
+    return list(out.values())
+
+
 def join_flags(flags: Iterable[str]) -> str:
     """The ``qc`` cell: the flags once each, in order, joined with "; " (empty when none)."""
-    return "; ".join(dict.fromkeys(f for f in flags if f))
+    return "; ".join(merge_flags(f for f in flags if f))
 
 
-def height_flags(heights: dict, order, thresholds: QualityThresholds = THRESHOLDS) -> dict[str, str]:
-    """Body name -> flag for the bodies much taller (merged?) or much shorter than the median of their anatomical
-    neighbours that have a height. ``heights``: name -> height (mm; None when unknown); ``order``: the body names
-    cranial -> caudal."""
-    order = list(order)
+def height_flags(heights: dict, thresholds: QualityThresholds = THRESHOLDS) -> dict[str, str]:
+    """Body name -> flag for the bodies much taller (merged?) or much shorter than the others: compared with the
+    median height of the other bodies (not only the two next to it, whose mean a merged neighbour would skew; lumbar
+    bodies differ far less than the factors allow). ``heights``: name -> height (mm; None when unknown)."""
+    known = {n: float(h) for n, h in heights.items() if h}
     out = {}
-    for k, name in enumerate(order):
-        if heights.get(name) is None:
+    for name, h in known.items():
+        others = [v for n, v in known.items() if n != name]
+        if len(others) < 2:  # one other body: which of the two is odd cannot be told
             continue
-        neighbours = [heights.get(order[j]) for j in (k - 1, k + 1) if 0 <= j < len(order)]
-        neighbours = [h for h in neighbours if h]
-        if not neighbours:
-            continue
-        typical, h = float(np.median(neighbours)), float(heights[name])
+        typical = float(np.median(others))
         if h > thresholds.merged_body_height_factor * typical:
-            out[name] = f"{POSSIBLY_MERGED} (height {h:.0f} mm, neighbours {typical:.0f} mm)"
+            out[name] = f"{POSSIBLY_MERGED} (height {h:.0f} mm, the others {typical:.0f} mm)"
         elif h < thresholds.short_body_height_factor * typical:
-            out[name] = f"body height {h:.0f} mm, far below its neighbours' {typical:.0f} mm"
+            out[name] = f"{SHORT_BODY} (height {h:.0f} mm, the others {typical:.0f} mm)"
     return out

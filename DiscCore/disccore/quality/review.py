@@ -19,3 +19,11 @@ def review_line(case: str, reasons: list, max_reasons: int = 3) -> str:
     shown = "; ".join(reasons[:max_reasons])
     more = f" (+{len(reasons) - max_reasons} more)" if len(reasons) > max_reasons else ""
     return f"{case} needs review: {shown}{more}"
+
+
+def review_warning(reasons: list) -> str:
+    """The one-line warning of the report picture and the Slicer panels ("" when nothing was flagged)."""
+    if not reasons:
+        return ""
+    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return f"Needs review: {reasons[0]}{more}; see the qc column"

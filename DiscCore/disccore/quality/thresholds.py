@@ -21,9 +21,9 @@ class QualityThresholds:
     #: fewer lumbar bodies (L1..L5) named than this is flagged (a short field of view, or four lumbar vertebrae)
     expected_lumbar_bodies: int = 5
     # --- from the masks alone (disccore.measure.qc) and from the model grid (both flag "possibly merged bodies")
-    #: a body this many times taller than the median of its neighbours may be two bodies merged
+    #: a body this many times taller than the median of the other bodies may be two bodies merged
     merged_body_height_factor: float = 1.5
-    #: a body shorter than this share of its neighbours' median height is flagged (a fracture, a body cut short)
+    #: a body shorter than this share of the other bodies' median height is flagged (a fracture, a body cut short)
     short_body_height_factor: float = 0.6
     #: disc heights (mean, mm) outside this range are implausible for a lumbar disc
     min_disc_height_mm: float = 1.5

@@ -139,7 +139,7 @@ def _lps(mask: np.ndarray, box, geometry) -> np.ndarray:
 
 def _flag_heights(q: SegmentationQuality, thresholds: QualityThresholds) -> None:
     heights = {n: s.height_mm for n, s in q.structures.items() if s.height_mm is not None}
-    for name, flag in qf.height_flags(heights, [v.name for v in anatomy.vertebrae()], thresholds).items():
+    for name, flag in qf.height_flags(heights, thresholds).items():
         q.structures[name].flags.append(flag)
 
 
