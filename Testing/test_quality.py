@@ -19,7 +19,7 @@ from disccore.quality import THRESHOLDS
 from disccore.quality import flags as qf
 from disccore.quality.review import review_line, review_reasons
 from disccore.segment.classes import BODY, L5_BODY
-from disccore.segment.column import OFF_COLUMN
+from disccore.segment.column import OFF_COLUMN, SMALL_PIECE
 from disccore.segment.levels import LevelReport, name_levels
 from disccore.segment.naming import SACRUM, lumbar_like_below_l5
 from disccore.segment.quality import assess_segmentation, section_agreement
@@ -128,10 +128,12 @@ def test_transitional_anatomy_hints(straight):
     assert _assess(straight, labels=labels).flags == [qf.few_lumbar_bodies(4, 5)]
 
 
-def test_pieces_set_aside_are_flagged_unless_expected(straight):
-    assert _assess(straight, rep=LevelReport(dropped=[SACRUM])).flags == []
-    q = _assess(straight, rep=LevelReport(dropped=[SACRUM, OFF_COLUMN, OFF_COLUMN]))
-    assert q.flags == [qf.set_aside(f"{OFF_COLUMN} (2)")]
+def test_pieces_set_aside_are_flagged_only_when_they_may_shift_the_names(straight):
+    usual = [SACRUM, SMALL_PIECE, "a disc not between two named vertebrae"]
+    assert _assess(straight, rep=LevelReport(dropped=usual)).flags == []
+    q = _assess(straight, rep=LevelReport(dropped=usual + [OFF_COLUMN, OFF_COLUMN]))
+    assert q.flags == [qf.set_aside(f"{OFF_COLUMN} (2)")]  # a body taken off the column would shift the names
+    assert q.set_aside == usual + [OFF_COLUMN, OFF_COLUMN]  # the raw signal keeps them all
 
 
 def test_a_lumbar_like_body_below_l5_is_counted_a_sacral_one_not():

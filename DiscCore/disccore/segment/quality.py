@@ -16,10 +16,7 @@ from ..quality.thresholds import THRESHOLDS, QualityThresholds
 from .classes import BODY, CANAL, DISC, L5_BODY
 from .levels import LevelReport
 from .masks import left_right_axis
-from .naming import ABOVE_T11, BELOW_L5, SACRUM
 
-#: pieces the level naming sets aside as a matter of course: not flagged (a body below L5 is judged apart)
-EXPECTED_SET_ASIDE = (SACRUM, ABOVE_T11, BELOW_L5)
 LUMBAR = ("L1", "L2", "L3", "L4", "L5")
 HEIGHT_PERCENTILES = (2.0, 98.0)  # a body's height: the spread of its voxels' heights between these (no stray voxel)
 
@@ -115,7 +112,8 @@ def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> St
         q.height_mm = float(np.ptp(np.percentile(_lps(mask, box, geometry)[:, 2], HEIGHT_PERCENTILES)))
     if q.confidence < thresholds.min_confidence:
         q.flags.append(qf.low_confidence(q.confidence))
-    if q.slice_agreement is not None and q.slice_agreement < thresholds.min_slice_agreement:
+    min_agreement = thresholds.min_canal_slice_agreement if kind == "canal" else thresholds.min_slice_agreement
+    if q.slice_agreement is not None and q.slice_agreement < min_agreement:
         q.flags.append(qf.sections_disagree(q.slice_agreement))
     return q
 
@@ -156,9 +154,9 @@ def case_flags(q: SegmentationQuality, level_report, thresholds: QualityThreshol
         out.append(qf.few_lumbar_bodies(q.lumbar_bodies, thresholds.expected_lumbar_bodies))
     if q.lateral_drift_mm is not None and q.lateral_drift_mm > thresholds.max_lateral_drift_mm:
         out.append(qf.lateral_curve(q.lateral_drift_mm))
-    unexpected = [d for d in q.set_aside if d not in EXPECTED_SET_ASIDE]
-    if unexpected:
-        out.append(qf.set_aside(LevelReport(dropped=unexpected).summary()))
+    flagged = [d for d in q.set_aside if d in thresholds.flagged_set_aside]
+    if flagged:
+        out.append(qf.set_aside(LevelReport(dropped=flagged).summary()))
     canal = q.structures.get(anatomy.canal().name)
     out += [f"canal: {f}" for f in (canal.flags if canal else [])]
     return out
