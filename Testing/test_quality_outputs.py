@@ -136,3 +136,16 @@ def test_run_on_the_bundled_sample_writes_the_quality_report(tmp_path):
     assert signals["lumbar_bodies"] >= 1 and isinstance(signals["anchored_on_l5"], bool)
     assert all(0.0 <= s["confidence"] <= 1.0 for s in signals["structures"].values())
     assert any(s["slice_agreement"] is not None for s in signals["structures"].values())
+
+
+def test_measure_alone_flags_a_missing_disc_in_its_csv_and_on_stderr(tmp_path, phantom, capfd):  # noqa: F811
+    from disccore import anatomy
+    from disccore.io import write_segmentation
+
+    arr = phantom.labels.array.copy()
+    arr[arr == anatomy.by_name("L3-L4").label] = 0  # as after deleting a segment in Slicer
+    write_segmentation(SpatialImage(arr, phantom.labels.geometry), tmp_path / "edited.seg.nrrd")
+    assert main(["measure", str(tmp_path / "edited.seg.nrrd"), "-o", str(tmp_path / "d.csv"), "-q"]) == 0
+    flag = qf.missing_disc("L3-L4", "L3", "L4")
+    assert {r["qc"] for r in csv.DictReader((tmp_path / "d.csv").open())} == {flag}
+    assert f"disccore measure: warning: edited.seg.nrrd needs review: {flag}" in capfd.readouterr().err
