@@ -93,7 +93,7 @@ def assess_segmentation(
         lumbar_like_below_l5=int(level_report.lumbar_like_below_l5),
     )
     _flag_heights(q, thresholds)
-    q.flags = case_flags(q, level_report, thresholds)
+    q.flags = case_flags(q, thresholds)
     return q
 
 
@@ -141,7 +141,7 @@ def _flag_heights(q: SegmentationQuality, thresholds: QualityThresholds) -> None
         q.structures[name].flags.append(flag)
 
 
-def case_flags(q: SegmentationQuality, level_report, thresholds: QualityThresholds = THRESHOLDS) -> list:
+def case_flags(q: SegmentationQuality, thresholds: QualityThresholds = THRESHOLDS) -> list:
     """The case's flags: the naming's doubts, the column's shape, a weak canal."""
     out = []
     if not q.anchored_on_l5:
