@@ -60,7 +60,7 @@ def run(args) -> int:
     from discmrml.headless import get_scene
     from discmrml.pipeline import run_case
 
-    options = batch_options(args, hint=" with --input")
+    options = batch_options(args, hint=" with --input", prog="batch.py")
     scene = get_scene()
 
     def case_in_scene(path, outdir, **case_options):

@@ -227,6 +227,8 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._measure(showLayout=True)
 
     def _measure(self, showLayout: bool) -> None:
+        from discmrml.panels import status_with_warning
+
         p = self._parameterNode
         measured = self.logic.measure(
             p.segmentation, p.sourceVolume, tableNode=p.table, chartNode=p.chart, showLines=p.showLines
@@ -234,7 +236,7 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         p.table, p.chart = measured.table_node, measured.chart_node
         if showLayout:
             self.logic.showResults(measured)
-        self.ui.statusLabel.text = measured.summary() + "."
+        self.ui.statusLabel.text = status_with_warning(measured.summary() + ".", measured.review_warning())
 
     def onExportButton(self) -> None:
         p = self._parameterNode

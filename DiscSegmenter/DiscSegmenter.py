@@ -294,6 +294,8 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.setRunning(True)
 
     def onPoll(self) -> None:
+        from discmrml.panels import status_with_warning
+
         if self._teach.poll():
             return
         if self._job is None or self._job.poll() is None:
@@ -307,7 +309,8 @@ class DiscSegmenterWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 node, update = job.finish(p.outputSegmentation, replace=p.replaceEdited)
                 node.CreateClosedSurfaceRepresentation()
                 slicer.util.setSliceViewerLayers(background=p.inputVolume)
-                self.ui.statusLabel.text = f"Done in {job.seconds:.1f} s: {update.summary()}."
+                done = f"Done in {job.seconds:.1f} s: {update.summary()}."
+                self.ui.statusLabel.text = status_with_warning(done, update.review_warning())
         finally:
             self.setRunning(False)
 

@@ -4,7 +4,7 @@
 the JSON holds the disc rows, as disccore's does) and logs each call as ``case pid`` to ``BATCH_CALLS_LOG``.
 Case names starting with ``bad`` raise an InputError, ``crash`` end their process at once, ``slow`` sleep
 ``BATCH_SLOW_S`` seconds on their first call, in the middle of writing an output (their pid goes to
-``BATCH_SLOW_PID``), ``bug`` raise a ValueError.
+``BATCH_SLOW_PID``), ``bug`` raise a ValueError, ``flagged`` carry a quality flag (in their JSON too).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 from disccore.errors import InputError
 from disccore.outputs import atomic_output, check_output_path, write_text_atomic
 from disccore.pipeline import CaseOutputs, CaseResult
+
+FLAG = "L5 not recognised: names counted from the lowest body"
 
 
 def disc_rows(case: str) -> list:
@@ -61,11 +63,18 @@ def fake_case(path, outdir, *, case, progress=None, model=None, device="auto", o
     for p in outputs.all():
         check_output_path(p, overwrite)
     rows = disc_rows(case)
+    qc = {"case": [FLAG] if case.startswith("flagged") else [], "levels": {}}
     for p in outputs.all():
-        text = json.dumps({"discs": rows}) if p == outputs.json else f"{p.name} from {Path(path).name}\n"
+        text = json.dumps({"discs": rows, "qc": qc}) if p == outputs.json else f"{p.name} from {Path(path).name}\n"
         write_text_atomic(p, text, overwrite=overwrite)
     return CaseResult(
-        case=case, input=Path(path), ok=True, seconds=time.monotonic() - start, outputs=outputs, disc_rows=rows
+        case=case,
+        input=Path(path),
+        ok=True,
+        seconds=time.monotonic() - start,
+        outputs=outputs,
+        disc_rows=rows,
+        review=list(qc["case"]),
     )
 
 

@@ -7,7 +7,7 @@ volume whose voxels hold scheme label values comes back as exactly that label ma
 
 Environment knobs: FAKE_SEGMENT_RECORD=path (write argv as JSON), FAKE_SEGMENT_SLEEP=seconds (after
 starting a grandchild ``sleep`` whose pid goes to FAKE_SEGMENT_CHILD_PID=path), FAKE_SEGMENT_FAIL=
-"code:message" (fail like disccore does).
+"code:message" (fail like disccore does), FAKE_SEGMENT_QC=JSON text (written as the quality report OUT.qc.json).
 """
 
 import json
@@ -71,6 +71,9 @@ def main(argv):
     for value in sorted(int(v) for v in np.unique(labels) if v in names):
         slicerio.add_segment(seg, labels == value, {"id": names[value], "name": names[value], "color": [0.5, 0.5, 0.5]})
     slicerio.write_segmentation(output, seg)
+    if os.environ.get("FAKE_SEGMENT_QC"):  # the quality report disccore segment writes beside its output
+        with open(output[: -len(".seg.nrrd")] + ".qc.json", "w") as f:
+            f.write(os.environ["FAKE_SEGMENT_QC"])
     print("segment [########] 100.0%    0.3s done", file=sys.stderr, flush=True)
     print(output)
     return 0

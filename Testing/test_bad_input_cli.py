@@ -32,6 +32,7 @@ from disccore.errors import (
 )
 from disccore.image import Geometry, SpatialImage
 from disccore.io import read_image, read_labelmap, write_image, write_segmentation
+from disccore.segment.quality import SegmentationQuality
 
 CASE_SUFFIXES = (".seg.nrrd", "_discs.csv", "_vertebrae.csv", "_measurements.json", "_report.png")
 
@@ -107,7 +108,9 @@ def finds_nothing(monkeypatch):
     import disccore.segment as seg
 
     monkeypatch.setattr(
-        seg, "segment_image", lambda image, **kw: SpatialImage.like(np.zeros(image.geometry.size, np.uint8), image)
+        seg,
+        "segment_image_with_quality",
+        lambda image, **kw: (SpatialImage.like(np.zeros(image.geometry.size, np.uint8), image), SegmentationQuality()),
     )
 
 
@@ -371,7 +374,7 @@ def test_unwritable_output_folder_fails_before_any_work(tmp_path, phantom_file, 
         raise AssertionError("the model ran before the output folder was checked")
 
     monkeypatch.setattr(outputs.tempfile, "mkstemp", no_space)
-    monkeypatch.setattr(seg, "segment_image", must_not_run)
+    monkeypatch.setattr(seg, "segment_image_with_quality", must_not_run)
     for argv in (
         ["run", str(phantom_file), "-o", str(tmp_path / "res")],
         ["segment", str(phantom_file), "-o", str(tmp_path / "o.seg.nrrd")],
@@ -558,7 +561,11 @@ def test_no_orientation_warning_is_one_clean_line(tmp_path, phantom, monkeypatch
     import disccore.segment as seg
 
     nib = pytest.importorskip("nibabel")
-    monkeypatch.setattr(seg, "segment_image", lambda image, **kw: SpatialImage.like(phantom.labels.array, image))
+    monkeypatch.setattr(
+        seg,
+        "segment_image_with_quality",
+        lambda image, **kw: (SpatialImage.like(phantom.labels.array, image), SegmentationQuality()),
+    )
     g = phantom.image.geometry
     nib.save(nib.Nifti1Image(phantom.image.array, np.diag(list(g.spacing) + [1.0])), str(tmp_path / "noorient.nii.gz"))
     _patch_nifti(tmp_path / "noorient.nii.gz", qform_code=0, sform_code=0)

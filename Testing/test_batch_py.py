@@ -85,8 +85,17 @@ def test_missing_input_fails_without_creating_the_output_folder(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+#: the quality report the stand-in model writes beside its segmentation (as disccore segment does)
+QUALITY_REPORT = {"case": ["L5 not recognised: names counted from the lowest body"], "levels": {}, "segmentation": {}}
+
+
 def _run_batch(tmp_path, *extra):
-    env = dict(os.environ, DISCCORE_PYTHON=f"{sys.executable} {FAKE}", PYTHONPATH="")
+    env = dict(
+        os.environ,
+        DISCCORE_PYTHON=f"{sys.executable} {FAKE}",
+        PYTHONPATH="",
+        FAKE_SEGMENT_QC=json.dumps(QUALITY_REPORT),
+    )
     return subprocess.run(
         [
             sys.executable,
@@ -125,6 +134,7 @@ def test_batch_py_segments_measures_and_survives_a_broken_case(tmp_path):
             rows = list(csv.DictReader(f))
         assert list(rows[0]) == list(DISC_COLUMNS)
         assert [r["level"] for r in rows] == ["L4-L5"]
+        assert rows[0]["qc"] == QUALITY_REPORT["case"][0]  # the model's quality flags reach the CSV
         assert float(rows[0]["disc_volume_mm3"]) == pytest.approx(24 * 6 * 7 * 0.6 * 0.6 * 3.5, rel=1e-6)
         assert (out / f"{case}_report.png").stat().st_size > 0  # the files of 'disccore run', all of them
         assert json.loads((out / f"{case}_measurements.json").read_text())["discs"][0]["level"] == "L4-L5"
@@ -134,6 +144,8 @@ def test_batch_py_segments_measures_and_survives_a_broken_case(tmp_path):
         summary = {r["case"]: r for r in csv.DictReader(f)}
     assert set(summary) == {"good_a", "good_b", "broken"}
     assert summary["good_a"]["status"] == "ok" and summary["good_a"]["L4-L5 disc_volume_mm3"]
+    assert summary["good_a"]["needs_review"] == "yes" and summary["broken"]["needs_review"] == ""
+    assert "batch.py: warning: good_a needs review: L5 not recognised" in proc.stderr
     assert summary["broken"]["status"] == "failed" and summary["broken"]["error"]
     assert (out / "all_levels.csv").exists()
 

@@ -32,15 +32,16 @@ def phantom():
 def fake_segmenter(monkeypatch, phantom):
     """Replace the model with one that returns the phantom's truth on the phantom's grid."""
     import disccore.segment as seg
+    from disccore.segment.quality import SegmentationQuality
 
-    def segment_image(image, model=None, device="auto", progress=None):
+    def segment_image_with_quality(image, model=None, device="auto", progress=None):
         if not image.geometry.same_grid(phantom.labels.geometry):
             raise AssertionError("stand-in segmenter only knows the phantom grid")
         if progress:
             progress(1.0, "segmented")
-        return SpatialImage(phantom.labels.array.copy(), image.geometry)
+        return SpatialImage(phantom.labels.array.copy(), image.geometry), SegmentationQuality(lumbar_bodies=5)
 
-    monkeypatch.setattr(seg, "segment_image", segment_image)
+    monkeypatch.setattr(seg, "segment_image_with_quality", segment_image_with_quality)
 
 
 @pytest.fixture

@@ -161,6 +161,35 @@ def test_auto_update_failure_is_logged_and_shown_in_one_line_without_a_dialog(sc
     assert "DiscMeasure: auto-update failed" in caplog.text and "second line of detail" in caplog.text
 
 
+def test_measure_panel_shows_the_quality_warning_on_its_status_line(scene, monkeypatch):
+    module = load_module(monkeypatch, "DiscMeasure")
+
+    class Measured:
+        table_node = chart_node = None
+
+        def __init__(self, warning):
+            self.warning = warning
+
+        def summary(self):
+            return "5 disc level(s) measured"
+
+        def review_warning(self):
+            return self.warning
+
+    widget = module.DiscMeasureWidget()
+    widget.ui = _measure_ui()
+    widget._parameterNode = types.SimpleNamespace(
+        segmentation=object(), sourceVolume=None, table=None, chart=None, showLines=False
+    )
+    for warning, status in (
+        ("", "5 disc level(s) measured."),
+        ("Needs review: x; see the qc column", "5 disc level(s) measured. \u26a0 Needs review: x; see the qc column"),
+    ):
+        widget.logic = types.SimpleNamespace(measure=lambda *a, w=warning, **k: Measured(w))
+        widget._measure(showLayout=False)
+        assert widget.ui.statusLabel.text == status
+
+
 # --- 2. Slicer 5.8: bindings do not pile up ------------------------------------------------------
 def test_entering_the_module_again_does_not_pile_up_bindings_on_slicer_5_8(scene, monkeypatch):
     module = load_module(monkeypatch, "DiscMeasure")

@@ -81,6 +81,30 @@ def test_segment_volume_out_of_process_exact_labels_and_progress(scene, tmp_path
     assert not any(Path(p).exists() for p in argv[3:4])  # the temporary input was removed
 
 
+def test_the_models_quality_report_reaches_the_panel_and_the_table(scene, monkeypatch):
+    from discmrml.panels import status_with_warning
+    from discmrml.pipeline import measure_segmentation_node
+    from discmrml.runner import segment_volume_node
+    from discmrml.tables import table_rows
+
+    flag = "L5 not recognised: names counted from the lowest body"
+    report = {"case": [flag], "levels": {"L4-L5": ["low confidence 0.50"]}, "segmentation": {"lumbar_bodies": 2}}
+    volume, _ = _volume(scene)
+    node, update = segment_volume_node(volume, python=FAKE_PYTHON)
+    assert update.quality is None and update.review_warning() == ""  # no report written: no warning
+    monkeypatch.setenv("FAKE_SEGMENT_QC", json.dumps(report))
+    node, update = segment_volume_node(volume, node, python=FAKE_PYTHON, replace=True)
+    assert update.quality == report
+    status = status_with_warning("Done.", update.review_warning())
+    assert status == f"Done. \u26a0 Needs review: {flag} (+1 more); see the qc column" and "\n" not in status
+    measured = measure_segmentation_node(node, volume, lines=False, quality=update.quality)
+    names, rows = table_rows(measured.table_node)
+    # the measurement's own check of this small test disc first, then the model's flags
+    assert rows and rows[0][names.index("qc")] == f"implausible disc height 1.2 mm; low confidence 0.50; {flag}"
+    assert measured.review_warning() == f"Needs review: {flag} (+2 more); see the qc column"
+    assert measured.result.to_dict()["qc"]["segmentation"] == {"lumbar_bodies": 2}
+
+
 def test_child_errors_become_typed_errors(scene, monkeypatch):
     from disccore.errors import ModelError
     from discmrml.runner import segment_volume_node

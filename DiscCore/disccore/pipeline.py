@@ -48,6 +48,7 @@ class CaseResult:
     outputs: Optional[CaseOutputs] = None
     disc_rows: list = field(default_factory=list)
     error: str = ""
+    review: list = field(default_factory=list)  # why the case needs review (its quality flags); empty: it does not
 
 
 def case_name(path: Path) -> str:
@@ -94,8 +95,9 @@ def run_case(
     """
     from .io import read_image, write_segmentation
     from .measure import measure_segmentation, write_disc_csv, write_json, write_vertebra_csv
+    from .quality.review import review_reasons
     from .report import render_report
-    from .segment import segment_image
+    from .segment import segment_image_with_quality
     from .segment.checks import check_something_found
 
     start = time.monotonic()
@@ -110,11 +112,15 @@ def run_case(
 
     report(progress, 0.0, f"{case}: reading")
     image = read_image(image_path, series=series)
-    labels = segment_image(image, model=model, device=device, progress=sub_progress(progress, 0.02, 0.85))
+    labels, quality = segment_image_with_quality(
+        image, model=model, device=device, progress=sub_progress(progress, 0.02, 0.85)
+    )
     check_something_found(labels)
     names = {s.label: s.name for s in anatomy.structures()}
     report(progress, 0.87, f"{case}: measuring")
     result = measure_segmentation(labels, names, progress=sub_progress(progress, 0.87, 0.95))
+    if quality is not None:
+        result.add_segmentation_quality(quality)
     report(progress, 0.96, f"{case}: writing")
     with staged_outputs(outputs.all(), overwrite) as staged:
         write_segmentation(labels, staged[outputs.segmentation], names)
@@ -123,7 +129,8 @@ def run_case(
         write_json(result, staged[outputs.json])
         render_report(image, labels, names, result, staged[outputs.report_png])
     report(progress, 1.0, f"{case}: done")
-    return CaseResult(case, image_path, True, time.monotonic() - start, outputs, list(result.discs))
+    reasons = review_reasons(result.to_dict())
+    return CaseResult(case, image_path, True, time.monotonic() - start, outputs, list(result.discs), review=reasons)
 
 
 # The batch moved to disccore.batch; these names stay importable from here (lazily: disccore.batch imports us).

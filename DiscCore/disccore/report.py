@@ -38,6 +38,9 @@ STENOSIS_COLOURS = {"absolute": "#ef9a9a", "relative": "#ffe082"}
 NO_STENOSIS = "none"
 UNLABELLED_GREY = (0.7, 0.7, 0.7)
 OVERLAY_ALPHA = 0.38
+FOOTNOTE_HEIGHT = 0.05  # of the table's axes: the two lines of the field-of-view footnote
+WARNING_WIDTH_CHARS = 62  # the review warning under the table, wrapped to the table's width
+WARNING_MAX_LINES = 3
 _LINE_COLOURS = {"canal": "#00e5ff", "anterior": "#ffd54f", "posterior": "#ff8a65", "middle": "#fff176"}
 
 
@@ -313,7 +316,23 @@ def _draw_table(fig, tax, result, spacing):
     for r, colour in enumerate(stenosis_colours(rows), start=1):
         if colour:
             table[r, grade_col].set_facecolor(colour)
-    if footnote:  # just under the table, wherever its rows end
-        box = table.get_window_extent(fig.canvas.get_renderer()).transformed(tax.transAxes.inverted())
-        tax.text(box.x0, box.y0 - 0.01, footnote, ha="left", va="top", fontsize=8, transform=tax.transAxes)
+    box = table.get_window_extent(fig.canvas.get_renderer()).transformed(tax.transAxes.inverted())
+    below = box.y0 - 0.01  # just under the table, wherever its rows end
+    if footnote:
+        tax.text(box.x0, below, footnote, ha="left", va="top", fontsize=8, transform=tax.transAxes)
+        below -= FOOTNOTE_HEIGHT
+    warning = review_warning(result)
+    if warning:
+        tax.text(box.x0, below, warning, ha="left", va="top", fontsize=9, color="#b00000", transform=tax.transAxes)
     return table
+
+
+def review_warning(result) -> Optional[str]:
+    """The line under the table of a case that needs review (its first quality flag, wrapped), or None."""
+    import textwrap
+
+    from .quality.review import review_reasons, review_warning
+
+    data = result.to_dict() if hasattr(result, "to_dict") else {"qc": _get(result, "qc")}  # or the case's JSON
+    text = review_warning(review_reasons(data))
+    return "\n".join(textwrap.wrap(text, WARNING_WIDTH_CHARS)[:WARNING_MAX_LINES]) if text else None

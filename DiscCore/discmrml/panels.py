@@ -34,3 +34,8 @@ def connect_gui(parameter_node, ui):
 def disconnect_gui(parameter_node, tag) -> None:
     if parameter_node is not None and tag is not None:
         parameter_node.disconnectGui(tag)
+
+
+def status_with_warning(status: str, warning: str) -> str:
+    """A panel's status line, with the quality warning after it (one line: the label stays one line high)."""
+    return f"{status} \u26a0 {warning}" if warning else status

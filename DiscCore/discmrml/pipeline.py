@@ -34,6 +34,12 @@ class Measurement:
     labels: object = None  # the measured label map (disccore.image.SpatialImage)
     label_names: dict = field(default_factory=dict)
 
+    def review_warning(self) -> str:
+        """One line when a quality flag was raised on the case or a level ("" otherwise)."""
+        from disccore.quality.review import review_reasons, review_warning
+
+        return review_warning(review_reasons(self.result.to_dict()))
+
     def summary(self) -> str:
         levels = ", ".join(row.get("level", "?") for row in self.result.discs) or "no disc levels"
         text = f"{len(self.result.discs)} disc level(s) measured ({levels})"
@@ -77,11 +83,13 @@ def measure_segmentation_node(
     chart_node=None,
     lines: bool = True,
     progress: Optional[ProgressCallback] = None,
+    quality: Optional[dict] = None,
 ) -> Measurement:
     """Measure a segmentation node; fill (or create) the table, chart and line nodes.
 
     The label map is taken on the source volume's grid when given, else on the segmentation's
-    reference geometry. Lines are placed under the segmentation's parent transform.
+    reference geometry. Lines are placed under the segmentation's parent transform. ``quality``: the model's
+    quality report (:attr:`.segmentations.SegmentUpdate.quality`), merged into the rows' ``qc`` cells.
     """
     from disccore.measure import VERTEBRA_COLUMNS, measure_segmentation
 
@@ -92,6 +100,8 @@ def measure_segmentation_node(
     report(progress, 0.0, "reading the segmentation")
     labels, names, ignored = segmentation_to_labelmap(segmentation_node, source_volume)
     result = measure_segmentation(labels, names, progress=sub_progress(progress, 0.1, 0.85))
+    if quality:
+        result.add_quality_report(quality)
     report(progress, 0.9, "filling the table")
     base = segmentation_node.GetName()
     scene = segmentation_node.GetScene() or get_scene()
@@ -139,6 +149,7 @@ def run_case(
     from disccore.measure import write_json
     from disccore.outputs import check_output_path
     from disccore.pipeline import CaseOutputs, CaseResult, case_name
+    from disccore.quality.review import review_reasons
     from disccore.report import render_report
 
     from .segmentations import save_segmentation
@@ -156,13 +167,15 @@ def run_case(
     report(progress, 0.0, f"{case}: reading")
     image = read_image(image_path)
     volume = image_to_volume(image, name=case, scene=scene)
-    segmentation, _ = segment_volume(
+    segmentation, update = segment_volume(
         volume, model=model, device=device, python=python, progress=sub_progress(progress, 0.02, 0.85)
     )
     segmentation.SetName(f"{case} segmentation")
     save_segmentation(segmentation, outputs.segmentation, overwrite=overwrite)
     report(progress, 0.87, f"{case}: measuring")
-    measured = measure_segmentation_node(segmentation, volume, lines=True, progress=sub_progress(progress, 0.87, 0.95))
+    measured = measure_segmentation_node(
+        segmentation, volume, lines=True, progress=sub_progress(progress, 0.87, 0.95), quality=update.quality
+    )
     write_table_csv(measured.table_node, outputs.discs_csv, overwrite=overwrite)
     write_table_csv(measured.vertebra_table_node, outputs.vertebrae_csv, overwrite=overwrite)
     write_json(measured.result, outputs.json, overwrite=overwrite)
@@ -178,4 +191,5 @@ def run_case(
         seconds=time.monotonic() - start,
         outputs=outputs,
         disc_rows=list(measured.result.discs),
+        review=review_reasons(measured.result.to_dict()),
     )

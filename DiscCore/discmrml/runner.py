@@ -371,6 +371,7 @@ class SegmentationJob:
                 name=name or f"{self.volume_node.GetName()} segmentation",
                 scene=scene,
             )
+            update.quality = read_quality_report(self.output_path)
             self.seconds = time.monotonic() - (self.started or time.monotonic())
             report(self.progress, 1.0, f"done in {self.seconds:.1f} s")
             return node, update
@@ -383,6 +384,20 @@ class SegmentationJob:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def read_quality_report(output_path: Path) -> Optional[dict]:
+    """The quality report ``disccore segment`` wrote beside its output (None when there is none, or it is not
+    readable: the segmentation itself is still good)."""
+    import json
+
+    from disccore.cli.cmd_segment import quality_path
+
+    try:
+        report = json.loads(quality_path(output_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
 
 
 def segment_volume_node(

@@ -136,6 +136,13 @@ class SegmentUpdate:
     kept: list = field(default_factory=list)  # the user's segments, left untouched
     skipped: list = field(default_factory=list)  # new results not written because a user segment holds that structure
     removed: list = field(default_factory=list)  # the bridge's unedited segments the new run no longer has
+    quality: Optional[dict] = None  # the model's quality report (NAME.qc.json of disccore segment), when it wrote one
+
+    def review_warning(self) -> str:
+        """One line when the model's quality report flags the case or a level ("" otherwise)."""
+        from disccore.quality.review import review_reasons, review_warning
+
+        return review_warning(review_reasons({"qc": self.quality})) if self.quality else ""
 
     def summary(self) -> str:
         parts = [f"{len(self.added)} segment(s) written"]

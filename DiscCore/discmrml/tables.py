@@ -83,6 +83,12 @@ _KNOWN = {
     "stenosis_criterion": ("string", "", "the stenosis cut-offs this level meets", "Stenosis criterion"),
     "voxel_size_mm": ("string", "mm", "voxel size of the label map measured (i x j x k)", "Voxel size"),
     "notes": ("string", "", "why a value is missing or uncertain", "Notes"),
+    "qc": (
+        "string",
+        "",
+        "quality flags of this level and of the case (empty: none): check the segmentation and level name",
+        "Quality check",
+    ),
     "vertebra_volume_mm3": (
         "double",
         "mm3",

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 from ..errors import Cancelled, DiscCoreError
 from ..pipeline import CaseOutputs, CaseResult
 from ..progress import ProgressCallback
+from ..quality.review import review_reasons
 
 
 def disccore_outputs(outdir: Path, case: str) -> list:
@@ -96,8 +97,9 @@ def resumed_result(task: CaseTask, since: float = 0.0) -> Optional[ResumedResult
         oldest_allowed = max(_input_mtime(task.path), since)
         if not task.outputs or not all(p.is_file() and p.stat().st_mtime >= oldest_allowed for p in task.outputs):
             return None
-        rows = json.loads(CaseOutputs.for_case(task.outdir, task.case).json.read_text(encoding="utf-8"))["discs"]
-    except (OSError, ValueError, KeyError, TypeError):
+        measurements = json.loads(CaseOutputs.for_case(task.outdir, task.case).json.read_text(encoding="utf-8"))
+        rows, review = measurements["discs"], review_reasons(measurements)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable or not ours: run the case again
     return ResumedResult(
         case=task.case,
@@ -106,4 +108,5 @@ def resumed_result(task: CaseTask, since: float = 0.0) -> Optional[ResumedResult
         seconds=0.0,
         outputs=CaseOutputs.for_case(task.outdir, task.case),
         disc_rows=list(rows),
+        review=review,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import anatomy
 from ..outputs import check_output_path, write_text_atomic
+from ..quality.review import NEEDS_REVIEW
 
 SUMMARY_NAME = "summary.csv"
 LEVELS_NAME = "all_levels.csv"
@@ -25,15 +26,18 @@ def rounded_rows(rows: list) -> list:
 
 
 def summary_csv_text(results: list) -> str:
-    """One row per case: status, time, and the main numbers of each core disc level (wide form)."""
+    """One row per case: status, time, error, ``needs_review`` ("yes" when the case or one of its levels has a quality
+    flag, "no", empty for a failed case) and the main numbers of each core disc level (wide form)."""
     levels = [d.name for d in anatomy.discs() if d.core]
-    header = ["case", "input", "status", "seconds", "error"] + [f"{lv} {m}" for lv in levels for m in SUMMARY_PER_LEVEL]
+    header = ["case", "input", "status", "seconds", "error", "needs_review"]
+    header += [f"{lv} {m}" for lv in levels for m in SUMMARY_PER_LEVEL]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for r in results:
         by_level = {row.get("level"): row for row in rounded_rows(r.disc_rows)}
-        row = [r.case, str(r.input), "ok" if r.ok else "failed", f"{r.seconds:.1f}", r.error]
+        review = NEEDS_REVIEW[bool(r.review)] if r.ok else ""  # a failed case has no result to review
+        row = [r.case, str(r.input), "ok" if r.ok else "failed", f"{r.seconds:.1f}", r.error, review]
         for lv in levels:
             for m in SUMMARY_PER_LEVEL:
                 v = by_level.get(lv, {}).get(m)

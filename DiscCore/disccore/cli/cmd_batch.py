@@ -14,8 +14,8 @@ EXAMPLES = """examples:
   disccore batch study/ -o results/ --resume             # after an interruption: only the cases not done
   disccore batch /shared/study/ -o /shared/results/ --dask tcp://scheduler:8786
 
-writes per case the outputs of 'disccore run', plus summary.csv (one row per case: status, error, main numbers
-per level) and all_levels.csv (one row per case and disc level), both updated as each case finishes.
+writes per case the outputs of 'disccore run', plus summary.csv (one row per case: status, error, needs_review,
+main numbers per level) and all_levels.csv (one row per case and disc level), both updated as each case finishes.
 Exit status 1 if any case failed, 130 if stopped (the summary then lists the cases that finished).
 """
 
@@ -80,19 +80,33 @@ def case_line(result) -> str:
     return f"{status} {result.case} ({result.seconds:.1f} s){': ' + result.error if result.error else ''}"
 
 
+def print_case(result, prog: str) -> None:
+    """A finished case's line, and a warning line on stderr when it needs review (its quality flags)."""
+    from ..quality.review import review_line
+
+    print(case_line(result), flush=True)
+    if result.ok and result.review:
+        print(f"{prog}: warning: {review_line(result.case, result.review)}", file=sys.stderr, flush=True)
+
+
 def report_results(results, summary_path, prog: str) -> int:
     """The closing lines; exit status 1 if any case failed."""
     failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} of {len(results)} cases succeeded; summary in {summary_path}")
+    review = sum(1 for r in results if r.ok and r.review)
+    print(
+        f"{len(results) - len(failed)} of {len(results)} cases succeeded ({review} need review); "
+        f"summary in {summary_path}"
+    )
     if failed:
         print(f"{prog}: {len(failed)} case(s) failed", file=sys.stderr)
         return 1
     return 0
 
 
-def batch_options(args, hint: str = "") -> dict:
+def batch_options(args, hint: str = "", prog: str = "disccore batch") -> dict:
     """The arguments of disccore.batch.run_batch that the shared command line gives (see add_batch_arguments),
-    each finished case printed on one line; shared with Slicer's batch.py."""
+    each finished case printed on one line (and a warning line when it needs review); shared with Slicer's
+    batch.py."""
     from ..errors import InputError
 
     inputs = list(args.inputs) + list(args.more_inputs)
@@ -106,7 +120,7 @@ def batch_options(args, hint: str = "") -> dict:
         overwrite=args.overwrite,
         resume=args.resume,
         progress=progress_for(args, "batch "),
-        on_case=lambda result: print(case_line(result), flush=True),
+        on_case=lambda result: print_case(result, prog),
     )
 
 

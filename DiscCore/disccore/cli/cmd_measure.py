@@ -128,6 +128,16 @@ def _write_all(args, result) -> list:
     return written
 
 
+def _warn_if_flagged(args, result) -> None:
+    """One warning line when the geometric quality checks flagged the segmentation (the qc column says which)."""
+    from ..quality.review import review_line, review_reasons
+
+    reasons = review_reasons(result.to_dict())
+    if reasons:
+        name = Path(args.segmentation).name
+        print(f"disccore measure: warning: {review_line(name, reasons)}", file=sys.stderr)
+
+
 def run(args) -> int:
     from ..measure import measure_segmentation
 
@@ -143,6 +153,7 @@ def run(args) -> int:
     for w in result.warnings:
         print(f"disccore measure: warning: {w}", file=sys.stderr)
     written = _write_all(args, result)
+    _warn_if_flagged(args, result)
     if not args.quiet:
         for row in result.discs:
             h = row["disc_height_mm"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .common import add_model_options, add_overwrite, add_quiet, add_series_option, progress_for, series_choice
@@ -62,4 +63,8 @@ def run(args) -> int:
         raise
     for path in result.outputs.all():
         print(path)
+    if result.review:
+        from ..quality.review import review_line
+
+        print(f"disccore run: warning: {review_line(result.case, result.review)}", file=sys.stderr)
     return 0

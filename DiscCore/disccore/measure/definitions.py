@@ -54,4 +54,6 @@ DEFINITIONS = {
     "image_edge": "A structure with voxels on the outermost slice of the label map's grid is noted, with the side "
     "(superior, inferior, left, right, anterior, posterior), as possibly cut off by the field of view: its row is "
     "kept, its volume and heights may be partial.",
+    "qc": "Quality flags of the row's structure, then the case's (which put every row in doubt), joined with '; '; "
+    "empty when none. Raw signals and thresholds: the 'qc' block of this JSON and disccore.quality.thresholds.",
 }

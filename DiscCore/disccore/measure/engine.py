@@ -19,6 +19,7 @@ from .axes import Piece, local_axis, make_frame, make_piece, split_pieces
 from .canal import CanalSection, anterior_hint, canal_section
 from .constants import DISC_STEP_MM
 from .disc import Heights, measure_heights
+from .qc import geometric_checks
 from .result import DISC_COLUMNS, MeasuredLine, MeasurementResult, grid_edge_note
 from .stenosis import grade_stenosis
 from .vertebra import measure_vertebra
@@ -169,6 +170,7 @@ def measure_segmentation(
     for done, name in enumerate(disc_list, start=len(vert_list)):
         report(progress, done / total, f"measuring {name}")
         _measure_disc(name, found, canal_piece, vert_height, labels.geometry, result)
+    result.add_flags(*geometric_checks(result))
     report(progress, 1.0, "measurements done")
     return result
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..outputs import atomic_output, check_output_path
+from ..quality.flags import join_flags, merge_flags
 from .definitions import DEFINITIONS
 
 DISC_COLUMNS = (
@@ -31,6 +32,7 @@ DISC_COLUMNS = (
     "stenosis_criterion",
     "voxel_size_mm",
     "notes",
+    "qc",
 )
 
 VERTEBRA_COLUMNS = (
@@ -40,6 +42,7 @@ VERTEBRA_COLUMNS = (
     "vertebra_height_middle_mm",
     "vertebra_height_posterior_mm",
     "notes",
+    "qc",
 )
 
 # in the note of a row whose structure has voxels on the outermost slice of the grid (the report marks such rows)
@@ -76,7 +79,11 @@ class MeasuredLine:
 @dataclass
 class MeasurementResult:
     """Rows per disc (``discs``, keys DISC_COLUMNS, cranial->caudal) and vertebral body (``vertebrae``, keys
-    VERTEBRA_COLUMNS), the measured ``lines`` and context (voxel spacing, warnings, inputs)."""
+    VERTEBRA_COLUMNS), the measured ``lines`` and context (voxel spacing, warnings, inputs).
+
+    The quality report: ``qc_levels`` (level -> flags) and ``qc_case`` (the case's flags, which put every row in
+    doubt: each row's ``qc`` cell holds its own flags and the case's), ``segmentation_quality`` (the network's
+    signals, :meth:`disccore.segment.quality.SegmentationQuality.to_dict`, when the case was segmented here)."""
 
     discs: list = field(default_factory=list)
     vertebrae: list = field(default_factory=list)
@@ -84,6 +91,28 @@ class MeasurementResult:
     voxel_spacing_mm: tuple = ()
     warnings: list = field(default_factory=list)
     inputs: dict = field(default_factory=dict)
+    qc_levels: dict = field(default_factory=dict)
+    qc_case: list = field(default_factory=list)
+    segmentation_quality: Optional[dict] = None
+
+    def add_flags(self, levels: dict, case: list) -> None:
+        """Add quality flags (level -> phrases, the case's phrases) and refresh every row's ``qc`` cell."""
+        for level, flags in levels.items():
+            self.qc_levels[level] = merge_flags(self.qc_levels.get(level, []), flags)
+        self.qc_case = merge_flags(self.qc_case, case)
+        for row in self.discs + self.vertebrae:
+            row["qc"] = join_flags(self.qc_levels.get(row["level"], []) + self.qc_case)
+
+    def add_segmentation_quality(self, quality) -> None:
+        """The network's quality report (:class:`disccore.segment.quality.SegmentationQuality`): its signals kept,
+        its flags merged into the rows'."""
+        self.add_quality_report(quality.report())
+
+    def add_quality_report(self, report: dict) -> None:
+        """The same from the report as ``disccore segment`` writes it (``NAME.qc.json``: case, levels,
+        segmentation)."""
+        self.segmentation_quality = report.get("segmentation")
+        self.add_flags(report.get("levels") or {}, report.get("case") or [])
 
     def disc(self, level: str) -> Optional[dict]:
         """The row of one disc level, or None."""
@@ -102,6 +131,11 @@ class MeasurementResult:
             "lines": [ln.to_dict() for ln in self.lines],
             "warnings": list(self.warnings),
             "inputs": dict(self.inputs),
+            "qc": {
+                "case": list(self.qc_case),
+                "levels": dict(self.qc_levels),
+                "segmentation": self.segmentation_quality,
+            },
             "definitions": dict(DEFINITIONS),
         }
 

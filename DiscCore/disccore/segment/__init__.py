@@ -57,7 +57,20 @@ def segment_image(
 ) -> SpatialImage:
     """Label map (uint8, anatomy-scheme values) on exactly ``image``'s grid.
 
-    ``backend``: "onnx" (ONNX Runtime, CPU, no torch), "torch", or "auto" (ONNX Runtime on a CPU when installed)."""
+    ``backend``: "onnx" (ONNX Runtime, CPU, no torch), "torch", or "auto" (ONNX Runtime on a CPU when installed).
+    :func:`segment_image_with_quality` also says how far the result can be trusted."""
+    return segment_image_with_quality(image, model, device, progress, backend)[0]
+
+
+def segment_image_with_quality(
+    image: SpatialImage,
+    model: Optional[str] = None,
+    device: str = "auto",
+    progress: Optional[ProgressCallback] = None,
+    backend: str = "auto",
+):
+    """(label map as :func:`segment_image` gives it, :class:`.quality.SegmentationQuality`): the confidence of each
+    named structure, the level naming's doubts and the column's shape, with their flags."""
     from ..models import resolve_model
     from .backend import get_backend
     from .checks import check_segmentable
@@ -72,18 +85,20 @@ def segment_image(
     runner = get_backend(info, device, backend)
     report(progress, 0.03, f"running {info.name} with {runner.description}")
     try:
-        labels = _segment_on_model_grid(runner, image, info, progress)
+        labels, quality = _segment_on_model_grid(runner, image, info, progress)
     except MemoryError:
         raise out_of_memory(image.geometry.size, model_size) from None
     report(progress, 1.0, "segmentation done")
-    return SpatialImage(labels, image.geometry)
+    return SpatialImage(labels, image.geometry), quality
 
 
-def _segment_on_model_grid(runner, image: SpatialImage, info, progress) -> np.ndarray:
-    """Probabilities and post-processing on the model's grid; only the final labels come back to the input's."""
+def _segment_on_model_grid(runner, image: SpatialImage, info, progress):
+    """Probabilities, post-processing and the quality report on the model's grid; only the final labels come back
+    to the input's."""
     from .back_to_input import labels_to_input_grid
     from .infer import predict_on_model_grid
     from .levels import name_levels
+    from .quality import assess_segmentation
 
     pred = predict_on_model_grid(
         runner, image, info.input_spacing_mm, context_offsets(info), progress=sub_progress(progress, 0.05, 0.85)
@@ -96,6 +111,7 @@ def _segment_on_model_grid(runner, image: SpatialImage, info, progress) -> np.nd
         report(progress, 0.9, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
     if level_report.dropped:
         report(progress, 0.9, f"set aside (not named): {level_report.summary()}")
+    quality = assess_segmentation(pred.probs, labels.array, pred.geometry, level_report)
     report(progress, 0.95, "labels back onto the input grid")
     canonical = labels_to_input_grid(labels.array, pred.probs, pred.input_size_2d)
-    return np.ascontiguousarray(pred.reorientation.from_canonical(canonical))
+    return np.ascontiguousarray(pred.reorientation.from_canonical(canonical)), quality

@@ -11,6 +11,8 @@ NAMES_UP_FROM_L5 = ("L5", "L4", "L3", "L2", "L1", "T12", "T11")
 MAX_END_DISC_DISTANCE_MM = 30.0  # a disc beyond the last named body must lie this close to it
 SACRAL_PIECE_FRACTION = 0.6  # a lowest "L5" smaller than this share of the body above is the top of S1
 SACRUM = "the sacrum"
+BELOW_L5 = "a vertebral body below L5"
+ABOVE_T11 = "a body above T11"
 
 
 def name_bodies(bodies, disc_z, min_score: float, tie_fraction: float) -> tuple[dict, bool, list]:
@@ -26,8 +28,25 @@ def name_bodies(bodies, disc_z, min_score: float, tie_fraction: float) -> tuple[
         if 0 <= steps_up < len(NAMES_UP_FROM_L5):
             named[NAMES_UP_FROM_L5[steps_up]] = body
         else:
-            dropped.append("a vertebral body below L5" if steps_up < 0 else "a body above T11")
+            dropped.append(BELOW_L5 if steps_up < 0 else ABOVE_T11)
     return named, anchored, dropped
+
+
+def lumbar_like_below_l5(bodies, named: dict, disc_z) -> int:
+    """How many bodies below the one named L5 look like a lumbar body rather than the sacrum: at least
+    SACRAL_PIECE_FRACTION of L5's size, with a disc above and below (S1 has none below). A hint of transitional
+    anatomy (six lumbar vertebrae), reported, never acted on."""
+    if "L5" not in named:
+        return 0
+    l5 = named["L5"]
+    k5 = next(k for k, b in enumerate(bodies) if b is l5)
+    return sum(
+        1
+        for k in range(k5 + 1, len(bodies))
+        if bodies[k].voxels >= SACRAL_PIECE_FRACTION * l5.voxels
+        and _disc_below(bodies, k - 1, disc_z)
+        and _disc_below(bodies, k, disc_z)
+    )
 
 
 def name_discs(discs, body_z: dict, geometry) -> tuple[dict, list]:

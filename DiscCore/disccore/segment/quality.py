@@ -1,0 +1,162 @@
+"""How far a segmentation can be trusted, from the network's probabilities on the model grid: per named structure
+its confidence and the agreement of its sagittal sections, per case the level naming's own doubts and the column's
+shape. Raw signals and flags (:mod:`disccore.quality.flags`; thresholds in :mod:`disccore.quality.thresholds`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .. import anatomy
+from ..quality import flags as qf
+from ..quality.thresholds import THRESHOLDS, QualityThresholds
+from .classes import BODY, CANAL, DISC, L5_BODY
+from .levels import LevelReport
+from .masks import left_right_axis
+
+LUMBAR = ("L1", "L2", "L3", "L4", "L5")
+HEIGHT_PERCENTILES = (2.0, 98.0)  # a body's height: the spread of its voxels' heights between these (no stray voxel)
+
+
+@dataclass
+class StructureQuality:
+    """Signals of one named structure (model grid)."""
+
+    confidence: float  # mean probability of its class inside it
+    slice_agreement: Optional[float]  # mean Dice of neighbouring sagittal sections (None: a single section)
+    volume_mm3: float
+    height_mm: Optional[float] = None  # bodies: superior-inferior extent (LPS z)
+    flags: list = field(default_factory=list)
+
+
+@dataclass
+class SegmentationQuality:
+    """Per named structure (``structures``: name -> :class:`StructureQuality`) and per case: lumbar bodies named,
+    whether L5 was recognised, the lateral drift of the column (mm), the pieces set aside, and the case's flags."""
+
+    structures: dict = field(default_factory=dict)
+    lumbar_bodies: int = 0
+    anchored_on_l5: bool = True
+    lateral_drift_mm: Optional[float] = None
+    set_aside: list = field(default_factory=list)
+    lumbar_like_below_l5: int = 0
+    flags: list = field(default_factory=list)
+
+    def level_flags(self) -> dict:
+        """Level name -> its flags, for the levels that have a row (bodies and discs; the canal's are the case's)."""
+        canal = anatomy.canal().name
+        return {n: list(s.flags) for n, s in self.structures.items() if s.flags and n != canal}
+
+    def report(self) -> dict:
+        """The quality report as the measurement JSON's ``qc`` holds it: the case's flags, each level's, and the
+        signals."""
+        return {"case": list(self.flags), "levels": self.level_flags(), "segmentation": self.to_dict()}
+
+    def to_dict(self) -> dict:
+        """JSON-ready signals and flags (floats rounded)."""
+        out = asdict(self)
+        out["structures"] = {n: _rounded(asdict(s)) for n, s in self.structures.items()}
+        return _rounded(out)
+
+
+def _rounded(d: dict) -> dict:
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def assess_segmentation(
+    probs: np.ndarray, labels: np.ndarray, geometry, level_report, thresholds: QualityThresholds = THRESHOLDS
+) -> SegmentationQuality:
+    """The quality of named ``labels`` (anatomy-scheme values on the model grid ``geometry``) given the class
+    probabilities ``probs`` (C, i, j, k) there and the naming's :class:`.levels.LevelReport`."""
+    from scipy import ndimage
+
+    axis = left_right_axis(geometry)
+    boxes = ndimage.find_objects(labels)
+    structures, centres_x = {}, {}
+    for value, box in enumerate(boxes, start=1):
+        if box is None:
+            continue
+        s = anatomy.by_label(value)
+        mask = labels[box] == value
+        structures[s.name] = _structure_quality(s.kind, mask, probs, box, axis, geometry, thresholds)
+        if s.kind == "vertebra":
+            centres_x[s.name] = float(_lps(mask, box, geometry)[:, 0].mean())  # LPS x: the patient's left-right
+    q = SegmentationQuality(
+        structures=structures,
+        lumbar_bodies=sum(n in structures for n in LUMBAR),
+        anchored_on_l5=bool(level_report.anchored_on_l5),
+        lateral_drift_mm=float(np.ptp(list(centres_x.values()))) if len(centres_x) >= 2 else None,
+        set_aside=list(level_report.dropped),
+        lumbar_like_below_l5=int(level_report.lumbar_like_below_l5),
+    )
+    _flag_heights(q, thresholds)
+    q.flags = case_flags(q, thresholds)
+    return q
+
+
+def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> StructureQuality:
+    """Confidence, section agreement, volume (and height for a body) of one structure, with its flags."""
+    if kind == "vertebra":
+        p = probs[BODY][box] + probs[L5_BODY][box]
+    else:
+        p = probs[DISC if kind == "disc" else CANAL][box]
+    q = StructureQuality(
+        confidence=float(p[mask].mean()),
+        slice_agreement=section_agreement(mask, axis),
+        volume_mm3=float(mask.sum()) * geometry.voxel_volume_mm3,
+    )
+    if kind == "vertebra":
+        q.height_mm = float(np.ptp(np.percentile(_lps(mask, box, geometry)[:, 2], HEIGHT_PERCENTILES)))
+    if q.confidence < thresholds.min_confidence:
+        q.flags.append(qf.low_confidence(q.confidence))
+    min_agreement = thresholds.min_canal_slice_agreement if kind == "canal" else thresholds.min_slice_agreement
+    if q.slice_agreement is not None and q.slice_agreement < min_agreement:
+        q.flags.append(qf.sections_disagree(q.slice_agreement))
+    return q
+
+
+def section_agreement(mask: np.ndarray, axis: int) -> Optional[float]:
+    """Mean Dice of neighbouring sections of ``mask`` along array ``axis`` (the sagittal slices), over the pairs
+    where both sections hold the structure: a structure's lateral ends, where it starts and stops, would count as
+    total disagreement otherwise and penalise every structure, more so the narrow ones. None: fewer than two."""
+    area = mask.sum(axis=tuple(a for a in range(3) if a != axis))
+    dice = []
+    for k in range(mask.shape[axis] - 1):
+        if area[k] and area[k + 1]:
+            both = np.logical_and(np.take(mask, k, axis), np.take(mask, k + 1, axis)).sum()
+            dice.append(2.0 * both / (area[k] + area[k + 1]))
+    return float(np.mean(dice)) if dice else None
+
+
+def _lps(mask: np.ndarray, box, geometry) -> np.ndarray:
+    return geometry.index_to_lps(np.argwhere(mask) + [s.start for s in box])
+
+
+def _flag_heights(q: SegmentationQuality, thresholds: QualityThresholds) -> None:
+    heights = {n: s.height_mm for n, s in q.structures.items() if s.height_mm is not None}
+    for name, flag in qf.height_flags(heights, thresholds).items():
+        q.structures[name].flags.append(flag)
+
+
+def case_flags(q: SegmentationQuality, thresholds: QualityThresholds = THRESHOLDS) -> list:
+    """The case's flags: the naming's doubts, the column's shape, a weak canal."""
+    out = []
+    if not q.anchored_on_l5:
+        out.append(qf.L5_NOT_RECOGNISED)
+    if q.lumbar_like_below_l5:
+        out.append(qf.LUMBAR_LIKE_BELOW_L5)
+    if "L5" in q.structures and "L5-S1" not in q.structures:
+        out.append(qf.NO_L5_S1_DISC)
+    if q.lumbar_bodies < thresholds.expected_lumbar_bodies:
+        out.append(qf.few_lumbar_bodies(q.lumbar_bodies, thresholds.expected_lumbar_bodies))
+    if q.lateral_drift_mm is not None and q.lateral_drift_mm > thresholds.max_lateral_drift_mm:
+        out.append(qf.lateral_curve(q.lateral_drift_mm))
+    flagged = [d for d in q.set_aside if d in thresholds.flagged_set_aside]
+    if flagged:
+        out.append(qf.set_aside(LevelReport(dropped=flagged).summary()))
+    canal = q.structures.get(anatomy.canal().name)
+    out += [f"canal: {f}" for f in (canal.flags if canal else [])]
+    return out

@@ -1,0 +1,224 @@
+"""The quality report: each signal on constructed arrays raises its flag, a clean case raises none, and the flags reach
+the CSVs' qc column, the JSON, the summary's needs_review and the report picture."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from test_segment_pipeline import _curved_column_probabilities, _stack_probabilities
+
+from disccore import anatomy
+from disccore.measure import MeasurementResult, measure_segmentation, write_disc_csv, write_vertebra_csv
+from disccore.measure.qc import geometric_checks
+from disccore.quality import THRESHOLDS
+from disccore.quality import flags as qf
+from disccore.quality.review import review_line, review_reasons
+from disccore.segment.classes import BODY, L5_BODY
+from disccore.segment.column import OFF_COLUMN, SMALL_PIECE
+from disccore.segment.levels import LevelReport, name_levels
+from disccore.segment.naming import SACRUM, lumbar_like_below_l5
+from disccore.segment.quality import assess_segmentation, section_agreement
+
+FIVE = ("L1", "L2", "L3", "L4", "L5")
+
+
+@pytest.fixture(scope="module")
+def straight():
+    """Five confident bodies (L5 recognised), their discs (L5-S1 included) and the canal: a clean case."""
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4)
+    labels, rep = name_levels(probs, geom)
+    return probs, labels.array, geom, rep
+
+
+def _label(name):
+    return anatomy.by_name(name).label
+
+
+def _assess(straight, probs=None, labels=None, rep=None):
+    p, lab, geom, r = straight
+    return assess_segmentation(p if probs is None else probs, lab if labels is None else labels, geom, rep or r)
+
+
+def test_a_straight_confident_spine_raises_no_flag(straight):
+    q = _assess(straight)
+    assert set(FIVE) <= set(q.structures) and "L5-S1" in q.structures and "canal" in q.structures
+    assert q.flags == [] and q.level_flags() == {}
+    assert q.lumbar_bodies == 5 and q.anchored_on_l5 and q.lateral_drift_mm == pytest.approx(0.0, abs=1e-6)
+    for name in FIVE:
+        s = q.structures[name]
+        assert s.confidence > 0.9 and s.slice_agreement == pytest.approx(1.0) and s.height_mm > 0
+    json.dumps(q.report())  # the report is JSON-ready
+
+
+def test_a_body_the_network_is_unsure_of_is_flagged(straight):
+    probs, labels = straight[0].copy(), straight[1]
+    l3 = labels == _label("L3")
+    probs[BODY][l3], probs[L5_BODY][l3] = 0.5, 0.0
+    q = _assess(straight, probs=probs)
+    assert q.structures["L3"].confidence == pytest.approx(0.5)
+    assert q.level_flags() == {"L3": ["low confidence 0.50"]}
+    assert q.flags == []
+
+
+def test_sections_that_disagree_are_flagged(straight):
+    labels = straight[1].copy()
+    geom = straight[2]
+    l3 = labels == _label("L3")
+    # odd sagittal sections keep the body's upper half, even ones its lower half: neighbours hardly overlap
+    lr = int(np.argmax(np.abs(geom.direction[0])))
+    z = geom.index_to_lps(np.argwhere(l3))[:, 2]
+    upper = z > np.median(z)
+    idx = np.argwhere(l3)
+    odd = idx[:, lr] % 2 == 1
+    drop = idx[(odd & ~upper) | (~odd & upper)]
+    labels[tuple(drop.T)] = 0
+    q = _assess(straight, labels=labels)
+    assert q.structures["L3"].slice_agreement < THRESHOLDS.min_slice_agreement
+    assert any(f.startswith(qf.SECTIONS_DISAGREE) for f in q.level_flags()["L3"])
+
+
+def test_section_agreement_ignores_sections_where_the_structure_is_absent():
+    mask = np.zeros((6, 4, 4), bool)
+    mask[1:4, :2, :2] = True  # three identical sections, empty ones on both sides
+    assert section_agreement(mask, 0) == pytest.approx(1.0)
+    mask[3, :2, :2], mask[3, 2:, 2:] = False, True  # the third section moved: Dice 0 with the second
+    assert section_agreement(mask, 0) == pytest.approx(0.5)
+    assert section_agreement(mask[:2], 0) is None  # a single section
+
+
+@pytest.mark.parametrize("drift, flagged", [((0, 0, 0, 0, 0), False), ((0, 8, 16, 24, 32), True)])
+def test_a_lateral_curve_is_flagged(drift, flagged):
+    probs, geom = _curved_column_probabilities(drift)
+    labels, rep = name_levels(probs, geom)
+    q = assess_segmentation(probs, labels.array, geom, rep)
+    assert q.lateral_drift_mm == pytest.approx(drift[-1], abs=4.0)  # 4 mm sections
+    assert any(f.startswith("lateral curve") for f in q.flags) == flagged, q.flags
+
+
+def test_l5_not_recognised_is_flagged_and_on_every_row(straight):
+    q = _assess(straight, rep=LevelReport(anchored_on_l5=False))
+    assert q.flags == [qf.L5_NOT_RECOGNISED]
+    result = MeasurementResult(discs=[{"level": "L4-L5"}], vertebrae=[{"level": "L4"}])
+    result.add_segmentation_quality(q)
+    assert [r["qc"] for r in result.discs + result.vertebrae] == [qf.L5_NOT_RECOGNISED] * 2
+    assert review_reasons(result.to_dict()) == [qf.L5_NOT_RECOGNISED]
+
+
+def test_a_body_as_tall_as_two_is_flagged_as_possibly_merged(straight):
+    labels = straight[1].copy()
+    labels[np.isin(labels, [_label("L3-L4"), _label("L4")])] = _label("L3")
+    q = _assess(straight, labels=labels)
+    assert q.structures["L3"].flags and q.structures["L3"].flags[0].startswith(qf.POSSIBLY_MERGED)
+    assert [n for n, s in q.structures.items() if s.flags] == ["L3"]
+
+
+def test_transitional_anatomy_hints(straight):
+    labels = straight[1].copy()
+    labels[labels == _label("L5-S1")] = 0
+    assert qf.NO_L5_S1_DISC in _assess(straight, labels=labels).flags
+    q = _assess(straight, rep=LevelReport(lumbar_like_below_l5=1))
+    assert q.flags == [qf.LUMBAR_LIKE_BELOW_L5]
+    labels = straight[1].copy()
+    labels[labels == _label("L1")] = 0
+    assert _assess(straight, labels=labels).flags == [qf.few_lumbar_bodies(4, 5)]
+
+
+def test_pieces_set_aside_are_flagged_only_when_they_may_shift_the_names(straight):
+    usual = [SACRUM, SMALL_PIECE, "a disc not between two named vertebrae"]
+    assert _assess(straight, rep=LevelReport(dropped=usual)).flags == []
+    q = _assess(straight, rep=LevelReport(dropped=usual + [OFF_COLUMN, OFF_COLUMN]))
+    assert q.flags == [qf.set_aside(f"{OFF_COLUMN} (2)")]  # a body taken off the column would shift the names
+    assert q.set_aside == usual + [OFF_COLUMN, OFF_COLUMN]  # the raw signal keeps them all
+
+
+def test_a_lumbar_like_body_below_l5_is_counted_a_sacral_one_not():
+    def body(z, voxels=1000):
+        return SimpleNamespace(z=z, voxels=voxels)
+
+    l5 = body(40.0)
+    bodies = [body(70.0), l5, body(10.0)]  # superior -> inferior
+    assert lumbar_like_below_l5(bodies, {"L5": l5}, disc_z=[55.0, 25.0, -5.0]) == 1  # discs above and below it
+    assert lumbar_like_below_l5(bodies, {"L5": l5}, disc_z=[55.0, 25.0]) == 0  # no disc below: the sacrum
+    assert lumbar_like_below_l5([body(70.0), l5, body(10.0, 400)], {"L5": l5}, disc_z=[55.0, 25.0, -5.0]) == 0
+    probs, geom = _stack_probabilities(n_bodies=6, l5_index=4)  # a sixth body below L5, with a disc below it too
+    assert name_levels(probs, geom)[1].lumbar_like_below_l5 == 1
+
+
+def test_thresholds_are_the_ones_used(straight):
+    probs, labels = straight[0].copy(), straight[1]
+    l3 = labels == _label("L3")
+    probs[BODY][l3], probs[L5_BODY][l3] = 0.8, 0.0
+    p, lab, geom, rep = straight
+    assert assess_segmentation(probs, lab, geom, rep).level_flags() == {}
+    strict = replace(THRESHOLDS, min_confidence=0.85)
+    assert assess_segmentation(probs, lab, geom, rep, strict).level_flags() == {"L3": ["low confidence 0.80"]}
+
+
+# --- the measurement's own checks (no probabilities: disccore measure on any segmentation) ----------------------
+
+
+def _rows_result(body_heights, disc_heights):
+    vertebrae = [{"level": n, "vertebra_height_middle_mm": h} for n, h in body_heights.items()]
+    discs = [{"level": n, "disc_height_mm": h} for n, h in disc_heights.items()]
+    return MeasurementResult(discs=discs, vertebrae=vertebrae)
+
+
+def test_geometric_checks_flag_tall_and_short_bodies_odd_discs_and_missing_ones():
+    bodies = {"L1": 25.0, "L2": 26.0, "L3": 50.0, "L4": 26.0, "L5": 12.0}
+    discs = {"L1-L2": 9.0, "L3-L4": 0.8, "L4-L5": 25.0}
+    levels, case = geometric_checks(_rows_result(bodies, discs))
+    assert levels["L3"][0].startswith(qf.POSSIBLY_MERGED)
+    assert levels["L5"][0].startswith(qf.SHORT_BODY + " (height 12 mm")
+    assert levels["L3-L4"] == [qf.implausible_disc_height(0.8)] and levels["L4-L5"] == [qf.implausible_disc_height(25)]
+    assert set(levels) == {"L3", "L5", "L3-L4", "L4-L5"}
+    assert case == [qf.missing_disc("L2-L3", "L2", "L3")]  # L5-S1: no S1 segmented, nothing missing
+    clean = _rows_result({n: 25.0 for n in FIVE}, {"L1-L2": 9.0, "L2-L3": 9.0, "L3-L4": 10.0, "L4-L5": 11.0})
+    assert geometric_checks(clean) == ({}, [])
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    from disccore.phantom import make_lumbar_phantom
+
+    return make_lumbar_phantom(seed=3)
+
+
+def test_measure_alone_writes_the_geometric_flags_into_both_csvs(phantom, tmp_path):
+    names = anatomy.default_label_names()
+    clean = measure_segmentation(phantom.labels, names)
+    assert all(r["qc"] == "" for r in clean.discs + clean.vertebrae)
+    arr = phantom.labels.array.copy()
+    arr[arr == _label("L2-L3")] = 0  # a disc missing between two named bodies (as after an edit in Slicer)
+    result = measure_segmentation(replace(phantom.labels, array=arr), names)
+    flag = qf.missing_disc("L2-L3", "L2", "L3")
+    write_disc_csv(result, tmp_path / "d.csv")
+    write_vertebra_csv(result, tmp_path / "v.csv")
+    for path in ("d.csv", "v.csv"):
+        rows = list(csv.DictReader((tmp_path / path).open()))
+        assert rows and all(r["qc"] == flag for r in rows), rows
+    assert result.to_dict()["qc"] == {"case": [flag], "levels": {}, "segmentation": None}
+
+
+def test_segmentation_flags_are_merged_with_the_geometric_ones(phantom, straight):
+    result = measure_segmentation(phantom.labels, anatomy.default_label_names())
+    result.add_flags({"L4": ["possibly merged bodies (height 50 mm, the others 25 mm)"]}, [])
+    q = _assess(straight, rep=LevelReport(anchored_on_l5=False))
+    q.structures["L4"].flags.append("low confidence 0.60")
+    q.structures["L4"].flags.append("possibly merged bodies (height 48 mm, the others 20 mm)")  # said once only
+    result.add_segmentation_quality(q)
+    l4 = result.vertebra("L4")["qc"]
+    assert l4 == "possibly merged bodies (height 50 mm, the others 25 mm); low confidence 0.60; " + qf.L5_NOT_RECOGNISED
+    assert result.disc("L4-L5")["qc"] == qf.L5_NOT_RECOGNISED
+    assert result.to_dict()["qc"]["segmentation"]["structures"]["L4"]["confidence"] > 0.9
+
+
+def test_review_reasons_and_line():
+    assert review_reasons({}) == [] and review_reasons({"qc": {"case": [], "levels": {}}}) == []
+    reasons = review_reasons({"qc": {"case": ["a"], "levels": {"L4": ["b", "c"]}}})
+    assert reasons == ["a", "L4: b", "L4: c"]
+    assert review_line("case1", reasons, max_reasons=2) == "case1 needs review: a; L4: b (+1 more)"
