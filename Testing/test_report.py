@@ -174,3 +174,28 @@ def test_an_unknown_segment_name_is_drawn_grey():
     assert report._label_colour("not-a-structure") == report.UNLABELLED_GREY
     assert report._label_colour(None) == report.UNLABELLED_GREY
     assert report._label_colour("L4") == anatomy.by_name("L4").color
+
+
+def test_every_measured_line_is_drawn_dashed_when_off_the_plane(phantom):
+    """The lines go into one collection per style (solid on the displayed plane, dashed off it), each end marked."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    view = report._view(phantom.image, phantom.labels, 700)
+    on = SimpleNamespace(
+        measurement="disc_height_mm", start_ras=lps_to_ras([view.x, 0, 0]), end_ras=lps_to_ras([view.x, 0, 9])
+    )
+    off = SimpleNamespace(
+        measurement="canal_ap", start_ras=lps_to_ras([view.x + 20, 5, 0]), end_ras=lps_to_ras([view.x + 20, 25, 0])
+    )
+    broken = SimpleNamespace(measurement="canal_ap", start_ras=(float("nan"), 0, 0), end_ras=(0, 0, 0))
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    report._draw_lines(ax, [on, off, broken, on], view, 4.0)
+    collections = [c for c in ax.collections if isinstance(c, LineCollection)]
+    solid, dashed = sorted(collections, key=lambda c: c.get_linestyle()[0][1] is not None)
+    assert len(solid.get_segments()) == 2 and len(dashed.get_segments()) == 1
+    assert np.allclose(dashed.get_segments()[0], [[5, 0], [25, 0]])
+    assert sum(len(line.get_xdata()) for line in ax.lines) == 6  # both ends of the three drawable lines

@@ -126,3 +126,17 @@ def test_post_processing_on_the_model_grid_agrees_with_the_input_grid_on_the_sam
     assert len(values) >= 10 and set(np.unique(new)) - {0} == values
     dice = {v: 2 * ((old == v) & (new == v)).sum() / ((old == v).sum() + (new == v).sum()) for v in values}
     assert min(dice.values()) >= 0.99, dice
+
+
+def test_the_probabilities_written_in_place_equal_the_softmax_of_new_arrays():
+    """The prediction loop writes each batch's softmax straight into the (classes, slices, ...) volume: the values
+    must be exactly those of exp(l - max) / sum over the classes computed the plain way (bit for bit)."""
+    from disccore.segment.infer import softmax_into
+
+    logits = (np.random.default_rng(3).normal(size=(4, N_CLASSES, 9, 11)) * 8).astype(np.float32)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    plain = (e / e.sum(axis=1, keepdims=True)).transpose(1, 0, 2, 3)
+    volume = np.zeros((N_CLASSES, 10, 9, 11), np.float32)
+    softmax_into(logits.transpose(1, 0, 2, 3), volume[:, 3:7])
+    assert np.array_equal(volume[:, 3:7], plain)
+    assert not volume[:, :3].any() and not volume[:, 7:].any()

@@ -41,6 +41,9 @@ OVERLAY_ALPHA = 0.38
 FOOTNOTE_HEIGHT = 0.05  # of the table's axes: the two lines of the field-of-view footnote
 WARNING_WIDTH_CHARS = 62  # the review warning under the table, wrapped to the table's width
 WARNING_MAX_LINES = 3
+# zlib level of the PNG: 1 encodes a 1200 x 800 report in 0.04 s instead of 0.10 s (level 6) for a file ~20 % larger
+PNG_COMPRESS_LEVEL = 1
+LINE_ZORDER = 2  # that of plotted lines: above the images, below the level names
 _LINE_COLOURS = {"canal": "#00e5ff", "anterior": "#ffd54f", "posterior": "#ff8a65", "middle": "#fff176"}
 
 
@@ -183,7 +186,7 @@ def render_report(
     tax = fig.add_axes([0.63, 0.04, 0.35, 0.88])
     _draw_table(fig, tax, result, image.geometry.spacing)
     with atomic_output(final, overwrite) as tmp:
-        fig.savefig(tmp, format="png", facecolor="white")
+        fig.savefig(tmp, format="png", facecolor="white", pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return final
 
 
@@ -274,7 +277,13 @@ def _draw_labels(ax, labels: SpatialImage, names: dict, view: _View) -> None:
 
 
 def _draw_lines(ax, lines: list, view: _View, thickest_mm: float) -> None:
-    """The measured lines projected on the plane; dashed when they lie off it (more than two slices away)."""
+    """The measured lines projected on the plane; dashed when they lie off it (more than two slices away).
+
+    One collection per line style and one marker set per colour: a hundred separate Line2D artists took a tenth of
+    a second to create and draw."""
+    from matplotlib.collections import LineCollection
+
+    segments, colours, styles = [], [], []
     for line in lines:
         try:
             a = ras_to_lps(np.asarray(_get(line, "start_ras"), float))
@@ -284,10 +293,20 @@ def _draw_lines(ax, lines: list, view: _View, thickest_mm: float) -> None:
         if a.shape != (3,) or b.shape != (3,) or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
             continue
         meas = str(_get(line, "measurement", ""))
-        colour = next((c for k, c in _LINE_COLOURS.items() if k in meas), "#ffeb3b")
-        off_plane = max(abs(a[0] - view.x), abs(b[0] - view.x)) > 2.0 * thickest_mm
-        ax.plot([a[1], b[1]], [a[2], b[2]], color=colour, lw=1.4, ls="--" if off_plane else "-", solid_capstyle="butt")
-        ax.plot([a[1], b[1]], [a[2], b[2]], ls="none", marker="o", ms=2.5, color=colour)
+        segments.append([(a[1], a[2]), (b[1], b[2])])
+        colours.append(next((c for k, c in _LINE_COLOURS.items() if k in meas), "#ffeb3b"))
+        styles.append("--" if max(abs(a[0] - view.x), abs(b[0] - view.x)) > 2.0 * thickest_mm else "-")
+    for style in ("-", "--"):
+        mine = [i for i, s in enumerate(styles) if s == style]
+        if mine:
+            lc = LineCollection([segments[i] for i in mine], colors=[colours[i] for i in mine], linewidths=1.4)
+            lc.set_linestyle(style)
+            lc.set_capstyle("butt")
+            lc.set_zorder(LINE_ZORDER)
+            ax.add_collection(lc, autolim=False)
+    for colour in dict.fromkeys(colours):
+        ends = np.array([p for s, c in zip(segments, colours) if c == colour for p in s])
+        ax.plot(ends[:, 0], ends[:, 1], ls="none", marker="o", ms=2.5, color=colour)
 
 
 def _draw_table(fig, tax, result, spacing):

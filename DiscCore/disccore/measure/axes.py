@@ -41,6 +41,12 @@ class Piece:
         """LPS points (..., 3) -> continuous indices into ``mask`` (..., 3)."""
         return self.geometry.lps_to_index(points) - self.offset
 
+    @cached_property
+    def voxels_lps(self) -> np.ndarray:
+        """LPS positions (N, 3) of the piece's voxel centres, computed once (each extent and section plane of the
+        piece starts from them)."""
+        return self.geometry.index_to_lps(np.argwhere(self.mask > 0.5) + self.offset)
+
     @property
     def index_matrix(self) -> np.ndarray:
         """3x3 matrix mapping an LPS displacement (mm) to a crop-index displacement."""
@@ -51,8 +57,7 @@ class Piece:
         """Min and max of (x - centre) . direction over the piece's voxels (corners included), mm."""
         d = np.asarray(direction, float)
         g = self.geometry
-        idx = np.argwhere(self.mask > 0.5) + self.offset
-        proj = (g.index_to_lps(idx) - centre) @ d
+        proj = (self.voxels_lps - centre) @ d
         half = 0.5 * np.abs((g.direction * g.spacing[None, :]).T @ d).sum()
         return float(proj.min() - half), float(proj.max() + half)
 

@@ -116,8 +116,7 @@ def canal_section(canal: Piece, centre, axis, step: float = 0.2, area: bool = Tr
 def _section_plane(canal: Piece, frame: Frame, step: float) -> Optional[_Plane]:
     """The canal near the plane ``frame`` (t = 0) sampled at ``step``, and its section piece; None if absent."""
     g = canal.geometry
-    idx = np.argwhere(canal.mask > 0.5) + canal.offset
-    rel = g.index_to_lps(idx) - frame.centre
+    rel = canal.voxels_lps - frame.centre
     near = np.abs(rel @ frame.axis) <= SLAB_MM
     near &= np.linalg.norm(rel - np.outer(rel @ frame.axis, frame.axis), axis=1) <= SEARCH_RADIUS_MM
     if not near.any():

@@ -19,6 +19,7 @@ MIN_INPLANE_PIXELS = 32
 #: an image with at most this many distinct whole-number values, mostly 0, is a label map, not an MRI
 LABEL_MAP_MAX_VALUES = 32
 _SAMPLE_VOXELS = 1_000_000
+_GLANCE_VOXELS = 20_000  # more distinct values than a label map has among these: not one (no need to sort the sample)
 
 
 def check_segmentable(image: SpatialImage, model_spacing_mm) -> None:
@@ -43,6 +44,9 @@ def check_segmentable(image: SpatialImage, model_spacing_mm) -> None:
 def _label_like_values(array: np.ndarray):
     """The distinct values when the array looks like a label map, else None."""
     flat = array.ravel(order="K")  # a view even for a transposed array
+    glance = flat[:: max(1, flat.size // _GLANCE_VOXELS)]
+    if len(np.unique(glance)) > LABEL_MAP_MAX_VALUES:  # an MRI shows that at a glance (0.03 s less than the sample)
+        return None
     sample = flat[:: max(1, flat.size // _SAMPLE_VOXELS)]
     if not _label_like(sample):
         return None

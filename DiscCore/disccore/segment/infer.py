@@ -39,9 +39,12 @@ def as_backend(net, device: str = "cpu"):
     return net
 
 
-def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
-    e = np.exp(logits - logits.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+def softmax_into(logits: np.ndarray, out: np.ndarray) -> None:
+    """The softmax over axis 0 of ``logits`` written into ``out`` (same shape, any strides), with no temporary of
+    their size (the values equal those of exp(l - max) / sum computed in new arrays)."""
+    np.subtract(logits, logits.max(axis=0), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=0)
 
 
 def model_grid_volume(canonical: np.ndarray, size) -> np.ndarray:
@@ -55,7 +58,7 @@ def model_grid_volume(canonical: np.ndarray, size) -> np.ndarray:
     return out
 
 
-def model_slice_probabilities(
+def model_slice_logits(
     backend,
     volume: np.ndarray,
     slice_spacing_mm: float,
@@ -63,15 +66,14 @@ def model_slice_probabilities(
     batch_size: int = BATCH_SIZE,
     progress=None,
 ):
-    """Yield (first slice, probabilities (B, C, rows, columns) float32) of the model-grid ``volume``, batch by
-    batch."""
+    """Yield (first slice, logits (B, C, rows, columns) float32) of the model-grid ``volume``, batch by batch."""
     n_slices = volume.shape[0]
     rows, cols = volume.shape[1:]
     for start in range(0, n_slices, batch_size):
         centers = range(start, min(start + batch_size, n_slices))
         x = context_slices(volume, centers, context_offsets_mm, slice_spacing_mm)
         logits = backend(pad_to_multiple(x))[:, :, :rows, :cols]
-        yield start, softmax(logits.astype(np.float32, copy=False))
+        yield start, logits.astype(np.float32, copy=False)
         report(progress, min(1.0, centers[-1] / max(1, n_slices - 1)), f"segmenting slice {centers[-1] + 1}/{n_slices}")
 
 
@@ -86,10 +88,10 @@ def predict_on_model_grid(
     volume = model_grid_volume(canonical, size)
     probs = np.empty((0,), np.float32)
     slice_mm = float(reo.spacing(image.geometry.spacing)[0])
-    for start, p in model_slice_probabilities(backend, volume, slice_mm, context_offsets_mm, batch_size, progress):
+    for start, logits in model_slice_logits(backend, volume, slice_mm, context_offsets_mm, batch_size, progress):
         if start == 0:
-            probs = np.empty((p.shape[1], volume.shape[0], *size), np.float32)
-        probs[:, start : start + len(p)] = p.transpose(1, 0, 2, 3)
+            probs = np.empty((logits.shape[1], volume.shape[0], *size), np.float32)
+        softmax_into(logits.transpose(1, 0, 2, 3), probs[:, start : start + len(logits)])  # no batch-sized copies
     return ModelGridPrediction(probs, model_grid_geometry(image.geometry, reo, size), reo, canonical.shape[1:])
 
 
