@@ -15,25 +15,28 @@ def add_model_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=2)
 
 
-def segmenter(args):
-    """A function image (SpatialImage) -> label map (SpatialImage) on the image's grid."""
+def segmenter(args, with_quality: bool = False):
+    """A function image (SpatialImage) -> label map (SpatialImage) on the image's grid, or (label map, quality report)
+    with ``with_quality``."""
     import torch
 
     from disccore.image import SpatialImage
     from disccore.models import resolve_model
-    from disccore.segment import _segment_on_model_grid, load_network, segment_image
+    from disccore.segment import _segment_on_model_grid, load_network, segment_image_with_quality
     from disccore.segment.infer import as_backend
 
     torch.set_num_threads(args.threads)
     info = resolve_model(args.model)
+    pick = (lambda pair: pair) if with_quality else (lambda pair: pair[0])
     if not args.weights:
-        return lambda image: segment_image(image, model=args.model, device="cpu", backend="torch")
+        return lambda image: pick(segment_image_with_quality(image, model=args.model, device="cpu", backend="torch"))
     net = load_network(info, "cpu")
     net.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
 
     runner = as_backend(net, "cpu")
 
     def run(image):  # exactly what segment_image does after loading its network
-        return SpatialImage(_segment_on_model_grid(runner, image, info, None), image.geometry)
+        labels, quality = _segment_on_model_grid(runner, image, info, None)
+        return pick((SpatialImage(labels, image.geometry), quality))
 
     return run

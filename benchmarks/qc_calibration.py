@@ -1,0 +1,120 @@
+"""Does `needs_review` catch the levels that are wrong? The quality report scored on held-out real images.
+
+Each held-out image of one cross-validation fold is segmented as it is and bent by C curves of Cobb 20, 30 and 40
+degrees (as in pathology_heldout.py); every manually labelled level is *bad* when it is misnamed (the predicted
+structure overlapping it most carries another name) or its Dice is below 0.8, *good* otherwise, and *flagged* when its
+row's `qc` cell (its own flags and the case's, as in the CSVs) is not empty — for a level not found at all, when the
+case has a flag. Prints the share of bad levels flagged and of good levels flagged with today's thresholds
+(disccore.quality.thresholds), and the same over a grid of the two per-level thresholds (minimum confidence and
+minimum section agreement), so they can be chosen on these numbers.
+
+    PYTHONPATH=DiscCore python benchmarks/qc_calibration.py --data ../shared/data --weights cv0/fold0.pt --fold 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from model_choice import add_model_arguments, segmenter
+from pathology_heldout import COBB_DEG, Held, level_scores
+from virtual_compression import held_out_cases
+
+from disccore import anatomy
+from disccore.measure import measure_segmentation
+from disccore.training.variants import c_curve_drift, curved
+
+POOR_DICE = 0.8
+CONFIDENCE_GRID = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+AGREEMENT_GRID = (0.5, 0.6, 0.7, 0.8)
+PER_LEVEL_SIGNALS = ("confidence", "section")  # flags phrased with these words are the ones the grid replaces
+
+
+def level_rows(held: Held, cobb: float, image, labels, segment) -> list[dict]:
+    predicted, quality = segment(image)
+    result = measure_segmentation(predicted, anatomy.default_label_names())
+    result.add_segmentation_quality(quality)
+    rows_by_level = {r["level"]: r for r in result.discs + result.vertebrae}
+    out = []
+    for level, (right, d) in level_scores(predicted, held.manual(labels)).items():
+        row = rows_by_level.get(level)
+        s = quality.structures.get(level)
+        other = [f for f in result.qc_levels.get(level, []) if not any(w in f for w in PER_LEVEL_SIGNALS)]
+        out.append(
+            {
+                "case": held.case.name,
+                "cobb": cobb,
+                "level": level,
+                "bad": (not right) or d < POOR_DICE,
+                "named_right": right,
+                "dice": d,
+                "qc": row["qc"] if row else None,
+                "case_flags": list(result.qc_case),
+                "other_level_flags": other,
+                "confidence": None if s is None else s.confidence,
+                "section_agreement": None if s is None else s.slice_agreement,
+            }
+        )
+    return out
+
+
+def flagged(r: dict, confidence=None, agreement=None) -> bool:
+    """Today's flag (confidence None), or the one the two per-level thresholds would give."""
+    if confidence is None:
+        return bool(r["qc"]) if r["qc"] is not None else bool(r["case_flags"])
+    if r["confidence"] is None:  # the level was not found
+        return bool(r["case_flags"])
+    low = r["confidence"] < confidence or (r["section_agreement"] is not None and r["section_agreement"] < agreement)
+    return low or bool(r["other_level_flags"]) or bool(r["case_flags"])
+
+
+def rates(rows: list[dict], **thresholds) -> dict:
+    bad = [r for r in rows if r["bad"]]
+    good = [r for r in rows if not r["bad"]]
+    return {
+        "bad": len(bad),
+        "good": len(good),
+        "bad_flagged": float(np.mean([flagged(r, **thresholds) for r in bad])) if bad else None,
+        "good_flagged": float(np.mean([flagged(r, **thresholds) for r in good])) if good else None,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--fold", type=int, default=0)
+    ap.add_argument("--cases", type=int, default=0)
+    ap.add_argument("-o", "--output", help="write every row and the summary as JSON")
+    add_model_arguments(ap)
+    args = ap.parse_args()
+    segment = segmenter(args, with_quality=True)
+    rows = []
+    for case in held_out_cases(args.data, args.folds, args.fold, args.cases):
+        held = Held(case)
+        for cobb in (0.0, *COBB_DEG):
+            if cobb:
+                drift = c_curve_drift(held.canonical.image.shape[1], float(held.canonical.spacing[1]), cobb)
+                image, labels = held.as_file(curved(held.canonical, drift))
+            else:
+                image, labels = held.image, held.labels
+            rows += level_rows(held, cobb, image, labels, segment)
+        mine = [r for r in rows if r["case"] == case.name]
+        print(
+            f"{case.name}: bad {[(r['level'], r['cobb']) for r in mine if r['bad']]}, "
+            f"flagged {sum(flagged(r) for r in mine)}/{len(mine)}",
+            flush=True,
+        )
+    summary = {"today": rates(rows)}
+    for c in CONFIDENCE_GRID:
+        for a in AGREEMENT_GRID:
+            summary[f"confidence<{c:g} or sections<{a:g}"] = rates(rows, confidence=c, agreement=a)
+    print(json.dumps(summary, indent=1))
+    if args.output:
+        Path(args.output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
