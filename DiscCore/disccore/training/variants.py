@@ -2,11 +2,11 @@
 
 The public images are healthy volunteers; the users' patients are not. Each real case can lend a variant with one of:
 
-- **a compressed dural sac** at one disc (a disc bulge or herniation): a smooth displacement along the AP axis pushes
-  the posterior disc margin back while the sac's posterior wall stays, so the sac narrows on real texture and its new
-  AP is known from the old one;
+- **a compressed dural sac** at one disc (a disc bulge or herniation): a smooth displacement along the disc's AP line
+  pushes the posterior disc margin back while the sac's posterior wall stays, so the sac narrows on real texture and
+  its new AP is known from the old one;
 - **a lateral curve** (scoliosis): the sagittal slices shifted left-right along the spine by a smooth C or S curve,
-  up to a Cobb angle of about 40 degrees;
+  drifting 5-22 mm (a C curve over a 224 mm image: a Cobb angle of about 9-34 degrees, see :func:`c_curve_drift`);
 - **degenerated discs**: discs darkened (loss of nucleus water signal) and thinned (the rows through the disc
   compressed, the bodies next to it stretched to fill).
 
@@ -34,7 +34,7 @@ SITE_STEP_MM = 0.25  # step along a disc's AP line when looking for its margin a
 BULGE_ROWS_SIGMA_MM = 5.0  # how far along the spine the displacement reaches (Gaussian sigma)
 BULGE_SLICES_SIGMA_MM = 15.0  # and across the sagittal slices: a bulge is broad, the whole sac narrows
 BULGE_ANTERIOR_MM = 12.0  # the disc is stretched back from this far in front of its posterior margin
-CURVE_SAGITTA_MM = (5.0, 22.0)  # lateral drift of a C curve over the image (40 deg Cobb over 200 mm ~ 17 mm)
+CURVE_SAGITTA_MM = (5.0, 22.0)  # lateral drift of the curve (22 mm over a 224 mm image: Cobb ~34 deg)
 DISC_DARKENING = (0.25, 0.7)  # disc signal multiplied by this
 DISC_THINNING = (0.45, 0.85)  # disc height multiplied by this
 DISC_THINNING_REACH_MM = 20.0  # the rows this far above and below the disc stretch to make up the lost height
