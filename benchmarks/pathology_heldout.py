@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+from heldout import add_heldout_arguments, held_out_cases
 from model_choice import add_model_arguments, segmenter
-from virtual_compression import held_out_cases
 
 from disccore import anatomy
 from disccore.image import SpatialImage
@@ -154,16 +154,12 @@ def summarise(curve_rows: list[dict], disc_rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--fold", type=int, default=0)
-    ap.add_argument("--cases", type=int, default=0, help="at most this many images (default: all held-out)")
-    ap.add_argument("-o", "--output", help="write every row and the summary as JSON")
+    add_heldout_arguments(ap)
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
     curve_rows, disc_rows = [], []
-    for case in held_out_cases(args.data, args.folds, args.fold, args.cases):
+    for case in held_out_cases(args):
         held = Held(case)
         rows = curves(segment, held)
         curve_rows += rows

@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+from heldout import add_heldout_arguments, held_out_cases
 from model_choice import add_model_arguments, segmenter
 from pathology_heldout import COBB_DEG, Held, level_scores
-from virtual_compression import held_out_cases
 
 from disccore import anatomy
 from disccore.measure import measure_segmentation
@@ -83,16 +83,12 @@ def rates(rows: list[dict], **thresholds) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--fold", type=int, default=0)
-    ap.add_argument("--cases", type=int, default=0)
-    ap.add_argument("-o", "--output", help="write every row and the summary as JSON")
+    add_heldout_arguments(ap)
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args, with_quality=True)
     rows = []
-    for case in held_out_cases(args.data, args.folds, args.fold, args.cases):
+    for case in held_out_cases(args):
         held = Held(case)
         for cobb in (0.0, *COBB_DEG):
             if cobb:

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from heldout import add_heldout_arguments, held_out_cases
 from model_choice import add_model_arguments, segmenter
 
 from disccore import anatomy
@@ -24,18 +25,11 @@ from disccore.image import SpatialImage
 from disccore.measure import measure_segmentation
 from disccore.measure.constants import DURAL_SAC_AP_ABSOLUTE_MM
 from disccore.segment.canonical import reorientation_for
-from disccore.training.data import list_cases, prepare_case, read_case
-from disccore.training.train import folds_by_subject
+from disccore.training.data import prepare_case, read_case
 from disccore.training.variants import compress_sac_at, sac_sites
 
 SQUEEZES_MM = (2.0, 4.0, 6.0, 8.0, 10.0)
 MIN_LEFT_MM = 1.0
-
-
-def held_out_cases(data, folds: int, fold: int, limit: int):
-    cases = list_cases(data)
-    picked = [c for c, f in zip(cases, folds_by_subject(cases, folds)) if f == fold] if folds > 1 else cases
-    return picked[:limit] if limit else picked
 
 
 def level_at(labels_canonical: np.ndarray, site) -> str | None:
@@ -111,16 +105,12 @@ def _mm(value) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--fold", type=int, default=0)
-    ap.add_argument("--cases", type=int, default=0, help="at most this many images (default: all held-out)")
-    ap.add_argument("-o", "--output", help="write every row and the summary as JSON")
+    add_heldout_arguments(ap)
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
     rows = []
-    for case in held_out_cases(args.data, args.folds, args.fold, args.cases):
+    for case in held_out_cases(args):
         case_rows = score_case(segment, case)
         rows += case_rows
         shown = " ".join(f"{r['level']}@{r['squeeze']:g}:{r['expected']:.1f}->{_mm(r['measured'])}" for r in case_rows)

@@ -1,0 +1,28 @@
+"""The real images a benchmark scores: the held-out images of one cross-validation fold (to score that fold's model)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "DiscCore"))
+
+
+def add_heldout_arguments(parser) -> None:
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--fold", type=int, default=0)
+    parser.add_argument("--cases", type=int, default=0, help="at most this many images (default: all held-out)")
+    parser.add_argument("-o", "--output", help="write every row and the summary as JSON")
+
+
+def held_out_cases(args):
+    """The cases of fold ``args.fold`` of ``args.folds`` (by subject, as `disccore train --folds`), at most
+    ``args.cases``; every case when ``args.folds`` is 1."""
+    from disccore.training.data import list_cases
+    from disccore.training.train import folds_by_subject
+
+    cases = list_cases(args.data)
+    if args.folds > 1:
+        cases = [c for c, f in zip(cases, folds_by_subject(cases, args.folds)) if f == args.fold]
+    return cases[: args.cases] if args.cases else cases
