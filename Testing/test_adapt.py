@@ -95,6 +95,34 @@ def test_cli_refuses_an_existing_output_before_reading_cases(tmp_path):
     assert "already exists" in out.stderr and out.stderr.count("\n") == 1
 
 
+def test_cli_refuses_a_public_data_folder_that_is_not_there(tmp_path):
+    out = _run_cli("--cases", str(tmp_path), "-o", str(tmp_path / "out"), "--data", str(tmp_path / "nowhere"))
+    assert out.returncode != 0 and "--data" in out.stderr and "not a folder" in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_public_data_is_found_for_replay_where_the_readme_puts_it(tmp_path, monkeypatch):
+    from disccore.training import adapt as adapt_module
+
+    given = tmp_path / "given"
+    assert adapt_module.public_data_folder(given) == given  # given: taken as it is
+    data = tmp_path / "shared" / "data"
+    (data / "vb3").mkdir(parents=True)
+    for suffix in ("_img.nii.gz", "_vertebrae.nii.gz"):
+        (data / "vb3" / f"vb3-001{suffix}").touch()
+    monkeypatch.delenv(adapt_module.PUBLIC_DATA_ENV, raising=False)
+    monkeypatch.setattr(adapt_module, "CHECKOUT", tmp_path / "nowhere")
+    (tmp_path / "checkout").mkdir()
+    monkeypatch.chdir(tmp_path / "checkout")  # ../shared/data from here
+    assert adapt_module.public_data_folder() == data.resolve()
+    monkeypatch.chdir(tmp_path)  # nothing at ../shared/data
+    assert adapt_module.public_data_folder() is None
+    monkeypatch.setenv(adapt_module.PUBLIC_DATA_ENV, str(data))
+    assert adapt_module.public_data_folder() == data.resolve()
+    monkeypatch.setenv(adapt_module.PUBLIC_DATA_ENV, str(tmp_path / "empty"))
+    assert adapt_module.public_data_folder() is None  # a folder without cases replays nothing
+
+
 def test_refuses_to_write_into_the_shipped_models_folder():
     from disccore.training.model_folder import check_model_folder
 
@@ -151,7 +179,7 @@ def test_adapt_writes_a_model_folder_with_lineage_and_leaves_the_parent_alone(tm
     folder = write_model_folder(result, tmp_path / "site-a", "site-a")
     entry = json.loads((folder / "manifest.json").read_text())["models"][0]
     assert entry["parent"] == {"name": parent.name, "version": parent.version, "sha256": parent_sha}
-    assert set(entry["adapted"]["cases"]) == {"a", "b"}
+    assert set(entry["adapted"]["cases"]) == {"a", "b"} and entry["adapted"]["replayed"] == []
     assert entry["adapted"]["cases"]["a"]["a.nii.gz"] == sha256_of(cases / "a.nii.gz")
     assert entry["network"] == parent.network and "training_config" not in entry
     assert entry["onnx_file"] == "model.onnx" and entry["onnx_sha256"] == sha256_of(folder / "model.onnx")

@@ -25,8 +25,8 @@ def add_parser(sub) -> None:
         "adapt",
         help="adapt a model to your scanner from your corrected cases (minutes on a CPU)",
         description="Fine-tune a segmentation model on corrected cases (image + segmentation pairs), with a guard "
-        "against forgetting (weights kept near the parent's; public cases replayed with --data). Holds out a share of "
-        "the cases (each in turn when there are fewer than five) and reports Dice before and after.",
+        "against forgetting (weights kept near the parent's; public training cases replayed where found). Holds out "
+        "a share of the cases (each in turn when there are fewer than five) and reports Dice before and after.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -49,9 +49,10 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--data",
         metavar="DIR",
-        help="the public training data (with ivd/, vb2/, vb3/): some of its "
-        "cases are replayed so the model keeps what it knew",
+        help="the public training data (with ivd/, vb2/, vb3/): some of its cases are replayed so the model keeps "
+        "what it knew (default: $DISCCORE_PUBLIC_DATA, else ../shared/data when it is there)",
     )
+    p.add_argument("--no-replay", action="store_true", help="replay no public cases, even where they are found")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     add_overwrite(p)
     add_quiet(p)
@@ -63,7 +64,7 @@ def run(args) -> int:
 
     from ..errors import InputError
     from ..models import user_models_dir
-    from ..training.adapt import AdaptConfig, adapt
+    from ..training.adapt import AdaptConfig, adapt, public_data_folder
     from ..training.model_folder import check_model_folder, write_model_folder
     from ..training.user_cases import find_user_cases
 
@@ -71,6 +72,8 @@ def run(args) -> int:
         raise InputError("give the new model a name (--name) or a folder (-o MODEL_DIR)")
     if args.iterations is not None and args.iterations < 1:
         raise InputError("--iterations must be at least 1")
+    if args.data and not Path(args.data).is_dir():
+        raise InputError(f"--data '{args.data}' is not a folder; give the public training data (with ivd/, vb2/, vb3/)")
     out = Path(args.output) if args.output else user_models_dir() / args.name
     if not args.output:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +88,7 @@ def run(args) -> int:
         args.cases,
         args.parent,
         config,
-        data=args.data,
+        data=None if args.no_replay else public_data_folder(args.data),
         progress=progress_for(args, "adapt "),
         log=(lambda m: None) if quiet else print,
     )

@@ -3,7 +3,8 @@
 The parent model (the shipped one by default) is fine-tuned on the user's cases (:mod:`.user_cases`) with the
 training augmentation and the partial-label loss, so a case where only the bodies were corrected teaches only the
 bodies. Two guards against forgetting what the few cases do not show: the weights are pulled towards the parent's
-(L2-SP, ``anchor_weight``), and, when the public training data is given (``data``), some of its cases are replayed.
+(L2-SP, ``anchor_weight``), and, when the public training data is given (``data``; ``disccore adapt`` finds
+../shared/data by itself, :func:`public_data_folder`), some of its cases are replayed.
 A share of the user's cases is held out first (each case in turn when there are few) and Dice per structure is
 reported before and after on them; the model written is then fine-tuned on all cases. Deterministic for a seed.
 The parent model is never modified: the result is a new model folder (:mod:`.model_folder`).
@@ -11,8 +12,10 @@ The parent model is never modified: the result is a new model folder (:mod:`.mod
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -25,6 +28,9 @@ from .user_cases import find_user_cases, prepare_user_case, read_user_case
 MIN_CASES_FOR_HOLDOUT = 5  # below this every case is held out in turn (leave-one-out)
 NOT_PREDICTED = ("S1",)  # structures a user may segment that the network has no class for: not scored
 KIND_NAMES = {"vertebra": "vertebral bodies", "disc": "discs", "canal": "canal"}
+PUBLIC_DATA_ENV = "DISCCORE_PUBLIC_DATA"  # the public training data's folder, where it is not beside the checkout
+PUBLIC_DATA_BESIDE = Path("..") / "shared" / "data"  # where a checkout keeps it (README), from the working directory
+CHECKOUT = Path(__file__).resolve().parents[3]  # DiscCore/disccore/training/adapt.py -> the repository
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class Adaptation:
     config: AdaptConfig
     validation: dict
     seconds: float
+    replayed: list  # the public training cases replayed (names), empty without replay
 
 
 def validation_folds(n: int, config: AdaptConfig) -> list[list[int]]:
@@ -129,7 +136,8 @@ def adapt(
     )
     validation["summary"] = summarise_validation(validation)
     log(f"adapted in {time.monotonic() - start:.0f} s")
-    return Adaptation(net, parent, cases, config, validation, time.monotonic() - start)
+    replayed = [p.name for p in replay]
+    return Adaptation(net, parent, cases, config, validation, time.monotonic() - start, replayed)
 
 
 def _fine_tune(cases, train_config, parent_state, progress, what: str):
@@ -151,6 +159,21 @@ def _with_time_left(progress: Optional[ProgressCallback], what: str) -> Optional
     return _report
 
 
+def public_data_folder(given=None) -> Optional[Path]:
+    """The public training data to replay: ``given``, else the folder named by DISCCORE_PUBLIC_DATA, else
+    ../shared/data from the working directory or beside this checkout (where the README puts it); None if none
+    holds training cases."""
+    from .data import list_cases
+
+    if given:
+        return Path(given)
+    env = os.environ.get(PUBLIC_DATA_ENV)
+    for folder in [Path(env)] if env else [PUBLIC_DATA_BESIDE, CHECKOUT / PUBLIC_DATA_BESIDE]:
+        if folder.is_dir() and list_cases(folder):
+            return folder.resolve()
+    return None
+
+
 def replay_cases(data, config: AdaptConfig, log: Callable) -> list:
     """``config.replay_cases`` public training cases (spread over the datasets, seeded), as dataset 'replay'."""
     from .data import list_cases, prepare_case
@@ -159,6 +182,7 @@ def replay_cases(data, config: AdaptConfig, log: Callable) -> list:
     if not available:
         log(f"no public training cases in '{data}': adapting without replay")
         return []
+    log(f"replaying {config.replay_cases} public training cases from {data}")
     order = np.random.default_rng(config.seed).permutation(len(available))
     by_dataset: dict[str, list] = {}
     for i in order:

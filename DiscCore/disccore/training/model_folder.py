@@ -64,6 +64,7 @@ def manifest_entry(adaptation, name: str, version: str, weights: Path) -> dict:
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "cases": {c.name: user_case_checksums(c) for c in adaptation.cases},
                 "recipe": asdict(adaptation.config),
+                "replayed": list(adaptation.replayed),
                 "seconds": round(adaptation.seconds),
                 "validation": adaptation.validation,
             },
@@ -81,7 +82,8 @@ def model_card(entry: dict) -> str:
         "",
         f"Adapted on {adapted['date']} from **{entry['parent']['name']} {entry['parent']['version']}** "
         f"(sha256 {entry['parent']['sha256'][:12]}...) with `disccore adapt` on {len(adapted['cases'])} user cases: "
-        f"{', '.join(sorted(adapted['cases']))}. Recipe: {json.dumps(adapted['recipe'])}.",
+        f"{', '.join(sorted(adapted['cases']))}. Recipe: {json.dumps(adapted['recipe'])}. Public training cases "
+        f"replayed: {', '.join(adapted.get('replayed', [])) or 'none'}.",
         "",
         "## Validation on held-out user cases (mean Dice per kind of structure)",
         "",
