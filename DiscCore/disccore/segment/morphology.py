@@ -75,8 +75,8 @@ def nearest_label(labels: np.ndarray, spacing, where: np.ndarray) -> np.ndarray:
     voxel of ``where``, in C order: ``labels[ndimage.distance_transform_edt(labels == 0, sampling=spacing,
     return_indices=True)]`` there.
 
-    Each label's exact distance map is computed in the box where that label can be the nearest (no farther than the
-    nearest labelled voxel of all); voxels where two labels tie are settled as scipy does."""
+    A voxel that only one label's box is near enough takes that label; for the others each label's exact distance
+    map is computed in the box around them; voxels where two labels tie are settled as scipy does."""
     out = labels[where]
     queries = np.argwhere(where & (labels == 0))
     if not len(queries) or not labels.any():
@@ -85,25 +85,34 @@ def nearest_label(labels: np.ndarray, spacing, where: np.ndarray) -> np.ndarray:
     nearest = _squared_distances(labels > 0, spacing, queries)
     boxes = find_objects(labels)
     ids = [i for i, box in enumerate(boxes, start=1) if box is not None]
-    dist = np.full((len(ids), len(queries)), np.inf)
-    for row, i in enumerate(ids):
-        lo, hi = np.array([[s.start, s.stop - 1] for s in boxes[i - 1]]).T
-        outside = (np.maximum(lo - queries, 0) + np.maximum(queries - hi, 0)) * spacing
-        near = np.sum(outside**2, axis=1) <= nearest * (1 + TIE_TOLERANCE)  # no closer than the box of label i
-        if near.any():
-            box = bounding_box(np.vstack([queries[near], lo, hi]))
-            dist[row, near] = _squared_distances(labels[box] == i, spacing, queries[near] - [s.start for s in box])
+    corners = [np.array([[s.start, s.stop - 1] for s in boxes[i - 1]]).T for i in ids]  # (lo, hi) of each label
+    # a label farther than the nearest labelled voxel (by the distance to its box) cannot be the nearest
+    near = np.array([_squared_distance_to_box(queries, lo, hi, spacing) for lo, hi in corners])
+    near = near <= nearest * (1 + TIE_TOLERANCE)
+    dist = np.where(near, 0.0, np.inf)  # a voxel near only one label's box takes that label
+    ask = near & (near.sum(axis=0) > 1)
+    for row, (lo, hi) in enumerate(corners):
+        if ask[row].any():
+            box = bounding_box(np.vstack([queries[ask[row]], lo, hi]))
+            at = queries[ask[row]] - [s.start for s in box]
+            dist[row, ask[row]] = _squared_distances(labels[box] == ids[row], spacing, at)
     best = dist.min(axis=0)
     candidates = dist <= best * (1 + TIE_TOLERANCE)
     found = np.array(ids)[np.argmax(candidates, axis=0)]
     tied = np.flatnonzero(candidates.sum(axis=0) > 1)
     if len(tied):
-        voxels = {i: np.argwhere(labels[boxes[i - 1]] == i) + [s.start for s in boxes[i - 1]] for i in ids}
+        tied_rows = np.flatnonzero(candidates[:, tied].any(axis=1))
+        voxels = {ids[r]: np.argwhere(labels == ids[r]) for r in tied_rows}
         for k in tied:
             tied_ids = [ids[r] for r in np.flatnonzero(candidates[:, k])]
             found[k] = _nearest_as_scipy({i: voxels[i] for i in tied_ids}, queries[k], spacing)
     out[labels[where] == 0] = found
     return out
+
+
+def _squared_distance_to_box(idx: np.ndarray, lo: np.ndarray, hi: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """Squared physical distance from voxel indices (N, 3) to the box from ``lo`` to ``hi`` (indices, inclusive)."""
+    return np.sum(((np.maximum(lo - idx, 0) + np.maximum(idx - hi, 0)) * spacing) ** 2, axis=1)
 
 
 def _squared_distances(mask: np.ndarray, spacing: np.ndarray, queries: np.ndarray) -> np.ndarray:
