@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import anatomy
 from .classes import BODY, CANAL, DISC, L5_BODY
+from .morphology import dilate_in_plane
 from .resample import interpolate_axis, source_positions
 
 MIN_TRIMMED_RIM_SHARE = 0.05  # of the voxels beside a structure, to take it as trimmed to a probability
@@ -59,9 +60,7 @@ def trim_threshold(mask: np.ndarray, wins: np.ndarray, p: np.ndarray, labelled: 
 
     A trimmed structure has a rim beside it in the slice plane where its class still wins the arg-max but no one
     kept the voxels; its threshold lies between the least sure voxel kept and the surest one trimmed off."""
-    from scipy import ndimage
-
-    beside = ndimage.binary_dilation(mask, structure=np.array([[[0, 1, 0], [1, 1, 1], [0, 1, 0]]], bool)) & ~mask
+    beside = dilate_in_plane(mask) & ~mask
     kept_min = float(p[mask].min())
     rim = beside & wins & ~labelled & (p < kept_min)
     if rim.sum() < MIN_TRIMMED_RIM_SHARE * beside.sum():

@@ -14,6 +14,7 @@ import numpy as np
 
 from .classes import BODY, L5_BODY
 from .masks import Piece, bounding_box, components, left_right_axis, pieces
+from .morphology import nearest_label
 
 MIN_BODY_MM3 = 1000.0  # smaller pieces are fragments
 MIN_BODY_CORE_MM3 = 300.0  # the same on the central slab
@@ -65,8 +66,6 @@ def column_bodies(body: np.ndarray, disc: np.ndarray, probs: np.ndarray, geometr
 def _body_pieces(body: np.ndarray, disc: np.ndarray, geometry) -> list:
     """Bodies separated on the central slab along the column's centre line, then extended to all body voxels
     (nearest central piece); all the work is done in the bounding box of the body voxels."""
-    from scipy import ndimage
-
     if not body.any():
         return []
     idx = np.argwhere(body)
@@ -84,12 +83,9 @@ def _body_pieces(body: np.ndarray, disc: np.ndarray, geometry) -> list:
     kept_label = np.zeros(int(core_lab.max()) + 1, core_lab.dtype)  # core label -> itself if kept, else 0
     kept_label[core_ids] = core_ids
     kept = kept_label[core_lab]
-    nearest = ndimage.distance_transform_edt(
-        kept == 0, sampling=geometry.spacing, return_distances=False, return_indices=True
-    )
     inside = body[box]
     lab = np.zeros(inside.shape, kept.dtype)
-    lab[inside] = kept[tuple(n[inside] for n in nearest)]
+    lab[inside] = nearest_label(kept, geometry.spacing, inside)
     sizes = np.bincount(lab[inside], minlength=len(kept_label))
     ids = [i for i in core_ids if sizes[i] * geometry.voxel_volume_mm3 >= MIN_BODY_MM3]
     return list(pieces(lab, ids, offset=box).values())

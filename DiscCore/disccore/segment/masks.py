@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-TOUCHING = np.ones((3, 3, 3), bool)  # voxels that share a corner belong to the same piece
+from .morphology import bounding_box, find_objects, label
 
 
 class Piece(NamedTuple):
@@ -61,10 +61,8 @@ def most_probable_class(probs: np.ndarray) -> np.ndarray:
 
 def components(mask: np.ndarray, min_voxels: int):
     """Label image of the connected pieces of ``mask``, the labels of those with at least ``min_voxels``, and every
-    piece's size (index: label)."""
-    from scipy import ndimage
-
-    lab, n = ndimage.label(mask, structure=TOUCHING)
+    piece's size (index: label); pieces touch by a face, an edge or a corner."""
+    lab, n = label(mask)
     sizes = np.bincount(lab[mask], minlength=n + 1)  # the piece voxels only: far fewer than the volume's
     return lab, (np.flatnonzero(sizes[1:] >= min_voxels) + 1).tolist(), sizes
 
@@ -72,20 +70,13 @@ def components(mask: np.ndarray, min_voxels: int):
 def pieces(lab: np.ndarray, ids, offset=None) -> dict:
     """The labelled pieces ``ids`` of ``lab`` (label -> Piece, in their bounding boxes); ``offset``: the slices of the
     volume that ``lab`` covers (the whole volume if None)."""
-    from scipy import ndimage
-
-    boxes = ndimage.find_objects(lab)
+    boxes = find_objects(lab)
     starts = [0, 0, 0] if offset is None else [s.start for s in offset]
     out = {}
     for i in ids:
         box = boxes[i - 1]
         out[i] = Piece(tuple(slice(s.start + o, s.stop + o) for s, o in zip(box, starts)), lab[box] == i)
     return out
-
-
-def bounding_box(idx: np.ndarray) -> tuple:
-    """Slices around voxel indices (N, 3)."""
-    return tuple(slice(int(a), int(b) + 1) for a, b in zip(idx.min(axis=0), idx.max(axis=0)))
 
 
 def left_right_axis(geometry) -> int:

@@ -16,6 +16,7 @@ from ..quality.thresholds import THRESHOLDS, QualityThresholds
 from .classes import BODY, CANAL, DISC, L5_BODY
 from .levels import LevelReport
 from .masks import left_right_axis
+from .morphology import find_objects
 
 LUMBAR = ("L1", "L2", "L3", "L4", "L5")
 HEIGHT_PERCENTILES = (2.0, 98.0)  # a body's height: the spread of its voxels' heights between these (no stray voxel)
@@ -71,10 +72,8 @@ def assess_segmentation(
 ) -> SegmentationQuality:
     """The quality of named ``labels`` (anatomy-scheme values on the model grid ``geometry``) given the class
     probabilities ``probs`` (C, i, j, k) there and the naming's :class:`.levels.LevelReport`."""
-    from scipy import ndimage
-
     axis = left_right_axis(geometry)
-    boxes = ndimage.find_objects(labels)
+    boxes = find_objects(labels)
     structures, centres_x = {}, {}
     for value, box in enumerate(boxes, start=1):
         if box is None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .masks import TOUCHING, Piece
+from .masks import Piece
+from .morphology import label
 
 MIN_TRIMMED_SHARE = 0.5  # a body or disc the network is rarely that sure of (unfamiliar contrast) keeps its argmax mask
 
@@ -24,10 +25,8 @@ def body_outline(body: Piece, p_body: np.ndarray, probability: float, section_sh
 def trimmed(piece: Piece, p: np.ndarray, threshold: float) -> Piece:
     """The structure's voxels with probability ``p`` >= threshold (largest piece), or the whole structure when that
     keeps less than MIN_TRIMMED_SHARE of it."""
-    from scipy import ndimage
-
     tight = piece.tight()
-    lab, n = ndimage.label(tight.mask & (p[tight.box] >= threshold), structure=TOUCHING)
+    lab, n = label(tight.mask & (p[tight.box] >= threshold))
     if n == 0:
         return piece
     sizes = np.bincount(lab.ravel())[1:]
