@@ -84,11 +84,14 @@ def run(args) -> int:
         **({"iterations": args.iterations} if args.iterations else {}),
     )
     quiet = args.quiet
+    data = None if args.no_replay else public_data_folder(args.data)
+    if data is None and not args.no_replay and not quiet:
+        print("no public training data found (--data, DISCCORE_PUBLIC_DATA, ../shared/data): adapting without replay")
     result = adapt(
         args.cases,
         args.parent,
         config,
-        data=None if args.no_replay else public_data_folder(args.data),
+        data=data,
         progress=progress_for(args, "adapt "),
         log=(lambda m: None) if quiet else print,
     )

@@ -182,7 +182,7 @@ def replay_cases(data, config: AdaptConfig, log: Callable) -> list:
     if not available:
         log(f"no public training cases in '{data}': adapting without replay")
         return []
-    log(f"replaying {config.replay_cases} public training cases from {data}")
+    log(f"replaying {min(config.replay_cases, len(available))} public training cases from {data}")
     order = np.random.default_rng(config.seed).permutation(len(available))
     by_dataset: dict[str, list] = {}
     for i in order:
