@@ -142,12 +142,13 @@ def main() -> None:
     ]  # every ivd image (the only manual discs), the first images of each body dataset
     for i, c in enumerate(adapt_on):
         write_user_case(out / "cases", c, args.look, args.seed + i)
+    replay = (args.replay_data or args.data) if args.replay else None
     start = time.monotonic()
     result = adapt(
         out / "cases",
         args.parent,
         AdaptConfig(iterations=args.iterations, seed=args.seed),
-        data=(args.replay_data or args.data) if args.replay else None,
+        data=replay,
         log=print,
         progress=lambda f, m: print(f"{f:5.1%} {m}", flush=True),
     )
@@ -155,7 +156,7 @@ def main() -> None:
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     parent_net = _network_from(result.parent, __import__("torch").load(result.parent.path, weights_only=True))
     report = {
-        "replay": (args.replay_data or args.data) if args.replay else None,
+        "replay": replay,
         "parent": f"{result.parent.name} ({result.parent.path})",
         "dataset": args.dataset,
         "look": args.look,

@@ -23,6 +23,7 @@ ENV_VAR = "DISCCORE_MODELS_DIR"
 USER_ENV_VAR = "DISCCORE_USER_MODELS_DIR"
 MANIFEST_NAME = "manifest.json"
 _PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_TREE = _PACKAGE_DIR.parent.parent  # the checkout (DiscCore/disccore -> the repository), when run from one
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def model_dirs() -> list[Path]:
         if not chosen.is_dir():  # a typo must not silently fall back to the bundled models
             raise ModelError(f"{ENV_VAR} names '{chosen}', which is not a folder; fix it or unset it")
         dirs.append(chosen)
-    dirs += [_PACKAGE_DIR.parent.parent / "models", _PACKAGE_DIR.parent / "models"]
+    dirs += [SOURCE_TREE / "models", _PACKAGE_DIR.parent / "models"]
     return dirs
 
 

@@ -21,6 +21,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import ModelError
+from ..models import SOURCE_TREE, resolve_model
 from ..progress import ProgressCallback, report, sub_progress
 from ..segment.classes import CLASS_NAMES
 from .user_cases import find_user_cases, prepare_user_case, read_user_case
@@ -30,7 +31,7 @@ NOT_PREDICTED = ("S1",)  # structures a user may segment that the network has no
 KIND_NAMES = {"vertebra": "vertebral bodies", "disc": "discs", "canal": "canal"}
 PUBLIC_DATA_ENV = "DISCCORE_PUBLIC_DATA"  # the public training data's folder, where it is not beside the checkout
 PUBLIC_DATA_BESIDE = Path("..") / "shared" / "data"  # where a checkout keeps it (README), from the working directory
-CHECKOUT = Path(__file__).resolve().parents[3]  # DiscCore/disccore/training/adapt.py -> the repository
+CHECKOUT = SOURCE_TREE  # ../shared/data is looked for beside it too
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,6 @@ def adapt(
 ) -> Adaptation:
     """Check the cases, validate (before / after on held-out cases), and fine-tune on all of them."""
     import torch
-
-    from ..models import resolve_model
 
     start = time.monotonic()
     cases = find_user_cases(cases_dir)
