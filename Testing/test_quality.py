@@ -217,6 +217,21 @@ def test_segmentation_flags_are_merged_with_the_geometric_ones(phantom, straight
     assert result.to_dict()["qc"]["segmentation"]["structures"]["L4"]["confidence"] > 0.9
 
 
+def test_a_stenosis_graded_on_the_model_outline_is_for_review(straight):
+    """The network's sac can leave out the nerve roots (a healthy sac graded) or take in fat (a narrowing missed):
+    a level it grades stenotic is flagged for a reader; a level it does not grade, and a hand-made outline measured
+    without the network's report, are not."""
+    result = MeasurementResult(
+        discs=[{"level": "L3-L4", "stenosis": "absolute"}, {"level": "L4-L5", "stenosis": ""}],
+        vertebrae=[{"level": "L4"}],
+    )
+    result.add_flags({}, [])
+    assert [r["qc"] for r in result.discs] == ["", ""]
+    result.add_segmentation_quality(_assess(straight))
+    assert [r["qc"] for r in result.discs] == [qf.STENOSIS_ON_MODEL_OUTLINE, ""]
+    assert review_reasons(result.to_dict()) == [f"L3-L4: {qf.STENOSIS_ON_MODEL_OUTLINE}"]
+
+
 def test_review_reasons_and_line():
     assert review_reasons({}) == [] and review_reasons({"qc": {"case": [], "levels": {}}}) == []
     reasons = review_reasons({"qc": {"case": ["a"], "levels": {"L4": ["b", "c"]}}})

@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-from canal_healthy import WALLS, with_walls_cut
 from model_choice import add_model_arguments, segmenter
 
 from disccore import anatomy
@@ -110,13 +109,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--phantoms", type=int, default=16)
     ap.add_argument("-o", "--output", help="write every row and the summary as JSON")
-    ap.add_argument("--cut-walls", choices=sorted(WALLS), help="measure the outline with these walls cut (experiment)")
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
-    if args.cut_walls:
-        network = segment
-        segment = lambda image: with_walls_cut(network(image), image, WALLS[args.cut_walls])  # noqa: E731
     rows = []
     for i in range(args.phantoms):
         ph = phantom(i)

@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-from canal_healthy import WALLS, with_walls_cut
 from heldout import add_heldout_arguments, held_out_cases
 from model_choice import add_model_arguments, segmenter
 
@@ -107,13 +106,9 @@ def _mm(value) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
-    ap.add_argument("--cut-walls", choices=sorted(WALLS), help="measure the outline with these walls cut (experiment)")
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
-    if args.cut_walls:
-        network = segment
-        segment = lambda image: with_walls_cut(network(image), image, WALLS[args.cut_walls])  # noqa: E731
     rows = []
     for case in held_out_cases(args):
         case_rows = score_case(segment, case)

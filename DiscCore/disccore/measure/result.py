@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..outputs import atomic_output, check_output_path
-from ..quality.flags import join_flags, merge_flags
+from ..quality.flags import STENOSIS_ON_MODEL_OUTLINE, join_flags, merge_flags
 from .definitions import DEFINITIONS
 
 DISC_COLUMNS = (
@@ -110,9 +110,13 @@ class MeasurementResult:
 
     def add_quality_report(self, report: dict) -> None:
         """The same from the report as ``disccore segment`` writes it (``NAME.qc.json``: case, levels,
-        segmentation)."""
+        segmentation). A level graded stenotic on the network's outline is flagged for review."""
         self.segmentation_quality = report.get("segmentation")
-        self.add_flags(report.get("levels") or {}, report.get("case") or [])
+        levels = {level: list(flags) for level, flags in (report.get("levels") or {}).items()}
+        for row in self.discs:
+            if row.get("stenosis"):  # graded on the network's sac outline, which can be wrong either way
+                levels.setdefault(row["level"], []).append(STENOSIS_ON_MODEL_OUTLINE)
+        self.add_flags(levels, report.get("case") or [])
 
     def disc(self, level: str) -> Optional[dict]:
         """The row of one disc level, or None."""

@@ -17,6 +17,9 @@ SECTIONS_DISAGREE = "sections disagree"
 POSSIBLY_MERGED = "possibly merged bodies"
 SHORT_BODY = "a body far shorter than the others"
 LUMBAR_LIKE_BELOW_L5 = "a lumbar-like body below L5 (six lumbar vertebrae?): check the level names"
+#: the model's sac can stop at the nerve roots behind the CSF (healthy volunteers graded at 12 % of lumbar levels,
+#: benchmarks/canal_healthy.py) or run into epidural fat (phantoms): a grade from it is for a reader to confirm
+STENOSIS_ON_MODEL_OUTLINE = "stenosis graded on the model's sac outline: check the outline on the image"
 NO_L5_S1_DISC = "no L5-S1 disc below L5 (a sacralised L5?): check the level names"
 
 
