@@ -21,7 +21,7 @@ from disccore.quality.review import review_line, review_reasons
 from disccore.segment.classes import BODY, L5_BODY
 from disccore.segment.column import OFF_COLUMN, SMALL_PIECE
 from disccore.segment.levels import LevelReport, name_levels
-from disccore.segment.naming import SACRUM, lumbar_like_below_l5
+from disccore.segment.naming import SACRUM, l5_sized_without_disc_below, lumbar_like_below_l5
 from disccore.segment.quality import assess_segmentation, section_agreement
 
 FIVE = ("L1", "L2", "L3", "L4", "L5")
@@ -147,6 +147,42 @@ def test_a_lumbar_like_body_below_l5_is_counted_a_sacral_one_not():
     assert lumbar_like_below_l5([body(70.0), l5, body(10.0, 400)], {"L5": l5}, disc_z=[55.0, 25.0, -5.0]) == 0
     probs, geom = _stack_probabilities(n_bodies=6, l5_index=4)  # a sixth body below L5, with a disc below it too
     assert name_levels(probs, geom)[1].lumbar_like_below_l5 == 1
+
+
+def test_an_l5_sized_body_below_l5_without_a_disc_below_is_a_sacralisation_hint(straight):
+    def body(z, voxels=1000):
+        return SimpleNamespace(z=z, voxels=voxels)
+
+    l5 = body(40.0)
+    bodies = [body(70.0), l5, body(10.0)]  # superior -> inferior
+    assert l5_sized_without_disc_below(bodies, {"L5": l5}, disc_z=[55.0, 25.0]) == 1  # fused to what lies below
+    assert l5_sized_without_disc_below(bodies, {"L5": l5}, disc_z=[55.0, 25.0, -5.0]) == 0  # lumbar-like instead
+    assert l5_sized_without_disc_below([body(70.0), l5, body(10.0, 400)], {"L5": l5}, disc_z=[55.0, 25.0]) == 0
+    assert l5_sized_without_disc_below(bodies, {"L5": l5}, disc_z=[55.0]) == 0  # no disc above it: not on the column
+    assert _assess(straight, rep=LevelReport(l5_sized_without_disc_below=1)).flags == [qf.L5_SIZED_WITHOUT_DISC_BELOW]
+
+
+@pytest.mark.parametrize("seed, contrast", [(302, "T1"), (305, "T2")])
+def test_a_sacralised_l5_is_named_right_or_flagged(seed, contrast):
+    """L5 fused to the sacrum (a 0.7-0.8 mm L5-S1 gap): the model took it for the sacrum and named every body one
+    level off on both phantoms (before the hint existed, silently); the case must say so."""
+    from disccore.phantom import make_lumbar_phantom
+    from disccore.segment import segment_image_with_quality
+
+    wedges = {"T12-L1": 2.0, "L1-L2": 4.0, "L2-L3": 6.0, "L3-L4": 8.0, "L4-L5": 10.0, "L5-S1": 0.0}
+    ph = make_lumbar_phantom(
+        seed=seed,
+        contrast=contrast,
+        spacing=(0.8, 0.8, 4.0),
+        levels=("T12", "L1", "L2", "L3", "L4", "L5", "S1"),
+        disc_heights={"L5-S1": 0.8 if contrast == "T1" else 0.7},
+        disc_wedges_deg=wedges,
+        fov=(240.0, 240.0, 60.0),
+    )
+    labels, quality = segment_image_with_quality(ph.image, backend="torch")
+    l5, true_l5 = labels.array == _label("L5"), ph.labels.array == _label("L5")
+    named_right = 2 * (l5 & true_l5).sum() / (l5.sum() + true_l5.sum()) > 0.5
+    assert named_right or qf.L5_SIZED_WITHOUT_DISC_BELOW in quality.flags, quality.flags
 
 
 def test_thresholds_are_the_ones_used(straight):

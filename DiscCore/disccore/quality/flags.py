@@ -20,6 +20,10 @@ LUMBAR_LIKE_BELOW_L5 = "a lumbar-like body below L5 (six lumbar vertebrae?): che
 #: the model's sac can stop at the nerve roots behind the CSF (healthy volunteers graded at 12 % of lumbar levels,
 #: benchmarks/canal_healthy.py) or run into epidural fat (phantoms): a grade from it is for a reader to confirm
 STENOSIS_ON_MODEL_OUTLINE = "stenosis graded on the model's sac outline: check the outline on the image"
+L5_SIZED_WITHOUT_DISC_BELOW = (
+    "a body as large as L5 below it with no disc below (a sacralised L5, every name one level off?): "
+    "check the level names"
+)
 NO_L5_S1_DISC = "no L5-S1 disc below L5 (a sacralised L5?): check the level names"
 
 

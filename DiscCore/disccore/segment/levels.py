@@ -16,7 +16,7 @@ from ..image import SpatialImage
 from .classes import BODY, CANAL, DISC, L5_BODY
 from .column import column_bodies
 from .masks import components, left_right_axis, most_probable_class, pieces
-from .naming import lumbar_like_below_l5, name_bodies, name_discs
+from .naming import l5_sized_without_disc_below, lumbar_like_below_l5, name_bodies, name_discs
 from .postprocessing import PostProcessing
 from .trimming import body_outline, trimmed, within_its_vertebrae
 
@@ -27,11 +27,13 @@ MIN_CANAL_MM3 = 300.0  # the same for the canal (of what remains, the largest pi
 @dataclass
 class LevelReport:
     """What the level naming did (for messages and notes): whether L5 was recognised, one phrase per piece set
-    aside, and how many bodies below L5 look lumbar rather than sacral (a hint of transitional anatomy)."""
+    aside, and the hints of transitional anatomy: bodies below L5 that look lumbar rather than sacral (a disc above
+    and below), and L5-sized ones below L5 with no disc below (a sacralised L5 counted as the sacrum?)."""
 
     anchored_on_l5: bool = True
     dropped: list = field(default_factory=list)
     lumbar_like_below_l5: int = 0
+    l5_sized_without_disc_below: int = 0
 
     def summary(self) -> str:
         """What was set aside, each kind once with its count: "a disc not between two named vertebrae (2), ..."."""
@@ -60,6 +62,7 @@ def name_levels(
         bodies, disc_z, params.l5_anchor_min_score, params.l5_tie_fraction
     )
     rep.lumbar_like_below_l5 = lumbar_like_below_l5(bodies, named_bodies, disc_z)
+    rep.l5_sized_without_disc_below = l5_sized_without_disc_below(bodies, named_bodies, disc_z)
     named_discs, dropped_discs = name_discs(discs, {n: b.z for n, b in named_bodies.items()}, geometry)
     rep.dropped += dropped + dropped_discs
     out = np.zeros(sem.shape, np.uint8)

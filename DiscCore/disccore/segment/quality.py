@@ -44,6 +44,7 @@ class SegmentationQuality:
     lateral_drift_mm: Optional[float] = None
     set_aside: list = field(default_factory=list)
     lumbar_like_below_l5: int = 0
+    l5_sized_without_disc_below: int = 0
     flags: list = field(default_factory=list)
 
     def level_flags(self) -> dict:
@@ -90,6 +91,7 @@ def assess_segmentation(
         lateral_drift_mm=float(np.ptp(list(centres_x.values()))) if len(centres_x) >= 2 else None,
         set_aside=list(level_report.dropped),
         lumbar_like_below_l5=int(level_report.lumbar_like_below_l5),
+        l5_sized_without_disc_below=int(level_report.l5_sized_without_disc_below),
     )
     _flag_heights(q, thresholds)
     q.flags = case_flags(q, thresholds)
@@ -147,6 +149,8 @@ def case_flags(q: SegmentationQuality, thresholds: QualityThresholds = THRESHOLD
         out.append(qf.L5_NOT_RECOGNISED)
     if q.lumbar_like_below_l5:
         out.append(qf.LUMBAR_LIKE_BELOW_L5)
+    if q.l5_sized_without_disc_below:
+        out.append(qf.L5_SIZED_WITHOUT_DISC_BELOW)
     if "L5" in q.structures and "L5-S1" not in q.structures:
         out.append(qf.NO_L5_S1_DISC)
     if q.lumbar_bodies < thresholds.expected_lumbar_bodies:
