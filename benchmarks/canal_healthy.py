@@ -1,26 +1,27 @@
 """Canal AP on the real images of ../shared/data, whose subjects are healthy volunteers: how often is a level graded
 stenotic? A specificity check on real scans (the phantoms' truth is known, but their anatomy is simpler).
 
-Every image (or every ``--step``-th) is segmented and measured as `disccore run` does; the lumbar levels' dural sac AP
+The images (all with ``--folds 1``, else the held-out ones of ``--fold``, to score that fold's model; every
+``--step``-th of them) are segmented and measured as `disccore run` does; the lumbar levels' dural sac AP
 diameters and stenosis grades are collected. Few of these volunteers should have a stenotic level; a level graded here
 is most often a sac outline that left out the nerve roots lying behind the CSF (see models/MODEL_CARD.md).
 (The wall-cut experiment of commit 8d1aeeb added ``--cut-walls`` here.)
 
-    PYTHONPATH=DiscCore python benchmarks/canal_healthy.py --data ../shared/data [--step 2]
+    PYTHONPATH=DiscCore python benchmarks/canal_healthy.py --data ../shared/data --folds 1 [--step 2]
+    PYTHONPATH=DiscCore python benchmarks/canal_healthy.py --data ../shared/data --fold 0 --weights cv0/fold0.pt
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
+from heldout import add_heldout_arguments, held_out_cases, score_cases
 from model_choice import add_model_arguments, segmenter
 
 from disccore import anatomy
 from disccore.measure import measure_segmentation
-from disccore.training.data import list_cases, read_case
+from disccore.training.data import read_case
 
 LUMBAR_DISCS = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
 
@@ -56,23 +57,17 @@ def summarise(rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--step", type=int, default=1, help="every n-th image (default: all)")
-    ap.add_argument("-o", "--output", help="write every row and the summary as JSON")
+    add_heldout_arguments(ap)
+    ap.add_argument("--step", type=int, default=1, help="every n-th of those images (default: all)")
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
-    rows = []
-    for case in list_cases(args.data)[:: args.step]:
-        labels = segment(read_case(case)[0])
-        case_rows = level_rows(labels, case.name)
-        rows += case_rows
-        shown = " ".join(f"{r['level']} {r['ap']:.1f}" for r in case_rows)
-        print(f"{case.name}: {shown}", flush=True)
-    summary = summarise(rows)
-    print(json.dumps(summary, indent=1))
-    if args.output:
-        Path(args.output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+
+    def show(rows):
+        return " ".join(f"{r['level']} {r['ap']:.1f}" for r in rows)
+
+    cases = held_out_cases(args)[:: args.step]
+    score_cases(cases, lambda case: level_rows(segment(read_case(case)[0]), case.name), show, summarise, args.output)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -26,3 +27,18 @@ def held_out_cases(args):
     if args.folds > 1:
         cases = [c for c, f in zip(cases, folds_by_subject(cases, args.folds)) if f == args.fold]
     return cases[: args.cases] if args.cases else cases
+
+
+def score_cases(cases, score_case, show, summarise, output=None) -> tuple[list, dict]:
+    """(rows, summary): ``score_case(case)`` -> rows for each case, one line per case (``show(rows)``), then the
+    summary printed as JSON and, with ``output``, every row and the summary written there."""
+    rows = []
+    for case in cases:
+        case_rows = score_case(case)
+        rows += case_rows
+        print(f"{case.name}: {show(case_rows)}", flush=True)
+    summary = summarise(rows)
+    print(json.dumps(summary, indent=1))
+    if output:
+        Path(output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+    return rows, summary

@@ -13,11 +13,9 @@ Prints |measured - expected| (median, 95th percentile, share within 1 mm) and th
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
-from heldout import add_heldout_arguments, held_out_cases
+from heldout import add_heldout_arguments, held_out_cases, score_cases
 from model_choice import add_model_arguments, segmenter
 
 from disccore import anatomy
@@ -109,16 +107,11 @@ def main() -> None:
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
-    rows = []
-    for case in held_out_cases(args):
-        case_rows = score_case(segment, case)
-        rows += case_rows
-        shown = " ".join(f"{r['level']}@{r['squeeze']:g}:{r['expected']:.1f}->{_mm(r['measured'])}" for r in case_rows)
-        print(f"{case.name}: {shown}", flush=True)
-    summary = summarise(rows)
-    print(json.dumps(summary, indent=1))
-    if args.output:
-        Path(args.output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+
+    def show(rows):
+        return " ".join(f"{r['level']}@{r['squeeze']:g}:{r['expected']:.1f}->{_mm(r['measured'])}" for r in rows)
+
+    score_cases(held_out_cases(args), lambda case: score_case(segment, case), show, summarise, args.output)
 
 
 if __name__ == "__main__":
