@@ -81,6 +81,17 @@ def test_measure_reports_segments_outside_the_scheme(scene):
     assert "tumour" in measured.summary()
 
 
+def test_the_panel_summary_names_the_stenosis_grades(scene):
+    from disccore.measure import MeasurementResult
+    from discmrml.pipeline import Measurement
+
+    discs = [{"level": "L3-L4", "stenosis": ""}, {"level": "L4-L5", "stenosis": "absolute"}, {"level": "L5-S1"}]
+    measured = Measurement(MeasurementResult(discs=discs), None, None, None, None)
+    assert measured.summary() == "3 disc level(s) measured (L3-L4, L4-L5, L5-S1); dural sac stenosis: L4-L5 absolute"
+    measured.result.discs[1]["stenosis"] = ""
+    assert "stenosis" not in measured.summary()
+
+
 def test_exported_csv_is_the_text_disccore_writes(scene, tmp_path):
     """The panel's Export CSV / batch.py's CSV == disccore.measure.write_disc_csv for the same result."""
     from disccore.measure import write_disc_csv, write_vertebra_csv

@@ -41,8 +41,13 @@ class Measurement:
         return review_warning(review_reasons(self.result.to_dict()))
 
     def summary(self) -> str:
+        """One line for the panel: the levels measured, the stenosis grades (the first thing a reader looks for),
+        the segments ignored."""
         levels = ", ".join(row.get("level", "?") for row in self.result.discs) or "no disc levels"
         text = f"{len(self.result.discs)} disc level(s) measured ({levels})"
+        graded = [f"{row['level']} {row['stenosis']}" for row in self.result.discs if row.get("stenosis")]
+        if graded:
+            text += f"; dural sac stenosis: {', '.join(graded)}"
         if self.ignored_segments:
             text += f"; segments not in the anatomy scheme ignored: {', '.join(self.ignored_segments)}"
         return text
