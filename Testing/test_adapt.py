@@ -111,7 +111,7 @@ def test_the_public_data_is_found_for_replay_where_the_readme_puts_it(tmp_path, 
     for suffix in ("_img.nii.gz", "_vertebrae.nii.gz"):
         (data / "vb3" / f"vb3-001{suffix}").touch()
     monkeypatch.delenv(adapt_module.PUBLIC_DATA_ENV, raising=False)
-    monkeypatch.setattr(adapt_module, "CHECKOUT", tmp_path / "nowhere")
+    monkeypatch.setattr(adapt_module, "SOURCE_TREE", tmp_path / "nowhere")
     (tmp_path / "checkout").mkdir()
     monkeypatch.chdir(tmp_path / "checkout")  # ../shared/data from here
     assert adapt_module.public_data_folder() == data.resolve()

@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from canal_healthy import LUMBAR_DISCS  # noqa: E402
 from model_choice import add_model_arguments, segmenter  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
@@ -25,7 +26,6 @@ from disccore.io import read_image  # noqa: E402
 from disccore.measure import measure_segmentation  # noqa: E402
 from disccore.segment.canonical import reorientation_for  # noqa: E402
 
-LUMBAR_DISCS = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
 LATERAL_HALF_MM = 30.0  # the disc-plane panel spans +-this left-right of the disc centre
 AP_RANGE_MM = (-25.0, 45.0)  # and this much along AP (the sac lies 15-40 mm behind the disc centre)
 SECTION_STEP_MM = 0.25

@@ -20,6 +20,7 @@ from model_choice import add_model_arguments, segmenter
 
 from disccore import anatomy
 from disccore.phantom import make_lumbar_phantom
+from disccore.training.train import dice
 
 FIRST_SEED = 400
 LEVELS = ("T12", "L1", "L2", "L3", "L4", "L5", "S1")
@@ -42,8 +43,7 @@ def phantom(i: int, sacralised: bool):
 
 def l5_dice(labels: np.ndarray, truth: np.ndarray) -> float:
     value = anatomy.by_name("L5").label
-    a, b = labels == value, truth == value
-    return float(2 * (a & b).sum() / max(1, a.sum() + b.sum()))
+    return dice(labels == value, truth == value)
 
 
 def main() -> None:
@@ -57,10 +57,10 @@ def main() -> None:
         for i in range(args.phantoms):
             ph = phantom(i, sacralised)
             labels, quality = segment(ph.image)
-            dice = l5_dice(labels.array, ph.labels.array)
-            rows.append({"sacralised": sacralised, "seed": FIRST_SEED + i, "l5_dice": dice, "flags": quality.flags})
+            l5 = l5_dice(labels.array, ph.labels.array)
+            rows.append({"sacralised": sacralised, "seed": FIRST_SEED + i, "l5_dice": l5, "flags": quality.flags})
             kind = "sacralised" if sacralised else "normal"
-            print(f"{kind} {FIRST_SEED + i}: L5 Dice {dice:.2f}; flags: {'; '.join(quality.flags) or '-'}", flush=True)
+            print(f"{kind} {FIRST_SEED + i}: L5 Dice {l5:.2f}; flags: {'; '.join(quality.flags) or '-'}", flush=True)
     misnamed = [r for r in rows if r["l5_dice"] <= 0.5]
     right = [r for r in rows if r["l5_dice"] > 0.5]
     summary = {

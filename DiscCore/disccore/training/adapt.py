@@ -31,7 +31,6 @@ NOT_PREDICTED = ("S1",)  # structures a user may segment that the network has no
 KIND_NAMES = {"vertebra": "vertebral bodies", "disc": "discs", "canal": "canal"}
 PUBLIC_DATA_ENV = "DISCCORE_PUBLIC_DATA"  # the public training data's folder, where it is not beside the checkout
 PUBLIC_DATA_BESIDE = Path("..") / "shared" / "data"  # where a checkout keeps it (README), from the working directory
-CHECKOUT = SOURCE_TREE  # ../shared/data is looked for beside it too
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ def public_data_folder(given=None) -> Optional[Path]:
     if given:
         return Path(given)
     env = os.environ.get(PUBLIC_DATA_ENV)
-    for folder in [Path(env)] if env else [PUBLIC_DATA_BESIDE, CHECKOUT / PUBLIC_DATA_BESIDE]:
+    for folder in [Path(env)] if env else [PUBLIC_DATA_BESIDE, SOURCE_TREE / PUBLIC_DATA_BESIDE]:
         if folder.is_dir() and list_cases(folder):
             return folder.resolve()
     return None
