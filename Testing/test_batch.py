@@ -205,3 +205,12 @@ def test_the_batch_parent_starts_its_workers_without_the_heavy_libraries():
     env = dict(os.environ, PYTHONPATH=str(REPO / "DiscCore"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "[]"
+
+
+def test_workers_see_the_environment_of_their_batch(tmp_path, monkeypatch):
+    # workers fork from a server process started by the first batch: the second must still see its own settings
+    for name in ("first", "second"):
+        log = tmp_path / f"{name}.log"
+        monkeypatch.setenv("BATCH_CALLS_LOG", str(log))
+        run_batch([_inputs(tmp_path / name, ["a", "b"])], tmp_path / f"out-{name}", case_fn=fake_case, workers=2)
+        assert sorted(c for c, _ in calls(log)) == ["a", "b"]

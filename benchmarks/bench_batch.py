@@ -65,12 +65,15 @@ def main() -> int:
     per_hour = {}
     with tempfile.TemporaryDirectory() as tmp:
         inputs = make_cases(Path(tmp) / "in", args.cases)
-        for workers in args.workers:
-            walls = [run_once(inputs, Path(tmp) / f"out-{workers}-{r}", workers, args.device) for r in range(args.runs)]
-            per_hour[workers] = 3600.0 * args.cases / statistics.median(walls)
+        walls = {workers: [] for workers in args.workers}
+        for r in range(args.runs):  # interleaved, so a slow spell of the machine does not fall on one setting only
+            for workers in args.workers:
+                walls[workers].append(run_once(inputs, Path(tmp) / f"out-{workers}-{r}", workers, args.device))
+        for workers, runs in walls.items():
+            per_hour[workers] = 3600.0 * args.cases / statistics.median(runs)
             print(
-                f"{workers} worker(s): wall s per run {', '.join(f'{w:.1f}' for w in walls)}; "
-                f"median {statistics.median(walls):.1f} s = {per_hour[workers]:.0f} cases per hour"
+                f"{workers} worker(s): wall s per run {', '.join(f'{w:.1f}' for w in runs)}; "
+                f"median {statistics.median(runs):.1f} s = {per_hour[workers]:.0f} cases per hour"
             )
     if 1 in per_hour:
         for workers, rate in per_hour.items():
