@@ -124,6 +124,7 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._updateTimer = None
+        self._colourTimer = None
         self._editWatcher = SegmentationEditWatcher(self._onSegmentsChanged)
 
     def setup(self) -> None:
@@ -138,6 +139,10 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._updateTimer.setSingleShot(True)
         self._updateTimer.setInterval(AUTO_UPDATE_DELAY_MS)
         self._updateTimer.connect("timeout()", self.onAutoUpdate)
+        self._colourTimer = qt.QTimer()  # paints the cells once the table views have taken the new rows
+        self._colourTimer.setSingleShot(True)
+        self._colourTimer.setInterval(0)
+        self._colourTimer.connect("timeout()", self._colourStenosisCells)
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
@@ -147,6 +152,7 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def cleanup(self) -> None:
         self._updateTimer.stop()
+        self._colourTimer.stop()
         self._editWatcher.watch(None)
         self.removeObservers()
 
@@ -236,7 +242,30 @@ class DiscMeasureWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         p.table, p.chart = measured.table_node, measured.chart_node
         if showLayout:
             self.logic.showResults(measured)
+        self._colourTimer.start()
         self.ui.statusLabel.text = status_with_warning(measured.summary() + ".", measured.review_warning())
+
+    def _colourStenosisCells(self) -> None:
+        """The stenosis grades' colours on the table's cells in the layout's table views (MRML keeps no cell colours;
+        every cell is painted or cleared, so a re-measured table keeps no stale colour)."""
+        from discmrml.tables import stenosis_cell_colours
+
+        tableNode = self._parameterNode.table if self._parameterNode else None
+        layoutManager = slicer.app.layoutManager()
+        if tableNode is None or layoutManager is None:
+            return
+        colours = stenosis_cell_colours(tableNode)
+        for i in range(layoutManager.tableViewCount):
+            view = layoutManager.tableWidget(i).tableView()
+            shown = view.mrmlTableNode()
+            if shown is None or shown.GetID() != tableNode.GetID():
+                continue
+            model = view.tableModel()
+            for row in range(model.rowCount()):
+                for column in range(model.columnCount()):
+                    index = model.index(row, column)
+                    colour = colours.get((model.mrmlTableRowIndex(index), model.mrmlTableColumnIndex(index)))
+                    model.itemFromIndex(index).setBackground(qt.QBrush(qt.QColor(colour)) if colour else qt.QBrush())
 
     def onExportButton(self) -> None:
         p = self._parameterNode

@@ -181,6 +181,8 @@ def test_measure_panel_shows_the_quality_warning_on_its_status_line(scene, monke
     widget._parameterNode = types.SimpleNamespace(
         segmentation=object(), sourceVolume=None, table=None, chart=None, showLines=False
     )
+    starts = []
+    widget._colourTimer = types.SimpleNamespace(start=lambda: starts.append(1))  # the table's cells painted after
     for warning, status in (
         ("", "5 disc level(s) measured."),
         ("Needs review: x; see the qc column", "5 disc level(s) measured. \u26a0 Needs review: x; see the qc column"),
@@ -188,6 +190,7 @@ def test_measure_panel_shows_the_quality_warning_on_its_status_line(scene, monke
         widget.logic = types.SimpleNamespace(measure=lambda *a, w=warning, **k: Measured(w))
         widget._measure(showLayout=False)
         assert widget.ui.statusLabel.text == status
+    assert len(starts) == 2, "each measurement must repaint the stenosis cells"
 
 
 # --- 2. Slicer 5.8: bindings do not pile up ------------------------------------------------------

@@ -90,6 +90,31 @@ def test_table_schema_types_units_descriptions(scene):
     assert table_node.GetTable().GetNumberOfRows() == 1
 
 
+def test_stenosis_cells_are_coloured_by_grade_and_by_the_cut_off_that_fired(scene):
+    from disccore.measure.stenosis import STENOSIS_COLOURS, grade_stenosis
+    from discmrml.tables import rows_to_table, stenosis_cell_colours
+
+    rows = []
+    for level, ap, area in (("L3-L4", 14.0, 180.0), ("L4-L5", 8.0, 90.0), ("L5-S1", 12.0, 70.0)):
+        grade, criterion = grade_stenosis(ap, area)
+        rows.append(
+            dict(level=level, canal_ap_diameter_mm=ap, canal_area_mm2=area, stenosis=grade, stenosis_criterion=criterion)
+        )
+    node = rows_to_table(rows, scene=scene)
+    table = node.GetTable()
+    col = {table.GetColumnName(i): i for i in range(table.GetNumberOfColumns())}
+    red, amber = STENOSIS_COLOURS["absolute"], STENOSIS_COLOURS["relative"]
+    assert stenosis_cell_colours(node) == {
+        (1, col["stenosis"]): red,  # AP 8 mm: absolute; area 90 mm2: relative
+        (1, col["canal_ap_diameter_mm"]): red,
+        (1, col["canal_area_mm2"]): amber,
+        (2, col["stenosis"]): red,  # area 70 mm2: absolute
+        (2, col["canal_area_mm2"]): red,
+    }
+    rows_to_table([dict(level="L4-L5", stenosis="")], table_node=node)
+    assert stenosis_cell_colours(node) == {}
+
+
 def test_unknown_columns_are_typed_from_values(scene):
     from discmrml.tables import rows_to_table
 

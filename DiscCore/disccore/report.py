@@ -22,6 +22,7 @@ from . import anatomy
 from .errors import LabelError
 from .image import SpatialImage, ras_to_lps
 from .measure.result import CUT_BY_FIELD_OF_VIEW
+from .measure.stenosis import STENOSIS_COLOURS
 from .outputs import PathLike, atomic_output, check_output_path
 
 DASH = "\u2014"
@@ -32,8 +33,6 @@ TABLE_COLUMNS = (
     ("canal_ap_diameter_mm", "Canal AP\n(mm)", 1),
     ("stenosis", "Stenosis", None),
 )
-#: background of a level's stenosis cell, by grade (the grade is also written in the cell)
-STENOSIS_COLOURS = {"absolute": "#ef9a9a", "relative": "#ffe082"}
 #: what the stenosis cell says for a level that was measured and meets no cut-off
 NO_STENOSIS = "none"
 UNLABELLED_GREY = (0.7, 0.7, 0.7)

@@ -18,7 +18,7 @@ from typing import Optional
 
 import vtk
 
-from disccore.measure.stenosis import grading_text
+from disccore.measure.stenosis import CRITERIA, STENOSIS_COLOURS, grading_text
 from disccore.outputs import write_text_atomic
 
 from .headless import get_scene
@@ -256,6 +256,27 @@ def write_table_csv(table_node, path, overwrite: bool = False) -> Path:
     writer.writerow(names)
     writer.writerows(rows)
     return write_text_atomic(path, buf.getvalue(), overwrite=overwrite)
+
+
+def stenosis_cell_colours(table_node) -> dict:
+    """{(table row, table column): colour} of the cells that show a stenosis grade: each graded level's stenosis cell
+    in its grade's colour, and the canal value whose cut-off fired in that cut-off's grade's colour (as in the PNG
+    report). MRML tables hold no cell colours, so DiscMeasure's panel paints these on the table views."""
+    table = table_node.GetTable()
+    columns = {table.GetColumnName(i): i for i in range(table.GetNumberOfColumns())}
+    if "stenosis" not in columns:
+        return {}
+    colours = {}
+    for row in range(table.GetNumberOfRows()):
+        grade = table.GetValue(row, columns["stenosis"]).ToString()
+        if grade not in STENOSIS_COLOURS:
+            continue
+        colours[(row, columns["stenosis"])] = STENOSIS_COLOURS[grade]
+        met = table.GetValue(row, columns["stenosis_criterion"]).ToString() if "stenosis_criterion" in columns else ""
+        for criterion in CRITERIA:
+            if criterion.column in columns and criterion.label in met.split("; "):
+                colours[(row, columns[criterion.column])] = STENOSIS_COLOURS[criterion.grade]
+    return colours
 
 
 def heights_plot(table_node, chart_node=None, name: str = "Disc heights per level", scene=None):

@@ -29,6 +29,10 @@ class Criterion:
         return f"{self.quantity} < {self.cutoff:g} {self.unit}"
 
 
+#: the colour a grade is shown in, in the PNG report's table and on the Slicer table's cells (the grade is also
+#: written out wherever the colour is shown)
+STENOSIS_COLOURS = {"absolute": "#ef9a9a", "relative": "#ffe082"}
+
 #: strictest first within each quantity: only the strictest criterion a quantity meets is named
 CRITERIA = (
     Criterion("absolute", "canal_ap_diameter_mm", "AP", DURAL_SAC_AP_ABSOLUTE_MM, "mm", "Bolender 1985; Steurer 2011"),
