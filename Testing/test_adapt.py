@@ -229,3 +229,15 @@ def test_validation_folds():
     (held,) = validation_folds(10, AdaptConfig(seed=3))
     assert len(held) == 2 and held == validation_folds(10, AdaptConfig(seed=3))[0]
     assert replace(AdaptConfig(), seed=4) != AdaptConfig()
+
+
+def test_replayed_cases_are_drawn_at_the_replay_weight():
+    from types import SimpleNamespace
+
+    from disccore.training.train import TrainConfig, _case_sampler
+
+    cases = [SimpleNamespace(dataset="user")] * 4 + [SimpleNamespace(dataset="replay")] * 6
+    weight = TrainConfig().replay_weight
+    draw = _case_sampler(cases, np.random.default_rng(0), {"replay": weight})
+    share = np.mean([draw() >= 4 for _ in range(4000)])  # datasets are drawn first, then a case within
+    assert abs(share - weight / (1 + weight)) < 0.02

@@ -128,6 +128,12 @@ def main() -> None:
         help="the folder replayed (default --data; leave-one-dataset-out: the "
         "parent's training folder, without --dataset)",
     )
+    ap.add_argument(
+        "--replay-weight",
+        type=float,
+        default=AdaptConfig.replay_weight,
+        help="how often the replayed cases are drawn relative to the user's",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     (out / "cases").mkdir(parents=True, exist_ok=True)
@@ -147,7 +153,7 @@ def main() -> None:
     result = adapt(
         out / "cases",
         args.parent,
-        AdaptConfig(iterations=args.iterations, seed=args.seed),
+        AdaptConfig(iterations=args.iterations, seed=args.seed, replay_weight=args.replay_weight),
         data=replay,
         log=print,
         progress=lambda f, m: print(f"{f:5.1%} {m}", flush=True),
@@ -162,6 +168,7 @@ def main() -> None:
         "look": args.look,
         "adapt_cases": [c.name for c in adapt_on],
         "iterations": args.iterations,
+        "replay_weight": args.replay_weight,
         "adapt_seconds": round(seconds),
         "peak_rss_gb": round(peak_gb, 2),
         "held_out_validation": result.validation["summary"],

@@ -43,6 +43,7 @@ class AdaptConfig:
     seed: int = 0
     threads: int = 2
     replay_cases: int = 6  # public training cases mixed in when their folder is given
+    replay_weight: float = 0.25  # how often they are drawn relative to the user's cases (TrainConfig.replay_weight)
     holdout_share: float = 0.2  # share of the user's cases held out for validation (at least one)
 
 
@@ -89,6 +90,7 @@ def train_config_for(parent, config: AdaptConfig):
         cycles=1,
         disc_endplate_margin=0,
         anchor_weight=config.anchor_weight,
+        replay_weight=config.replay_weight,
     )
 
 

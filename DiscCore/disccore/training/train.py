@@ -29,9 +29,9 @@ from .data import (
 from .variants import pathology_variants
 
 SYNTHETIC_WEIGHT = 0.5
-# How often a dataset is sampled relative to the others (1 when not listed): phantoms, and the public cases replayed
-# while adapting to a user's cases (training.adapt), at half weight.
-DATASET_WEIGHTS = {"phantom": SYNTHETIC_WEIGHT, "replay": 0.5}
+# How often a dataset is sampled relative to the others (1 when not listed; the public cases replayed while adapting
+# to a user's cases, dataset "replay", at TrainConfig.replay_weight).
+DATASET_WEIGHTS = {"phantom": SYNTHETIC_WEIGHT}
 
 
 @dataclass
@@ -62,6 +62,11 @@ class TrainConfig:
     # Adaptation (training.adapt): weight of the squared distance of the weights from the initial ones (L2-SP), which
     # keeps a fine-tuned model close to its parent so it does not forget what the user's few cases do not show.
     anchor_weight: float = 0.0
+    # Adaptation: how often the public cases replayed (dataset "replay") are drawn relative to the user's cases. The
+    # replay keeps what the user's cases do not show (without it one image of the new scanner lost every level name),
+    # but its readers' outlines also pull against the user's: at 0.5 the new scanner's other images gained less
+    # (models/MODEL_CARD.md, leave-one-dataset-out).
+    replay_weight: float = 0.25
     # Each cycle adds one pathology variant per real training case (training.variants: a compressed sac, a lateral
     # curve, degenerated discs), drawn with that cycle's seed.
     pathology_variants: bool = True
@@ -195,7 +200,7 @@ def train_network(
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(config.iterations))
     unannotated = _unannotated_matrix(cases)
-    draw = _case_sampler(cases, rng)
+    draw = _case_sampler(cases, rng, {**DATASET_WEIGHTS, "replay": config.replay_weight})
     net.train()
     start = time.monotonic()
     running = None
@@ -251,14 +256,14 @@ def _warmup_cosine(iterations: int):
     return factor
 
 
-def _case_sampler(cases: list[PreparedCase], rng):
+def _case_sampler(cases: list[PreparedCase], rng, dataset_weights: dict):
     """A function drawing a case index: datasets evenly (the 3 disc-annotated images would otherwise be rare), some at
-    their DATASET_WEIGHTS, cases within a dataset uniformly."""
+    their ``dataset_weights``, cases within a dataset uniformly."""
     by_ds = {}
     for i, c in enumerate(cases):
         by_ds.setdefault(c.dataset, []).append(i)
     datasets = sorted(by_ds)
-    weights = np.array([DATASET_WEIGHTS.get(d, 1.0) for d in datasets])
+    weights = np.array([dataset_weights.get(d, 1.0) for d in datasets])
     weights /= weights.sum()
     return lambda: int(rng.choice(by_ds[datasets[int(rng.choice(len(datasets), p=weights))]]))
 
