@@ -98,7 +98,9 @@ def test_stenosis_cells_are_coloured_by_grade_and_by_the_cut_off_that_fired(scen
     for level, ap, area in (("L3-L4", 14.0, 180.0), ("L4-L5", 8.0, 90.0), ("L5-S1", 12.0, 70.0)):
         grade, criterion = grade_stenosis(ap, area)
         rows.append(
-            dict(level=level, canal_ap_diameter_mm=ap, canal_area_mm2=area, stenosis=grade, stenosis_criterion=criterion)
+            dict(
+                level=level, canal_ap_diameter_mm=ap, canal_area_mm2=area, stenosis=grade, stenosis_criterion=criterion
+            )
         )
     node = rows_to_table(rows, scene=scene)
     table = node.GetTable()

@@ -28,7 +28,7 @@ from .derive import derive_discs_between_bodies
 CASES_ENV_VAR = "DISCCORE_USER_CASES_DIR"
 SEGMENTATION_SUFFIXES = (".seg.nrrd", ".seg.nii.gz", ".seg.nii")
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
-USER_DATASET = "user"  # the dataset name of user cases in training (sampled at weight 1; see training.train._case_sampler)
+USER_DATASET = "user"  # the dataset name of user cases in training (drawn at weight 1: training.train._case_sampler)
 
 
 @dataclass(frozen=True)
