@@ -156,6 +156,18 @@ def test_a_bodies_only_case_leaves_the_canal_unknown_and_derives_discs(tmp_path)
     assert (prepared.target == CANAL).sum() == 0
     assert (prepared.target == UNKNOWN).any()  # not background: the canal may be anywhere there
     assert (prepared.target == DISC).sum() > 1000  # discs between the corrected bodies
+    # their rim along the bodies may be disc or background, as in the parent's last cycle: derived discs fill the gap
+    # between the outlines, manual ones stop short of it
+    from scipy import ndimage
+
+    from disccore.training.data import DISC_OR_BACKGROUND
+
+    rim = prepared.target == DISC_OR_BACKGROUND
+    assert rim.sum() > 100
+    bodies_mask = (prepared.target == BODY) | (prepared.target == L5_BODY)
+    in_plane = np.zeros((3, 3, 3), bool)
+    in_plane[1] = True  # within the sagittal slice
+    assert (ndimage.binary_dilation(bodies_mask, in_plane) & rim).sum() == rim.sum()  # all of it next to a body
 
 
 # --- end to end ----------------------------------------------------------------------------------------
@@ -241,3 +253,14 @@ def test_replayed_cases_are_drawn_at_the_replay_weight():
     draw = _case_sampler(cases, np.random.default_rng(0), {"replay": weight})
     share = np.mean([draw() >= 4 for _ in range(4000)])  # datasets are drawn first, then a case within
     assert abs(share - weight / (1 + weight)) < 0.02
+
+
+@pytest.mark.shared_data
+def test_replayed_body_cases_leave_their_derived_discs_rim_open(shared_data):
+    from disccore.training.adapt import AdaptConfig, replay_cases
+    from disccore.training.data import DISC_OR_BACKGROUND
+
+    cases = replay_cases(shared_data, replace(AdaptConfig(), replay_cases=3), log=lambda m: None)
+    assert {c.dataset for c in cases} == {"replay"}
+    with_derived_discs = [c for c in cases if not c.name.startswith("ivd")]  # the body datasets' discs are derived
+    assert with_derived_discs and all((c.target == DISC_OR_BACKGROUND).any() for c in with_derived_discs)

@@ -4,7 +4,9 @@ The parent model (the shipped one by default) is fine-tuned on the user's cases 
 training augmentation and the partial-label loss, so a case where only the bodies were corrected teaches only the
 bodies. Two guards against forgetting what the few cases do not show: the weights are pulled towards the parent's
 (L2-SP, ``anchor_weight``), and, when the public training data is given (``data``; ``disccore adapt`` finds
-../shared/data by itself, :func:`public_data_folder`), some of its cases are replayed.
+../shared/data by itself, :func:`public_data_folder`), some of its cases are replayed (in a fifth of the draws).
+Derived discs (between the user's bodies, and in the replayed body cases) keep the rim along the bodies open to disc
+or background, as the parent's last training cycle did (:data:`.data.DERIVED_DISC_MARGIN`).
 A share of the user's cases is held out first (each case in turn when there are few) and Dice per structure is
 reported before and after on them; the model written is then fine-tuned on all cases. Deterministic for a seed.
 The parent model is never modified: the result is a new model folder (:mod:`.model_folder`).
@@ -176,7 +178,7 @@ def public_data_folder(given=None) -> Optional[Path]:
 
 def replay_cases(data, config: AdaptConfig, log: Callable) -> list:
     """``config.replay_cases`` public training cases (spread over the datasets, seeded), as dataset 'replay'."""
-    from .data import list_cases, prepare_case
+    from .data import DERIVED_DISC_MARGIN, list_cases, prepare_case, with_disc_endplate_margin
 
     available = list_cases(data)
     if not available:
@@ -192,7 +194,8 @@ def replay_cases(data, config: AdaptConfig, log: Callable) -> list:
         for queue in by_dataset.values():
             if queue and len(chosen) < config.replay_cases:
                 chosen.append(queue.pop(0))
-    return [replace(prepare_case(c), dataset="replay") for c in chosen]
+    # the derived discs' rim as in the parent's last cycle (keyed on the case's own dataset, so before the rename)
+    return [replace(with_disc_endplate_margin(prepare_case(c), DERIVED_DISC_MARGIN), dataset="replay") for c in chosen]
 
 
 def segment_with(net, parent, image) -> np.ndarray:

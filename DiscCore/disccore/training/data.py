@@ -28,6 +28,9 @@ UNKNOWN = -1
 UNKNOWN_OR_CANAL = -2
 IGNORE = -3
 DISC_OR_BACKGROUND = -4
+# the rim (voxels) of a derived disc along the bodies that is DISC_OR_BACKGROUND in the full training's last cycle
+# (TrainConfig.disc_endplate_margin) and when fine-tuning a trained model (training.adapt)
+DERIVED_DISC_MARGIN = 1
 COLUMN_MARGIN_MM = 12.0
 BELOW_BAND_MM = 18.0
 # the phantoms' dural sac: AP at a healthy disc, at a stenosis (graded, 4-10 mm), and between the discs

@@ -16,6 +16,7 @@ from ..segment.classes import CANAL, CLASS_NAMES, DISC, N_CLASSES
 from ..segment.context import DEFAULT_OFFSETS_MM
 from ..segment.network import DEFAULT_FEATURES
 from .data import (
+    DERIVED_DISC_MARGIN,
     DISC_OR_BACKGROUND,
     IGNORE,
     UNKNOWN,
@@ -57,7 +58,7 @@ class TrainConfig:
     # From cycle disc_margin_from_cycle (1-based) on, voxels of a derived or synthetic disc this close to a body may
     # be disc or background (DISC_OR_BACKGROUND): such discs fill the gap between the bodies' outlines, the manual
     # ones stop short of it. The earlier cycles learn where discs are from whole gap-filling discs.
-    disc_endplate_margin: int = 1
+    disc_endplate_margin: int = DERIVED_DISC_MARGIN
     disc_margin_from_cycle: int = 4
     # Adaptation (training.adapt): weight of the squared distance of the weights from the initial ones (L2-SP), which
     # keeps a fine-tuned model close to its parent so it does not forget what the user's few cases do not show.

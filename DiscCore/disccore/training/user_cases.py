@@ -22,7 +22,13 @@ from ..errors import InputError, LabelError
 from ..segment.canonical import reorientation_for
 from ..segment.classes import BODY, CANAL, DISC, L5_BODY
 from ..segment.preprocess import normalise_intensity
-from .data import UNKNOWN, PreparedCase, _ignore_beyond_annotated_column
+from .data import (
+    DERIVED_DISC_MARGIN,
+    UNKNOWN,
+    PreparedCase,
+    _ignore_beyond_annotated_column,
+    mark_disc_endplate_margin,
+)
 from .derive import derive_discs_between_bodies
 
 CASES_ENV_VAR = "DISCCORE_USER_CASES_DIR"
@@ -159,6 +165,9 @@ def prepare_user_case(case: UserCase) -> PreparedCase:
         for mask in derive_discs_between_bodies(bodies, spacing).values():
             target[mask & (target == UNKNOWN)] = DISC
             annotated.add(DISC)
+        # derived discs fill the gap between the bodies' outlines, manual ones stop short of it: their rim may be
+        # either, as in the parent's last training cycle (else adapting taught thicker discs than the parent's)
+        mark_disc_endplate_margin(target, (target == BODY) | (target == L5_BODY), DERIVED_DISC_MARGIN)
     _ignore_beyond_annotated_column(target, spacing)
     return PreparedCase(case.name, USER_DATASET, canon_image, target, annotated, spacing)
 
