@@ -18,7 +18,7 @@ from typing import Optional
 
 import vtk
 
-from disccore.measure.stenosis import CRITERIA, STENOSIS_COLOURS, grading_text
+from disccore.measure.stenosis import CRITERIA, CRITERIA_SEPARATOR, STENOSIS_COLOURS, grading_text
 from disccore.outputs import write_text_atomic
 
 from .headless import get_scene
@@ -274,7 +274,7 @@ def stenosis_cell_colours(table_node) -> dict:
         colours[(row, columns["stenosis"])] = STENOSIS_COLOURS[grade]
         met = table.GetValue(row, columns["stenosis_criterion"]).ToString() if "stenosis_criterion" in columns else ""
         for criterion in CRITERIA:
-            if criterion.column in columns and criterion.label in met.split("; "):
+            if criterion.column in columns and criterion.label in met.split(CRITERIA_SEPARATOR):
                 colours[(row, columns[criterion.column])] = STENOSIS_COLOURS[criterion.grade]
     return colours
 

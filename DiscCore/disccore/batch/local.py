@@ -43,7 +43,7 @@ def init_worker(threads: int, environment: Optional[dict] = None) -> None:
         os.environ.update(environment)
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
-    if "torch" in sys.modules:  # a forked worker whose parent had torch loaded already
+    if "torch" in sys.modules:  # imported already by the caller's main module, which a worker imports again
         sys.modules["torch"].set_num_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

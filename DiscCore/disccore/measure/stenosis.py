@@ -29,6 +29,9 @@ class Criterion:
         return f"{self.quantity} < {self.cutoff:g} {self.unit}"
 
 
+#: between the cut-offs a level meets in its ``stenosis_criterion`` ('AP < 10 mm; area < 75 mm2')
+CRITERIA_SEPARATOR = "; "
+
 #: the colour a grade is shown in, in the PNG report's table and on the Slicer table's cells (the grade is also
 #: written out wherever the colour is shown)
 STENOSIS_COLOURS = {"absolute": "#ef9a9a", "relative": "#ffe082"}
@@ -56,7 +59,7 @@ def grade_stenosis(ap_mm: Optional[float], area_mm2: Optional[float]) -> tuple[O
             fired[c.column] = c
     grades = {c.grade for c in fired.values()}
     grade = "absolute" if "absolute" in grades else "relative" if grades else ""
-    return grade, "; ".join(c.label for c in fired.values())
+    return grade, CRITERIA_SEPARATOR.join(c.label for c in fired.values())
 
 
 def grading_text() -> str:
