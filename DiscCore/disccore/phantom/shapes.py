@@ -85,6 +85,8 @@ def canal_segment_shape(model: SpineModel, d: DiscModel, clip):
             | (((dt + 0.35 * r) ** 2 + (l + 4.0) ** 2) <= 1.1)
             | (((dt + 0.55 * r) ** 2 + l**2) <= 1.1)
         )
+        if model.root_layer > 0:  # the cauda equina settled against the posterior wall (supine), at most half the sac
+            roots |= canal & (dt < np.minimum(model.root_layer, 0.5 * r) - r) & (np.abs(l) <= 0.6 * rw)
         epi = ((dt + 2.0) / (rb + 2.0)) ** 2 + (l / (rw - 1.0)) ** 2 <= 1.0
         lig = (t > tc) & (t <= -A + 1.0) & (np.abs(l) <= 0.8 * rw)
         aorta = ((t - A - 13.0) ** 2 + (l - 14.0) ** 2) <= 81.0

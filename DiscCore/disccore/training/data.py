@@ -37,6 +37,9 @@ BELOW_BAND_MM = 18.0
 PHANTOM_CANAL_AP_MM = (10.0, 18.0)
 PHANTOM_STENOSIS_AP_MM = (4.0, 10.0)
 PHANTOM_CANAL_BODY_AP_MM = (14.0, 20.0)
+# half the phantoms carry a layer of roots along the sac's posterior wall, as real sacs do (derive.SAC_GREY_FRACTION)
+PHANTOM_ROOT_LAYER_SHARE = 0.5
+PHANTOM_ROOT_LAYER_MM = (1.0, 4.0)
 
 IVD_DISC_VALUES = {1: "L5-S1", 2: "L4-L5", 3: "L3-L4", 4: "L2-L3", 5: "L1-L2"}
 VB3_BODY_VALUES = {1: "L1", 2: "L2", 3: "L3", 4: "L4", 5: "L5"}
@@ -223,6 +226,7 @@ def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> lis
             disc_heights=float(rng.uniform(6, 13)),
             canal_ap_mm=_phantom_canal_ap(rng, levels),
             canal_body_ap_mm=float(rng.uniform(*PHANTOM_CANAL_BODY_AP_MM)),
+            root_layer_mm=_phantom_root_layer(rng),
             degeneration=_phantom_degeneration(rng, levels),
             noise=float(rng.uniform(0.01, 0.08)),
             bias_field=float(rng.uniform(0, 0.4)),
@@ -269,6 +273,10 @@ def _phantom_canal_ap(rng, levels) -> dict:
     for d in rng.choice(discs, size=int(rng.integers(0, 3)), replace=False):
         ap[str(d)] = float(rng.uniform(*PHANTOM_STENOSIS_AP_MM))
     return ap
+
+
+def _phantom_root_layer(rng) -> float:
+    return float(rng.uniform(*PHANTOM_ROOT_LAYER_MM)) if rng.random() < PHANTOM_ROOT_LAYER_SHARE else 0.0
 
 
 def _phantom_degeneration(rng, levels) -> dict:

@@ -1,7 +1,7 @@
 """Labels derived from anatomy where the data has none (kept here so every derived label is reproducible).
 
 - Discs between consecutive annotated vertebral bodies (a disc lies between its two vertebrae).
-- The spinal canal from the bright CSF behind the annotated column (T2-like images).
+- The dural sac behind the annotated column (T2-like images): its bright CSF and the grey cord and roots inside it.
 
 Arrays are canonical (slices right->left, rows superior->inferior, columns anterior->posterior);
 ``spacing`` is the canonical voxel size in mm.
@@ -23,6 +23,12 @@ CANAL_MAX_HALF_WIDTH_MM = 16.0  # beyond this from the midline there is no canal
 SAC_WALL_WINDOW_MM = 12.0
 SAC_WALL_PERCENTILE = 30.0
 SAC_WALL_TOLERANCE_MM = 1.5
+# Inside the sac lie the conus and the cauda equina, grey on T2 (0.35-0.7 of the CSF signal, on pictures of ivd-011 and
+# vb2-008; supine, the roots settle against the posterior wall); the dura with the ligamentum flavum or bone behind it
+# is dark (0.02-0.3 of CSF). So the sac goes on from its first bright voxel through grey ones, over single darker
+# voxels (noise, a thin root gap), and ends at the first two in a row below SAC_GREY_FRACTION of the CSF level.
+SAC_GREY_FRACTION = 0.4
+SAC_MAX_AP_MM = 25.0  # no sac is deeper; a run that gets there found no wall
 
 
 def derive_discs_between_bodies(bodies: dict, spacing) -> dict:
@@ -99,6 +105,24 @@ def _first_bright_run(bright: np.ndarray, start: int):
     return i0, i1
 
 
+def _sac_run(profile: np.ndarray, bright: np.ndarray, start: int, grey: float, max_length: int):
+    """(first, end) of the sac along a row: from the first bright voxel within ``start`` voxels, on through voxels
+    at least ``grey`` (CSF, cord, roots) and over single voxels below it, up to ``max_length`` voxels; or None."""
+    run = _first_bright_run(bright, start)
+    if run is None:
+        return None
+    i0, i1 = run
+    limit = min(len(profile), i0 + max_length)
+    while i1 < limit:
+        if profile[i1] >= grey:
+            i1 += 1
+        elif i1 + 1 < limit and profile[i1 + 1] >= grey:
+            i1 += 2
+        else:
+            break
+    return i0, i1
+
+
 def _without_posterior_spikes(runs: list, row_mm: float) -> list:
     """The runs with their posterior ends cut back to what the neighbouring rows reach.
 
@@ -122,13 +146,26 @@ def _without_posterior_spikes(runs: list, row_mm: float) -> list:
     return out
 
 
-def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
-    """(canal mask, region where the canal is known) from bright CSF behind the annotated column.
+def _csf_level(image, band, rows, posterior_edge, search: int, start: int, threshold: float) -> float:
+    """The CSF signal: the median of the first bright runs behind the column (the threshold where none is found)."""
+    values = []
+    for s in band:
+        for r, p in zip(rows, posterior_edge):
+            profile = image[s, r, p + 1 : p + 1 + search]
+            run = _first_bright_run(profile > threshold, start)
+            if run is not None:
+                values.append(profile[run[0] : run[1]])
+    return float(np.median(np.concatenate(values))) if values else threshold
 
-    Near the midline, for each row (superior->inferior) covered by the column, the canal is the first bright
-    run (above an Otsu threshold of the region behind the column) starting within CANAL_START_MM of the
-    column's posterior edge. The known region is where the absence of canal can be asserted: those rows near
-    the midline, and every slice far lateral of it.
+
+def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
+    """(canal mask, region where the canal is known): the dural sac behind the annotated column.
+
+    Near the midline, for each row (superior->inferior) covered by the column, the sac starts at the first bright
+    voxel (above an Otsu threshold of the region behind the column) within CANAL_START_MM of the column's posterior
+    edge and goes on through CSF, cord and roots to the dark wall behind them (:func:`_sac_run`), its posterior end
+    cut back where it runs into epidural fat (:func:`_without_posterior_spikes`). The known region is where the
+    absence of canal can be asserted: those rows near the midline, and every slice far lateral of it.
     """
     from scipy import ndimage
 
@@ -161,9 +198,15 @@ def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndar
         for r, p in zip(r_all, post_all):
             roi_values.append(image[s, r, p + 1 : p + 1 + search])
     threshold = _otsu(np.concatenate(roi_values))
-    for s in band:
-        profiles = [image[s, r, p + 1 : p + 1 + search] for r, p in zip(r_all, post_all)]
-        runs = [_first_bright_run(profile > threshold, start) for profile in profiles]
+    # noise along a row can dip a root below the grey level; the sac's layers run along the spine, so smooth that way
+    smooth = ndimage.gaussian_filter1d(image[band].astype(np.float32), 1.0 / sr, axis=1)
+    grey = SAC_GREY_FRACTION * _csf_level(image, band, r_all, post_all, search, start, threshold)
+    max_length = int(round(SAC_MAX_AP_MM / sc))
+    for s, smoothed in zip(band, smooth):
+        runs = []
+        for r, p in zip(r_all, post_all):
+            profile = image[s, r, p + 1 : p + 1 + search]
+            runs.append(_sac_run(smoothed[r, p + 1 : p + 1 + search], profile > threshold, start, grey, max_length))
         for r, p, run in zip(r_all, post_all, _without_posterior_spikes(runs, sr)):
             if run is None:
                 continue  # not found in this row: leave it unknown rather than assert "no canal"
