@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from disccore import anatomy
 from disccore.image import Geometry
@@ -333,3 +334,19 @@ def test_bundled_sample_regenerates_exactly(repo_root):
     assert stored_truth["definitions"] == truth["definitions"]  # the shipped text is the code's
     assert stored_truth["discs"]["L4-L5"]["canal_ap_diameter_mm"] == 9.5
     assert (folder / "synthetic_lumbar_t2.nii.gz").stat().st_size < 3.2e6
+
+
+def test_a_root_layer_lies_inside_the_sac_along_its_posterior_wall():
+    kw = dict(seed=1, spacing=(1.0, 1.0, 4.0), fov=(200, 220, 60), noise=0, bias_field=0)
+    plain, with_roots = make_lumbar_phantom(**kw), make_lumbar_phantom(root_layer_mm=3.0, **kw)
+    assert np.array_equal(plain.labels.array, with_roots.labels.array)  # the roots are sac: the label is unchanged
+    assert plain.truth == with_roots.truth
+    canal = plain.labels.array == anatomy.canal().label
+    darker = with_roots.image.array < plain.image.array - 0.2
+    near_canal = ndimage.binary_dilation(canal, iterations=1)  # partial volume at the sac's edge
+    assert darker[canal].mean() > 0.05 and not darker[~near_canal].any()
+    row = plain.disc("L2-L3")
+    centre = np.asarray(row["canal_centre_lps"], float)
+    back = centre - 0.4 * row["canal_ap_diameter_mm"] * np.asarray(row["ap_direction_lps"], float)  # it points forward
+    ijk = tuple(np.rint(plain.image.geometry.lps_to_index(back)).astype(int))
+    assert with_roots.image.array[ijk] < 0.6 * plain.image.array[ijk]

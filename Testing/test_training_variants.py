@@ -106,3 +106,29 @@ def test_the_derived_sac_is_cut_back_where_it_runs_into_the_fat_behind_it():
     narrowing = [(0, 12)] * 30
     narrowing[12:20] = [(3, 12)] * 8  # a narrowing moves the front wall: untouched
     assert _without_posterior_spikes(narrowing, 1.0) == narrowing
+
+
+def _image_with_roots(root_layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """(image, spine mask) of the constructed spine with an unlabelled sac: CSF, then ``root_layer`` mm of grey roots
+    along its posterior wall, then a dark wall (dura and ligamentum flavum) and bright epidural fat behind it."""
+    case = _spine()
+    image, spine = case.image.copy(), np.isin(case.target, (BODY, DISC))
+    image[case.target == CANAL] = 1.0
+    behind = slice(CANAL_COLS[1] - root_layer, CANAL_COLS[1])
+    image[:, :, behind] = np.where(case.target[:, :, behind] == CANAL, 0.45, image[:, :, behind])
+    image[:, :, CANAL_COLS[1] : CANAL_COLS[1] + 2] = 0.05
+    image[:, :, CANAL_COLS[1] + 2 : CANAL_COLS[1] + 8] = 0.85
+    image[:, :, CANAL_COLS[1] + 8 :] = 0.3  # muscle
+    return image + np.random.default_rng(0).normal(0.0, 0.02, image.shape).astype(np.float32), spine
+
+
+@pytest.mark.parametrize("root_layer", [0, 5])
+def test_the_derived_sac_keeps_the_roots_and_stops_at_the_dark_wall(root_layer):
+    from disccore.training.derive import derive_canal
+
+    image, spine = _image_with_roots(root_layer)
+    canal, known = derive_canal(image, spine, (1.0, 1.0, 1.0))
+    for row in (30, 60, 90):  # at a body, the disc and the other body
+        cols = np.nonzero(canal[10, row])[0]
+        assert (int(cols.min()), int(cols.max()) + 1) == CANAL_COLS
+        assert known[10, row].all()

@@ -107,11 +107,12 @@ def _first_bright_run(bright: np.ndarray, start: int):
 
 def _sac_run(profile: np.ndarray, bright: np.ndarray, start: int, grey: float, max_length: int):
     """(first, end) of the sac along a row: from the first bright voxel within ``start`` voxels, on through voxels
-    at least ``grey`` (CSF, cord, roots) and over single voxels below it, up to ``max_length`` voxels; or None."""
+    at least ``grey`` (CSF, cord, roots) and over single voxels below it, up to ``max_length`` voxels; or None.
+    (Not the bright run's own end: its closing bridges two dark voxels, a dura between CSF and fat.)"""
     run = _first_bright_run(bright, start)
     if run is None:
         return None
-    i0, i1 = run
+    i0 = i1 = run[0]
     limit = min(len(profile), i0 + max_length)
     while i1 < limit:
         if profile[i1] >= grey:
