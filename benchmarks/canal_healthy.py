@@ -7,6 +7,10 @@ diameters and stenosis grades are collected. Few of these volunteers should have
 is most often a sac outline that left out the nerve roots lying behind the CSF (see models/MODEL_CARD.md).
 (The wall-cut experiment of commit 8d1aeeb added ``--cut-walls`` here.)
 
+Each level is also measured on the training label of the sac (training.derive.derive_canal, in place of the model's
+sac, with the model's discs and bodies): ``label_ap``. On held-out images that compares the model with the rule it
+learned from, which was checked on pictures (benchmarks/canal_pictures.py --derived).
+
     PYTHONPATH=DiscCore python benchmarks/canal_healthy.py --data ../shared/data --folds 1 [--step 2]
     PYTHONPATH=DiscCore python benchmarks/canal_healthy.py --data ../shared/data --fold 0 --weights cv0/fold0.pt
 """
@@ -20,8 +24,10 @@ from heldout import add_heldout_arguments, held_out_cases, score_cases
 from model_choice import add_model_arguments, segmenter
 
 from disccore import anatomy
+from disccore.image import SpatialImage
 from disccore.measure import measure_segmentation
-from disccore.training.data import read_case
+from disccore.segment.canonical import reorientation_for
+from disccore.training.data import CANAL, prepare_case, read_case
 
 LUMBAR_DISCS = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
 
@@ -42,6 +48,23 @@ def level_rows(labels, case: str) -> list[dict]:
     ]
 
 
+def with_training_sac(labels, case) -> SpatialImage:
+    """The segmentation with its sac replaced by the sac's training label (derived from the image)."""
+    reo = reorientation_for(labels.geometry.direction)
+    canonical = reo.to_canonical(labels.array).copy()
+    canal = anatomy.canal().label
+    canonical[canonical == canal] = 0
+    canonical[(prepare_case(case).target == CANAL) & (canonical == 0)] = canal
+    return SpatialImage(np.ascontiguousarray(reo.from_canonical(canonical)), labels.geometry)
+
+
+def score_case(segment, case) -> list[dict]:
+    labels = segment(read_case(case)[0])
+    rows = level_rows(labels, case.name)
+    label_ap = {r["level"]: r["ap"] for r in level_rows(with_training_sac(labels, case), case.name)}
+    return [{**r, "label_ap": label_ap.get(r["level"])} for r in rows]
+
+
 def summarise(rows: list[dict]) -> dict:
     ap = np.array([r["ap"] for r in rows])
     return {
@@ -52,7 +75,24 @@ def summarise(rows: list[dict]) -> dict:
         "graded_stenotic": int(sum(r["graded"] for r in rows)),
         "graded_share": float(np.mean([r["graded"] for r in rows])),
         "graded_levels": [f"{r['case']} {r['level']} {r['ap']:.1f} mm" for r in rows if r["graded"]],
+        **_against_labels(rows),
     }
+
+
+def _against_labels(rows: list[dict]) -> dict:
+    diff = np.array([r["ap"] - r["label_ap"] for r in rows if r.get("label_ap") is not None])
+    if len(diff) == 0:
+        return {}
+    return {
+        "levels_with_label_ap": len(diff),
+        "minus_label_ap_median_mm": float(np.median(diff)),
+        "minus_label_ap_abs_median_mm": float(np.median(np.abs(diff))),
+        "minus_label_ap_abs_p95_mm": float(np.percentile(np.abs(diff), 95)),
+    }
+
+
+def _mm(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def main() -> None:
@@ -64,10 +104,10 @@ def main() -> None:
     segment = segmenter(args)
 
     def show(rows):
-        return " ".join(f"{r['level']} {r['ap']:.1f}" for r in rows)
+        return " ".join(f"{r['level']} {r['ap']:.1f} ({_mm(r['label_ap'])})" for r in rows)
 
     cases = held_out_cases(args)[:: args.step]
-    score_cases(cases, lambda case: level_rows(segment(read_case(case)[0]), case.name), show, summarise, args.output)
+    score_cases(cases, lambda case: score_case(segment, case), show, summarise, args.output)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ sac's outline and the measured AP line. For looking at, not scoring: the images 
 and stay out of the repository.
 
     PYTHONPATH=DiscCore python benchmarks/canal_pictures.py ../shared/data/ivd/ivd-011_t2.nii.gz ... -o pictures/
+
+With ``--derived DATA`` (the images being training images of DATA), the sac drawn and measured is the training label
+(training.derive.derive_canal) in place of the model's, to check the label rule on pictures.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from canal_healthy import LUMBAR_DISCS  # noqa: E402
+from canal_healthy import LUMBAR_DISCS, with_training_sac  # noqa: E402
 from model_choice import add_model_arguments, segmenter  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
@@ -25,6 +28,7 @@ from disccore.image import lps_to_ras  # noqa: E402
 from disccore.io import read_image  # noqa: E402
 from disccore.measure import measure_segmentation  # noqa: E402
 from disccore.segment.canonical import reorientation_for  # noqa: E402
+from disccore.training.data import list_cases  # noqa: E402
 
 LATERAL_HALF_MM = 30.0  # the disc-plane panel spans +-this left-right of the disc centre
 AP_RANGE_MM = (-25.0, 45.0)  # and this much along AP (the sac lies 15-40 mm behind the disc centre)
@@ -102,15 +106,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("images", nargs="+", type=Path)
     ap.add_argument("-o", "--output", type=Path, required=True, help="folder for the pictures (created)")
+    ap.add_argument("--derived", type=Path, help="draw the sac's training label; the images belong to this data folder")
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
     args.output.mkdir(parents=True, exist_ok=True)
+    training_cases = {c.image_path.resolve(): c for c in list_cases(args.derived)} if args.derived else {}
     for path in args.images:
         image = read_image(path)
         labels = segment(image)
+        if args.derived:
+            labels = with_training_sac(labels, training_cases[path.resolve()])
         result = measure_segmentation(labels, anatomy.default_label_names())
-        out = args.output / (path.name.split(".")[0] + "_canal.png")
+        out = args.output / (path.name.split(".")[0] + ("_canal_label.png" if args.derived else "_canal.png"))
         picture(path, image, labels, result, out)
         print(out, flush=True)
 
