@@ -40,6 +40,7 @@ PHANTOM_CANAL_BODY_AP_MM = (14.0, 20.0)
 # half the phantoms carry a layer of roots along the sac's posterior wall, as real sacs do (derive.SAC_GREY_FRACTION)
 PHANTOM_ROOT_LAYER_SHARE = 0.5
 PHANTOM_ROOT_LAYER_MM = (1.0, 4.0)
+PHANTOM_DRAWS = 20  # attempts at a valid random anatomy per phantom
 
 IVD_DISC_VALUES = {1: "L5-S1", 2: "L4-L5", 3: "L3-L4", 4: "L2-L3", 5: "L1-L2"}
 VB3_BODY_VALUES = {1: "L1", 2: "L2", 3: "L3", 4: "L4", 5: "L5"}
@@ -209,30 +210,11 @@ def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> lis
     contrast, 1 mm in-plane, 3-4.4 mm slices). Their S1 body is background (the sacrum is not a lumbar body). Their
     discs fill the gap between the vertebrae: ``disc_endplate_margin`` as in :func:`with_disc_endplate_margin`."""
     from .. import anatomy
-    from ..phantom import make_lumbar_phantom
 
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
-        levels = (
-            ("T12", "L1", "L2", "L3", "L4", "L5", "S1") if rng.random() < 0.5 else ("L1", "L2", "L3", "L4", "L5", "S1")
-        )
-        ph = make_lumbar_phantom(
-            seed=int(rng.integers(1 << 30)),
-            contrast=str(rng.choice(["T1", "T2"])),
-            spacing=(1.0, 1.0, float(rng.uniform(3.0, 4.4))),
-            levels=levels,
-            lordosis_deg=float(rng.uniform(20, 55)),
-            disc_heights=float(rng.uniform(6, 13)),
-            canal_ap_mm=_phantom_canal_ap(rng, levels),
-            canal_body_ap_mm=float(rng.uniform(*PHANTOM_CANAL_BODY_AP_MM)),
-            root_layer_mm=_phantom_root_layer(rng),
-            degeneration=_phantom_degeneration(rng, levels),
-            noise=float(rng.uniform(0.01, 0.08)),
-            bias_field=float(rng.uniform(0, 0.4)),
-            tilt_deg=float(rng.uniform(-10, 10)),
-            fov=(240.0, 240.0, 48.0),
-        )
+        ph = _random_phantom(rng)
         reo = reorientation_for(ph.image.geometry.direction)
         image = normalise_intensity(reo.to_canonical(ph.image.array))
         labels = np.ascontiguousarray(reo.to_canonical(ph.labels.array))
@@ -260,6 +242,37 @@ def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> lis
             )
         )
     return out
+
+
+def _random_phantom(rng):
+    """A phantom of random anatomy; a draw the phantom refuses (a disc so thin and wedged that its rim has no height)
+    is drawn again, so every seed gives its phantoms."""
+    from ..phantom import make_lumbar_phantom
+
+    for _ in range(PHANTOM_DRAWS):
+        levels = (
+            ("T12", "L1", "L2", "L3", "L4", "L5", "S1") if rng.random() < 0.5 else ("L1", "L2", "L3", "L4", "L5", "S1")
+        )
+        try:
+            return make_lumbar_phantom(
+                seed=int(rng.integers(1 << 30)),
+                contrast=str(rng.choice(["T1", "T2"])),
+                spacing=(1.0, 1.0, float(rng.uniform(3.0, 4.4))),
+                levels=levels,
+                lordosis_deg=float(rng.uniform(20, 55)),
+                disc_heights=float(rng.uniform(6, 13)),
+                canal_ap_mm=_phantom_canal_ap(rng, levels),
+                canal_body_ap_mm=float(rng.uniform(*PHANTOM_CANAL_BODY_AP_MM)),
+                root_layer_mm=_phantom_root_layer(rng),
+                degeneration=_phantom_degeneration(rng, levels),
+                noise=float(rng.uniform(0.01, 0.08)),
+                bias_field=float(rng.uniform(0, 0.4)),
+                tilt_deg=float(rng.uniform(-10, 10)),
+                fov=(240.0, 240.0, 48.0),
+            )
+        except ValueError:
+            continue
+    raise RuntimeError(f"no valid phantom anatomy in {PHANTOM_DRAWS} draws")
 
 
 def _disc_names(levels) -> list[str]:
