@@ -108,23 +108,20 @@ def _first_bright_run(bright: np.ndarray, start: int):
     return i0, i1
 
 
-def _sac_run(profile: np.ndarray, bright: np.ndarray, start: int, grey: float, max_length: int):
-    """(first, end) of the sac along a row: from the first bright voxel within ``start`` voxels, on through voxels
-    at least ``grey`` (CSF, cord, roots) and over single voxels below it, up to ``max_length`` voxels; or None.
-    (Not the bright run's own end: its closing bridges two dark voxels, a dura between CSF and fat.)"""
-    run = _first_bright_run(bright, start)
-    if run is None:
-        return None
-    i0 = i1 = run[0]
-    limit = min(len(profile), i0 + max_length)
-    while i1 < limit:
-        if profile[i1] >= grey:
-            i1 += 1
-        elif i1 + 1 < limit and profile[i1 + 1] >= grey:
-            i1 += 2
+def _sac_run(profile: np.ndarray, first: int, grey: float, max_length: int):
+    """(first, end) of the sac along a row: from its first bright voxel ``first`` on through voxels at least ``grey``
+    (CSF, cord, roots) and over single voxels below it, up to ``max_length`` voxels. (Not the bright run's own end:
+    its closing bridges two dark voxels, a dura between CSF and fat.)"""
+    end = first
+    limit = min(len(profile), first + max_length)
+    while end < limit:
+        if profile[end] >= grey:
+            end += 1
+        elif end + 1 < limit and profile[end + 1] >= grey:
+            end += 2
         else:
             break
-    return i0, i1
+    return first, end
 
 
 def _without_posterior_spikes(runs: list, row_mm: float) -> list:
@@ -148,18 +145,6 @@ def _without_posterior_spikes(runs: list, row_mm: float) -> list:
         limit = int(np.ceil(np.percentile(near, SAC_WALL_PERCENTILE) + tolerance))
         out.append((run[0], max(run[0] + 1, min(run[1], limit))))
     return out
-
-
-def _csf_level(image, band, rows, posterior_edge, search: int, start: int, threshold: float) -> float:
-    """The CSF signal: the median of the first bright runs behind the column (the threshold where none is found)."""
-    values = []
-    for s in band:
-        for r, p in zip(rows, posterior_edge):
-            profile = image[s, r, p + 1 : p + 1 + search]
-            run = _first_bright_run(profile > threshold, start)
-            if run is not None:
-                values.append(profile[run[0] : run[1]])
-    return float(np.median(np.concatenate(values))) if values else threshold
 
 
 def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
@@ -202,15 +187,26 @@ def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndar
         for r, p in zip(r_all, post_all):
             roi_values.append(image[s, r, p + 1 : p + 1 + search])
     threshold = _otsu(np.concatenate(roi_values))
+    bright_runs = [
+        [_first_bright_run(image[s, r, p + 1 : p + 1 + search] > threshold, start) for r, p in zip(r_all, post_all)]
+        for s in band
+    ]
+    # the CSF level: the median of those runs (the threshold where none is found)
+    csf = [
+        image[s, r, p + 1 + run[0] : p + 1 + run[1]]
+        for s, runs in zip(band, bright_runs)
+        for r, p, run in zip(r_all, post_all, runs)
+        if run is not None
+    ]
+    grey = SAC_GREY_FRACTION * (float(np.median(np.concatenate(csf))) if csf else threshold)
     # noise along a row can dip a root below the grey level; the sac's layers run along the spine, so smooth that way
     smooth = ndimage.gaussian_filter1d(image[band].astype(np.float32), 1.0 / sr, axis=1)
-    grey = SAC_GREY_FRACTION * _csf_level(image, band, r_all, post_all, search, start, threshold)
     max_length = int(round(SAC_MAX_AP_MM / sc))
-    for s, smoothed in zip(band, smooth):
-        runs = []
-        for r, p in zip(r_all, post_all):
-            profile = image[s, r, p + 1 : p + 1 + search]
-            runs.append(_sac_run(smoothed[r, p + 1 : p + 1 + search], profile > threshold, start, grey, max_length))
+    for s, smoothed, runs in zip(band, smooth, bright_runs):
+        runs = [
+            None if run is None else _sac_run(smoothed[r, p + 1 : p + 1 + search], run[0], grey, max_length)
+            for r, p, run in zip(r_all, post_all, runs)
+        ]
         for r, p, run in zip(r_all, post_all, _without_posterior_spikes(runs, sr)):
             if run is None:
                 continue  # not found in this row: leave it unknown rather than assert "no canal"
