@@ -350,3 +350,22 @@ def test_a_root_layer_lies_inside_the_sac_along_its_posterior_wall():
     back = centre - 0.4 * row["canal_ap_diameter_mm"] * np.asarray(row["ap_direction_lps"], float)  # it points forward
     ijk = tuple(np.rint(plain.image.geometry.lps_to_index(back)).astype(int))
     assert with_roots.image.array[ijk] < 0.6 * plain.image.array[ijk]
+
+
+def test_a_dura_walls_the_sac_outside_its_label():
+    kw = dict(seed=1, spacing=(1.0, 1.0, 4.0), fov=(200, 220, 60), noise=0, bias_field=0, canal_ap_mm={"L4-L5": 7.0})
+    plain, walled = make_lumbar_phantom(**kw), make_lumbar_phantom(dura_mm=1.0, **kw)
+    assert np.array_equal(plain.labels.array, walled.labels.array)  # the dura is not sac
+    assert plain.truth == walled.truth
+    canal = plain.labels.array == anatomy.canal().label
+    changed = np.abs(walled.image.array - plain.image.array) > 0.2
+    shell = ndimage.binary_dilation(canal, iterations=2) & ~canal
+    inner = ndimage.binary_erosion(canal)  # the sac's edge voxels share the slice and blur with the wall
+    assert not changed[inner].any() and changed[shell].mean() > 0.05
+    for level in ("L2-L3", "L4-L5"):  # just behind the sac's posterior wall: fat without a dura, dark with one
+        row = plain.disc(level)
+        centre = np.asarray(row["canal_centre_lps"], float)
+        behind = centre - (0.5 * row["canal_ap_diameter_mm"] + 0.5) * np.asarray(row["ap_direction_lps"], float)
+        ijk = tuple(np.rint(plain.image.geometry.lps_to_index(behind)).astype(int))
+        assert plain.labels.array[ijk] != anatomy.canal().label
+        assert plain.image.array[ijk] > 0.6 and walled.image.array[ijk] < 0.2

@@ -31,7 +31,8 @@ Geometry (all in the mid-sagittal plane x = 0; lateral is +x):
   mid-plane ``s = 0`` and relaxes smoothly to ``canal_body_ap/2`` away from it. The canal
   cross-section in the plane perpendicular to ``u_i`` through the disc centre is therefore exactly an
   ellipse with AP diameter ``canal_ap`` and area ``pi/4 * canal_ap * canal_width``, centred on the
-  disc's AP line (so "disc centre -> canal centre" is exactly ``-a_i``).
+  disc's AP line (so "disc centre -> canal centre" is exactly ``-a_i``). Optional: a layer of roots along its
+  posterior wall (inside the label) and a dark dura of a given thickness around it (outside the label).
 * Background (unlabelled): soft tissue, paraspinal muscles, subcutaneous fat and the air behind the
   back follow the canal's centreline; epidural fat, posterior longitudinal ligament, aorta and IVC.
 

@@ -58,6 +58,7 @@ def make_lumbar_phantom(
     canal_width_mm: float = 22.0,
     canal_body_ap_mm: float = 17.0,
     root_layer_mm: float = 0.0,
+    dura_mm: float = 0.0,
     tilt_deg: float = 0.0,
     degeneration: PerLevel = None,
     supersample: Optional[int] = None,
@@ -77,6 +78,8 @@ def make_lumbar_phantom(
         each disc's mid-plane (canal_body_ap_mm elsewhere), degeneration the loss of nucleus T2 signal.
       root_layer_mm: a layer of nerve roots this thick along the sac's posterior wall (inside the sac; at most
         half its depth), as the cauda equina lies in a supine patient; 0 leaves three thin roots.
+      dura_mm: a dark wall this thick around the sac (outside its label), as the dura shows between the CSF and
+        the bright epidural fat on real T2; 0 lets the fat touch the CSF.
       orientation / direction: "sagittal" (default; i->P, j->I, k->R), "coronal" or "axial", or an
         explicit 3x3 direction matrix (columns = LPS directions of i, j, k; oblique allowed).
       fov: extent in mm along i, j, k (default 256 x 256 x 60 for sagittal/coronal, 256 x 256 x 240 axial).
@@ -100,6 +103,7 @@ def make_lumbar_phantom(
         canal_body_ap=canal_body_ap_mm,
         canal_width=canal_width_mm,
         root_layer=root_layer_mm,
+        dura=dura_mm,
         tilt_deg=tilt_deg,
         degeneration=degeneration,
     )

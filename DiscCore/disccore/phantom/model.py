@@ -111,13 +111,16 @@ class DiscModel:
 class SpineModel:
     """The continuous anatomy (LPS mm). Build with :func:`build_spine`; sample with :meth:`rasterize`."""
 
-    def __init__(self, vertebrae, discs, canal_offset, canal_body_ap, canal_width, nucleus_gain, root_layer=0.0):
+    def __init__(
+        self, vertebrae, discs, canal_offset, canal_body_ap, canal_width, nucleus_gain, root_layer=0.0, dura=0.0
+    ):
         self.vertebrae: list[VertebraModel] = vertebrae
         self.discs: list[DiscModel] = discs
         self.canal_offset = canal_offset  # D: canal centre at t = -D in every disc frame
         self.canal_body_ap = canal_body_ap
         self.canal_width = canal_width
         self.root_layer = root_layer  # mm of roots along the sac's posterior wall (0: three thin roots only)
+        self.dura = dura  # mm of dark dura around the sac, outside its label (0: the sac touches the epidural fat)
         self.canal_label = anatomy.canal().label
         self.painters: list[Painter] = []
         self._nucleus_gain = nucleus_gain

@@ -13,6 +13,7 @@ from .tissues import (
     CORTEX,
     CORTEX_MM,
     CSF,
+    DURA,
     EPIFAT,
     FAT,
     LIGAMENT,
@@ -87,11 +88,12 @@ def canal_segment_shape(model: SpineModel, d: DiscModel, clip):
         )
         if model.root_layer > 0:  # the cauda equina settled against the posterior wall (supine), at most half the sac
             roots |= canal & (dt < np.minimum(model.root_layer, 0.5 * r) - r) & (np.abs(l) <= 0.6 * rw)
+        dura = (dt / (r + model.dura)) ** 2 + (l / (rw + model.dura)) ** 2 <= 1.0  # a dark wall around the sac
         epi = ((dt + 2.0) / (rb + 2.0)) ** 2 + (l / (rw - 1.0)) ** 2 <= 1.0
         lig = (t > tc) & (t <= -A + 1.0) & (np.abs(l) <= 0.8 * rw)
         aorta = ((t - A - 13.0) ** 2 + (l - 14.0) ** 2) <= 81.0
         ivc = ((t - A - 12.0) / 8.0) ** 2 + ((l + 17.0) / 11.0) ** 2 <= 1.0
-        out = [(aorta | ivc, VESSEL), (lig, LIGAMENT), (epi, EPIFAT), (canal, CSF), (roots, ROOT)]
+        out = [(aorta | ivc, VESSEL), (lig, LIGAMENT), (epi, EPIFAT), (dura, DURA), (canal, CSF), (roots, ROOT)]
         if inside is not None:
             out = [(m & inside, c) for m, c in out]
         return out

@@ -75,6 +75,7 @@ def build_spine(
     canal_body_ap=17.0,
     canal_width=22.0,
     root_layer=0.0,
+    dura=0.0,
     tilt_deg=0.0,
     first_theta=None,
     degeneration=None,
@@ -142,4 +143,4 @@ def build_spine(
         d.centre = d.centre + shift
     D = max(d.A + CANAL_GAP_MM + max(canal_body_ap, d.canal_ap) / 2 for d in discs)
     gains = {d.name: 1.0 - d.degeneration for d in discs}
-    return SpineModel(verts, discs, D, canal_body_ap, canal_width, gains, root_layer)
+    return SpineModel(verts, discs, D, canal_body_ap, canal_width, gains, root_layer, dura)

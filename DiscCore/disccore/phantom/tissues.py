@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 # Tissue classes, numbered by painting priority: where shapes overlap the higher class wins.
-(SOFT, OUTSIDE, FAT, MUSCLE, VESSEL, LIGAMENT, EPIFAT, BONE, CSF, ROOT, CORTEX, MARROW, ANNULUS, NUCLEUS) = range(1, 15)
+(SOFT, OUTSIDE, FAT, MUSCLE, VESSEL, LIGAMENT, EPIFAT, DURA, BONE, CSF, ROOT, CORTEX, MARROW, ANNULUS, NUCLEUS) = range(
+    1, 16
+)
 N_CLASSES = 16
 
 #: Base intensities per tissue class (relative units; CSF in T2 and fat in T1 are ~1).
@@ -16,6 +18,7 @@ INTENSITIES = {
         VESSEL: 0.05,
         LIGAMENT: 0.06,
         EPIFAT: 0.72,
+        DURA: 0.08,
         BONE: 0.48,
         CSF: 1.00,
         ROOT: 0.32,
@@ -32,6 +35,7 @@ INTENSITIES = {
         VESSEL: 0.10,
         LIGAMENT: 0.06,
         EPIFAT: 0.90,
+        DURA: 0.08,
         BONE: 0.62,
         CSF: 0.12,
         ROOT: 0.35,

@@ -40,6 +40,10 @@ PHANTOM_CANAL_BODY_AP_MM = (14.0, 20.0)
 # half the phantoms carry a layer of roots along the sac's posterior wall, as real sacs do (derive.SAC_GREY_FRACTION)
 PHANTOM_ROOT_LAYER_SHARE = 0.5
 PHANTOM_ROOT_LAYER_MM = (1.0, 4.0)
+# most phantoms wall the sac with a dark dura, as real T2 shows it between the CSF and the epidural fat (the derived
+# real labels stop at that wall); the rest let the fat touch the CSF, so fat is not mistaken for CSF without it
+PHANTOM_DURA_SHARE = 0.8
+PHANTOM_DURA_MM = (0.7, 1.5)
 PHANTOM_DRAWS = 20  # attempts at a valid random anatomy per phantom
 
 IVD_DISC_VALUES = {1: "L5-S1", 2: "L4-L5", 3: "L3-L4", 4: "L2-L3", 5: "L1-L2"}
@@ -264,6 +268,7 @@ def _random_phantom(rng):
                 canal_ap_mm=_phantom_canal_ap(rng, levels),
                 canal_body_ap_mm=float(rng.uniform(*PHANTOM_CANAL_BODY_AP_MM)),
                 root_layer_mm=_phantom_root_layer(rng),
+                dura_mm=_phantom_dura(rng),
                 degeneration=_phantom_degeneration(rng, levels),
                 noise=float(rng.uniform(0.01, 0.08)),
                 bias_field=float(rng.uniform(0, 0.4)),
@@ -290,6 +295,10 @@ def _phantom_canal_ap(rng, levels) -> dict:
 
 def _phantom_root_layer(rng) -> float:
     return float(rng.uniform(*PHANTOM_ROOT_LAYER_MM)) if rng.random() < PHANTOM_ROOT_LAYER_SHARE else 0.0
+
+
+def _phantom_dura(rng) -> float:
+    return float(rng.uniform(*PHANTOM_DURA_MM)) if rng.random() < PHANTOM_DURA_SHARE else 0.0
 
 
 def _phantom_degeneration(rng, levels) -> dict:
