@@ -78,8 +78,7 @@ def make_lumbar_phantom(
         each disc's mid-plane (canal_body_ap_mm elsewhere), degeneration the loss of nucleus T2 signal.
       root_layer_mm: a layer of nerve roots this thick along the sac's posterior wall (inside the sac; at most
         half its depth), as the cauda equina lies in a supine patient; 0 leaves three thin roots.
-      dura_mm: a dark wall this thick around the sac (outside its label), as the dura shows between the CSF and
-        the bright epidural fat on real T2; 0 lets the fat touch the CSF.
+      dura_mm: a dark dura this thick around the sac (outside its label), as on real T2; 0: fat touches the CSF.
       orientation / direction: "sagittal" (default; i->P, j->I, k->R), "coronal" or "axial", or an
         explicit 3x3 direction matrix (columns = LPS directions of i, j, k; oblique allowed).
       fov: extent in mm along i, j, k (default 256 x 256 x 60 for sagittal/coronal, 256 x 256 x 240 axial).
