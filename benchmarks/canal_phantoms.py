@@ -3,10 +3,10 @@
 Each phantom gets a dural sac AP drawn from 4-16 mm at every disc (so about half of the levels are stenotic), T1 or T2
 contrast, thick (4.4 mm) or thin (3 mm) slices, and in alternate groups of four a 1 mm dark dura around the sac (as
 real T2 shows it; without it the bright epidural fat touches the CSF); seeds start at 5000, far from the training
-phantoms' stream. The
-image goes through segmentation and measurement exactly as `disccore run` does, and each measured disc level is
-compared with the phantom's truth: AP error (median and 95th percentile of |error|), area error (%), and the stenosis
-flag (any grade of docs/measurements.md) against the flag the true AP and area give (sensitivity, specificity).
+phantoms' stream. The image goes through segmentation and measurement exactly as `disccore run` does, and each
+measured disc level is compared with the phantom's truth: AP error (median and 95th percentile of |error|), area
+error (%), and the stenosis flag (any grade of docs/measurements.md) against the flag the true AP and area give
+(sensitivity, specificity).
 The summary is given for all phantoms and for those with and without a dura. Also the bundled sample against its
 truth file.
 

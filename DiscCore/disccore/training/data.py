@@ -267,8 +267,8 @@ def _random_phantom(rng):
                 disc_heights=float(rng.uniform(6, 13)),
                 canal_ap_mm=_phantom_canal_ap(rng, levels),
                 canal_body_ap_mm=float(rng.uniform(*PHANTOM_CANAL_BODY_AP_MM)),
-                root_layer_mm=_phantom_root_layer(rng),
-                dura_mm=_phantom_dura(rng),
+                root_layer_mm=_some_of_the_time(rng, PHANTOM_ROOT_LAYER_SHARE, PHANTOM_ROOT_LAYER_MM),
+                dura_mm=_some_of_the_time(rng, PHANTOM_DURA_SHARE, PHANTOM_DURA_MM),
                 degeneration=_phantom_degeneration(rng, levels),
                 noise=float(rng.uniform(0.01, 0.08)),
                 bias_field=float(rng.uniform(0, 0.4)),
@@ -293,12 +293,9 @@ def _phantom_canal_ap(rng, levels) -> dict:
     return ap
 
 
-def _phantom_root_layer(rng) -> float:
-    return float(rng.uniform(*PHANTOM_ROOT_LAYER_MM)) if rng.random() < PHANTOM_ROOT_LAYER_SHARE else 0.0
-
-
-def _phantom_dura(rng) -> float:
-    return float(rng.uniform(*PHANTOM_DURA_MM)) if rng.random() < PHANTOM_DURA_SHARE else 0.0
+def _some_of_the_time(rng, share: float, bounds) -> float:
+    """A value drawn uniformly from ``bounds`` in ``share`` of the draws, else 0 (the feature left out)."""
+    return float(rng.uniform(*bounds)) if rng.random() < share else 0.0
 
 
 def _phantom_degeneration(rng, levels) -> dict:
