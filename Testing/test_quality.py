@@ -22,7 +22,7 @@ from disccore.segment.classes import BODY, L5_BODY
 from disccore.segment.column import OFF_COLUMN, SMALL_PIECE
 from disccore.segment.levels import LevelReport, name_levels
 from disccore.segment.naming import SACRUM, l5_sized_without_disc_below, lumbar_like_below_l5
-from disccore.segment.quality import assess_segmentation, section_agreement
+from disccore.segment.quality import assess_segmentation, expected_dice, section_agreement
 
 FIVE = ("L1", "L2", "L3", "L4", "L5")
 
@@ -89,6 +89,25 @@ def test_section_agreement_ignores_sections_where_the_structure_is_absent():
     mask[3, :2, :2], mask[3, 2:, 2:] = False, True  # the third section moved: Dice 0 with the second
     assert section_agreement(mask, 0) == pytest.approx(0.5)
     assert section_agreement(mask[:2], 0) is None  # a single section
+
+
+def test_expected_dice_falls_where_the_probability_spreads_past_the_outline():
+    labels = np.zeros((12, 12, 12), np.uint8)
+    labels[4:8, 4:8, 4:8] = 1
+    labels[4:8, 8:10, 4:8] = 2  # a neighbour holding the same class: its voxels do not count
+    box = (slice(4, 8), slice(4, 8), slice(4, 8))
+    sure = (labels > 0).astype(np.float32)
+    assert expected_dice(labels, 1, sure, box) == pytest.approx(1.0)
+    spread = sure.copy()
+    spread[3, 4:8, 4:8] = 1.0  # 16 background voxels the network calls the class too: 2 x 64 / (64 + 80)
+    assert expected_dice(labels, 1, spread, box) == pytest.approx(128 / 144)
+    unsure = sure * 0.5  # half sure inside: 2 x 32 / (64 + 32)
+    assert expected_dice(labels, 1, unsure, box) == pytest.approx(64 / 96)
+
+
+def test_every_structure_reports_its_expected_dice(straight):
+    q = _assess(straight)
+    assert all(0.5 < s.expected_dice <= 1.0 for s in q.structures.values())
 
 
 @pytest.mark.parametrize("drift, flagged", [((0, 0, 0, 0, 0), False), ((0, 8, 16, 24, 32), True)])

@@ -5,8 +5,9 @@ degrees (as in pathology_heldout.py); every manually labelled level is *bad* whe
 structure overlapping it most carries another name) or its Dice is below 0.8, *good* otherwise, and *flagged* when its
 row's `qc` cell (its own flags and the case's, as in the CSVs) is not empty — for a level not found at all, when the
 case has a flag. Prints the share of bad levels flagged and of good levels flagged with today's thresholds
-(disccore.quality.thresholds), and the same over a grid of the two per-level thresholds (minimum confidence and
-minimum section agreement), so they can be chosen on these numbers.
+(disccore.quality.thresholds), the same over a grid of the two per-level thresholds (minimum confidence and
+minimum section agreement), so they can be chosen on these numbers, and today's flags with a level also flagged where
+its expected Dice (the mask's Dice with the network's own probabilities) is below each value of a grid.
 
     PYTHONPATH=DiscCore python benchmarks/qc_calibration.py --data ../shared/data --weights cv0/fold0.pt --fold 0
 """
@@ -29,6 +30,7 @@ from disccore.training.variants import c_curve_drift, curved
 POOR_DICE = 0.8
 CONFIDENCE_GRID = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
 AGREEMENT_GRID = (0.5, 0.6, 0.7, 0.8)
+EXPECTED_DICE_GRID = (0.85, 0.87, 0.89, 0.91)
 PER_LEVEL_SIGNALS = ("confidence", "section")  # flags phrased with these words are the ones the grid replaces
 
 
@@ -55,15 +57,22 @@ def level_rows(held: Held, cobb: float, image, labels, segment) -> list[dict]:
                 "other_level_flags": other,
                 "confidence": None if s is None else s.confidence,
                 "section_agreement": None if s is None else s.slice_agreement,
+                "expected_dice": None if s is None else s.expected_dice,
+                "volume_mm3": None if s is None else s.volume_mm3,
+                "height_mm": None if s is None else s.height_mm,
+                "level_flags": list(result.qc_levels.get(level, [])),
             }
         )
     return out
 
 
-def flagged(r: dict, confidence=None, agreement=None) -> bool:
-    """Today's flag (confidence None), or the one the two per-level thresholds would give."""
+def flagged(r: dict, confidence=None, agreement=None, expected_dice=None) -> bool:
+    """Today's flag (confidence None; with ``expected_dice``, also where the level's is below it), or the one the two
+    per-level thresholds would give."""
     if confidence is None:
-        return bool(r["qc"]) if r["qc"] is not None else bool(r["case_flags"])
+        today = bool(r["qc"]) if r["qc"] is not None else bool(r["case_flags"])
+        doubt = r["expected_dice"] is not None and expected_dice is not None and r["expected_dice"] < expected_dice
+        return today or doubt
     if r["confidence"] is None:  # the level was not found
         return bool(r["case_flags"])
     low = r["confidence"] < confidence or (r["section_agreement"] is not None and r["section_agreement"] < agreement)
@@ -107,6 +116,8 @@ def main() -> None:
     for c in CONFIDENCE_GRID:
         for a in AGREEMENT_GRID:
             summary[f"confidence<{c:g} or sections<{a:g}"] = rates(rows, confidence=c, agreement=a)
+    for e in EXPECTED_DICE_GRID:
+        summary[f"today or expected Dice<{e:g}"] = rates(rows, expected_dice=e)
     print(json.dumps(summary, indent=1))
     if args.output:
         Path(args.output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))

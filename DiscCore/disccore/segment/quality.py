@@ -20,6 +20,9 @@ from .morphology import find_objects
 
 LUMBAR = ("L1", "L2", "L3", "L4", "L5")
 HEIGHT_PERCENTILES = (2.0, 98.0)  # a body's height: the spread of its voxels' heights between these (no stray voxel)
+# Voxels around a structure's bounding box where its class probability outside the mask still counts against it: the
+# network's doubt about an outline lies along it, within a few voxels.
+OUTLINE_MARGIN_VOXELS = 3
 
 
 @dataclass
@@ -29,6 +32,7 @@ class StructureQuality:
     confidence: float  # mean probability of its class inside it
     slice_agreement: Optional[float]  # mean Dice of neighbouring sagittal sections (None: a single section)
     volume_mm3: float
+    expected_dice: Optional[float] = None  # Dice of the mask with the network's own probabilities (outline doubt)
     height_mm: Optional[float] = None  # bodies: superior-inferior extent (LPS z)
     flags: list = field(default_factory=list)
 
@@ -82,6 +86,7 @@ def assess_segmentation(
         s = anatomy.by_label(value)
         mask = labels[box] == value
         structures[s.name] = _structure_quality(s.kind, mask, probs, box, axis, geometry, thresholds)
+        structures[s.name].expected_dice = expected_dice(labels, value, _class_probability(s.kind, probs), box)
         if s.kind == "vertebra":
             centres_x[s.name] = float(_lps(mask, box, geometry)[:, 0].mean())  # LPS x: the patient's left-right
     q = SegmentationQuality(
@@ -100,10 +105,7 @@ def assess_segmentation(
 
 def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> StructureQuality:
     """Confidence, section agreement, volume (and height for a body) of one structure, with its flags."""
-    if kind == "vertebra":
-        p = probs[BODY][box] + probs[L5_BODY][box]
-    else:
-        p = probs[DISC if kind == "disc" else CANAL][box]
+    p = _class_probability(kind, probs)[box]
     q = StructureQuality(
         confidence=float(p[mask].mean()),
         slice_agreement=section_agreement(mask, axis),
@@ -117,6 +119,37 @@ def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> St
     if q.slice_agreement is not None and q.slice_agreement < min_agreement:
         q.flags.append(qf.sections_disagree(q.slice_agreement))
     return q
+
+
+def _class_probability(kind: str, probs: np.ndarray) -> np.ndarray:
+    """The probability map of a structure's class (bodies: both body classes), as a lazy sum only where needed."""
+    if kind == "vertebra":
+        return _SummedClasses(probs, (BODY, L5_BODY))
+    return probs[DISC if kind == "disc" else CANAL]
+
+
+class _SummedClasses:
+    """Sum of some class maps, computed on the indexed region only (the full volume is never summed)."""
+
+    def __init__(self, probs, classes):
+        self.probs, self.classes = probs, classes
+
+    def __getitem__(self, box):
+        return sum(self.probs[c][box] for c in self.classes)
+
+
+def expected_dice(labels: np.ndarray, value: int, p, box) -> float:
+    """Soft Dice of structure ``value``'s mask with its class probability ``p`` around it: 1 when the network is sure
+    of every voxel in and out; lower where its probability spreads past the outline or stays low inside. Voxels of
+    another named structure are left out (a neighbouring body holds the same class)."""
+    grown = tuple(
+        slice(max(b.start - OUTLINE_MARGIN_VOXELS, 0), min(b.stop + OUTLINE_MARGIN_VOXELS, n))
+        for b, n in zip(box, labels.shape)
+    )
+    lab = labels[grown]
+    inside, counted = lab == value, (lab == value) | (lab == 0)
+    q = p[grown]
+    return float(2.0 * q[inside].sum() / (inside.sum() + q[counted].sum()))
 
 
 def section_agreement(mask: np.ndarray, axis: int) -> Optional[float]:
