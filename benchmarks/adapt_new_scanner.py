@@ -134,6 +134,13 @@ def main() -> None:
         default=AdaptConfig.replay_weight,
         help="how often the replayed cases are drawn relative to the user's",
     )
+    ap.add_argument(
+        "--anchor-weight",
+        type=float,
+        default=AdaptConfig.anchor_weight,
+        help="L2-SP weight pulling the weights towards the parent's",
+    )
+    ap.add_argument("--threads", type=int, default=AdaptConfig.threads)
     args = ap.parse_args()
     out = Path(args.out)
     (out / "cases").mkdir(parents=True, exist_ok=True)
@@ -153,7 +160,13 @@ def main() -> None:
     result = adapt(
         out / "cases",
         args.parent,
-        AdaptConfig(iterations=args.iterations, seed=args.seed, replay_weight=args.replay_weight),
+        AdaptConfig(
+            iterations=args.iterations,
+            seed=args.seed,
+            replay_weight=args.replay_weight,
+            anchor_weight=args.anchor_weight,
+            threads=args.threads,
+        ),
         data=replay,
         log=print,
         progress=lambda f, m: print(f"{f:5.1%} {m}", flush=True),
@@ -169,6 +182,7 @@ def main() -> None:
         "adapt_cases": [c.name for c in adapt_on],
         "iterations": args.iterations,
         "replay_weight": args.replay_weight,
+        "anchor_weight": args.anchor_weight,
         "adapt_seconds": round(seconds),
         "peak_rss_gb": round(peak_gb, 2),
         "held_out_validation": result.validation["summary"],
