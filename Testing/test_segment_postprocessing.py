@@ -71,3 +71,20 @@ def test_segment_image_uses_the_models_postprocessing_and_says_what_it_set_aside
         labels = segment.segment_image(image, device="cpu", progress=lambda f, m, seen=messages: seen.append(m))
         assert int((labels.array == l2).sum()) == voxels
         assert any(m.startswith("set aside (not named): a vertebral body below L5") for m in messages), messages
+
+
+def test_l5_keeps_only_the_voxels_its_own_threshold_allows():
+    from disccore.segment.classes import BODY, L5_BODY
+    from disccore.segment.levels import name_levels
+
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4)
+    first, _ = name_levels(probs, geom)
+    masks = {n: first.array == anatomy.by_name(n).label for n in ("L3", "L5")}
+    doubtful = np.random.default_rng(0).random(first.array.shape) < 0.2  # a fifth of each body at 0.9, the rest 0.99
+    for name, cls in (("L3", BODY), ("L5", L5_BODY)):
+        probs[cls][masks[name]] = 0.99
+        probs[cls][masks[name] & doubtful] = 0.9
+    for l5_trim, l5_kept in ((0.85, masks["L5"]), (0.95, masks["L5"] & ~doubtful)):
+        labels, _ = name_levels(probs, geom, l5_body_trim_probability=l5_trim)
+        assert np.array_equal(labels.array == anatomy.by_name("L5").label, l5_kept)
+        assert np.array_equal(labels.array == anatomy.by_name("L3").label, masks["L3"])  # the others' threshold

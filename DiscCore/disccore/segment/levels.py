@@ -16,7 +16,7 @@ from ..image import SpatialImage
 from .classes import BODY, CANAL, DISC, L5_BODY
 from .column import column_bodies
 from .masks import components, left_right_axis, most_probable_class, pieces
-from .naming import l5_sized_without_disc_below, lumbar_like_below_l5, name_bodies, name_discs
+from .naming import NAMES_UP_FROM_L5, l5_sized_without_disc_below, lumbar_like_below_l5, name_bodies, name_discs
 from .postprocessing import PostProcessing
 from .trimming import body_outline, trimmed, within_its_vertebrae
 
@@ -70,7 +70,8 @@ def name_levels(
     p_body = probs[BODY] + probs[L5_BODY]
     sections = {}  # per named body: its voxels in each sagittal slice (the discs' lateral limit)
     for name, b in named_bodies.items():
-        body = body_outline(b.piece, p_body, params.body_trim_probability, params.body_section_share, axis)
+        trim = params.l5_body_trim_probability if name == NAMES_UP_FROM_L5[0] else params.body_trim_probability
+        body = body_outline(b.piece, p_body, trim, params.body_section_share, axis)
         out[body.box][body.mask] = anatomy.by_name(name).label
         sections[name] = body.sections(axis, out.shape[axis])
     for name, disc in named_discs.items():
