@@ -264,3 +264,19 @@ def test_replayed_body_cases_leave_their_derived_discs_rim_open(shared_data):
     assert {c.dataset for c in cases} == {"replay"}
     with_derived_discs = [c for c in cases if not c.name.startswith("ivd")]  # the body datasets' discs are derived
     assert with_derived_discs and all((c.target == DISC_OR_BACKGROUND).any() for c in with_derived_discs)
+
+
+def test_the_command_line_sets_the_recipe_and_leaves_the_rest_at_the_defaults():
+    from disccore.cli.cmd_adapt import adapt_config
+    from disccore.cli.main import build_parser
+    from disccore.training.adapt import AdaptConfig
+
+    parse = lambda *extra: build_parser().parse_args(["adapt", "--cases", "c", "--name", "n", *extra])  # noqa: E731
+    assert adapt_config(parse()) == AdaptConfig()
+    set_here = adapt_config(parse("--anchor-weight", "0.1", "--iterations", "50", "--seed", "3"))
+    assert set_here == AdaptConfig(anchor_weight=0.1, iterations=50, seed=3)
+
+
+def test_cli_refuses_a_negative_anchor_weight(tmp_path):
+    out = _run_cli("--cases", str(tmp_path), "--name", "x", "--anchor-weight", "-1")
+    assert out.returncode != 0 and "--anchor-weight" in out.stderr and out.stderr.count("\n") == 1

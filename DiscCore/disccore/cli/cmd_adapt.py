@@ -47,6 +47,14 @@ def add_parser(sub) -> None:
     p.add_argument("--iterations", type=int, default=None, help="fine-tuning iterations per training (default 300)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--anchor-weight",
+        type=float,
+        default=None,
+        metavar="W",
+        help="how strongly the weights are held near the parent's (default 0.01; 0.1 forgets less of what the "
+        "parent knew and learns less of your scanner: models/MODEL_CARD.md)",
+    )
+    p.add_argument(
         "--data",
         metavar="DIR",
         help="the public training data (with ivd/, vb2/, vb3/): some of its cases are replayed so the model keeps "
@@ -59,12 +67,21 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def adapt_config(args):
+    """The recipe: :class:`AdaptConfig`'s defaults with what the command line set."""
     from dataclasses import replace
 
+    from ..training.adapt import AdaptConfig
+
+    given = {"iterations": args.iterations, "anchor_weight": args.anchor_weight}
+    set_here = {k: v for k, v in given.items() if v is not None}
+    return replace(AdaptConfig(seed=args.seed, threads=args.threads), **set_here)
+
+
+def run(args) -> int:
     from ..errors import InputError
     from ..models import user_models_dir
-    from ..training.adapt import AdaptConfig, adapt, public_data_folder
+    from ..training.adapt import adapt, public_data_folder
     from ..training.model_folder import check_model_folder, write_model_folder
     from ..training.user_cases import find_user_cases
 
@@ -72,6 +89,8 @@ def run(args) -> int:
         raise InputError("give the new model a name (--name) or a folder (-o MODEL_DIR)")
     if args.iterations is not None and args.iterations < 1:
         raise InputError("--iterations must be at least 1")
+    if args.anchor_weight is not None and args.anchor_weight < 0:
+        raise InputError("--anchor-weight must not be negative")
     if args.data and not Path(args.data).is_dir():
         raise InputError(f"--data '{args.data}' is not a folder; give the public training data (with ivd/, vb2/, vb3/)")
     out = Path(args.output) if args.output else user_models_dir() / args.name
@@ -79,10 +98,7 @@ def run(args) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
     check_model_folder(out, args.overwrite)  # before minutes of work
     find_user_cases(args.cases)
-    config = replace(
-        AdaptConfig(seed=args.seed, threads=args.threads),
-        **({"iterations": args.iterations} if args.iterations else {}),
-    )
+    config = adapt_config(args)
     quiet = args.quiet
     data = None if args.no_replay else public_data_folder(args.data)
     if data is None and not args.no_replay and not quiet:
