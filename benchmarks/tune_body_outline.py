@@ -4,7 +4,9 @@ Each held-out image of one cross-validation fold goes through the network once; 
 named and cut (disccore.segment.levels.name_levels) with each pair of ``body_trim_probability`` (every body but L5) and
 ``l5_body_trim_probability`` (L5) on a grid, the other post-processing values as the model has them, and every
 manually labelled level scored (Dice, and whether it was named right). Prints the mean Dice of the bodies, of L5, of
-L1-L4 and of the discs for each pair, so the pair can be chosen on one fold and checked on the others.
+L1-L4 and of the discs for each pair, so the pair can be chosen on one fold and checked on the others. ``--look t1``
+gives every image the look of another scanner first (adapt_new_scanner.new_look): a contrast the network is less sure
+of, where a high threshold could cut a body short.
 
     PYTHONPATH=DiscCore python benchmarks/tune_body_outline.py --data ../shared/data --weights cv0/fold0.pt --fold 0
 """
@@ -16,6 +18,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from adapt_new_scanner import new_look
 from heldout import add_heldout_arguments, held_out_cases
 from model_choice import add_model_arguments
 from pathology_heldout import Held, level_scores
@@ -97,12 +100,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
     add_model_arguments(ap)
+    ap.add_argument("--look", choices=("none", "t1"), default="none", help="another scanner's look (t1: T1-like)")
+    ap.add_argument("--seed", type=int, default=0, help="the look's bias field and noise")
     args = ap.parse_args()
     predict, info = probabilities(args)
     rows = []
-    for case in held_out_cases(args):
+    for i, case in enumerate(held_out_cases(args)):
         held = Held(case)
-        rows += scored_variants(held, predict(held.image), info.postprocessing)
+        image = held.image
+        if args.look != "none":
+            image = SpatialImage(new_look(image.array, args.look, args.seed + i), image.geometry)
+        rows += scored_variants(held, predict(image), info.postprocessing)
         print(case.name, flush=True)
     lines = summary(rows)
     for line in lines:
