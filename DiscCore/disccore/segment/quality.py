@@ -121,8 +121,9 @@ def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> St
     return q
 
 
-def _class_probability(kind: str, probs: np.ndarray) -> np.ndarray:
-    """The probability map of a structure's class (bodies: both body classes), as a lazy sum only where needed."""
+def _class_probability(kind: str, probs: np.ndarray):
+    """The probability map of a structure's class, indexed by a box (bodies: both body classes, summed only in the
+    box asked for)."""
     if kind == "vertebra":
         return _SummedClasses(probs, (BODY, L5_BODY))
     return probs[DISC if kind == "disc" else CANAL]
