@@ -95,14 +95,13 @@ def test_expected_dice_falls_where_the_probability_spreads_past_the_outline():
     labels = np.zeros((12, 12, 12), np.uint8)
     labels[4:8, 4:8, 4:8] = 1
     labels[4:8, 8:10, 4:8] = 2  # a neighbour holding the same class: its voxels do not count
-    box = (slice(4, 8), slice(4, 8), slice(4, 8))
     sure = (labels > 0).astype(np.float32)
-    assert expected_dice(labels, 1, sure, box) == pytest.approx(1.0)
+    assert expected_dice(labels, 1, sure) == pytest.approx(1.0)
     spread = sure.copy()
     spread[3, 4:8, 4:8] = 1.0  # 16 background voxels the network calls the class too: 2 x 64 / (64 + 80)
-    assert expected_dice(labels, 1, spread, box) == pytest.approx(128 / 144)
+    assert expected_dice(labels, 1, spread) == pytest.approx(128 / 144)
     unsure = sure * 0.5  # half sure inside: 2 x 32 / (64 + 32)
-    assert expected_dice(labels, 1, unsure, box) == pytest.approx(64 / 96)
+    assert expected_dice(labels, 1, unsure) == pytest.approx(64 / 96)
 
 
 def test_every_structure_reports_its_expected_dice(straight):

@@ -15,25 +15,36 @@ def add_model_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=2)
 
 
+def network_runner(args):
+    """(the network as a CPU backend, the model's info): the model's own weights, or ``--weights`` in their place;
+    torch set to ``--threads``."""
+    import torch
+
+    from disccore.models import resolve_model
+    from disccore.segment import load_network
+    from disccore.segment.infer import as_backend
+
+    torch.set_num_threads(args.threads)
+    info = resolve_model(args.model)
+    net = load_network(info, "cpu")
+    if args.weights:
+        net.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
+    return as_backend(net, "cpu"), info
+
+
 def segmenter(args, with_quality: bool = False):
     """A function image (SpatialImage) -> label map (SpatialImage) on the image's grid, or (label map, quality report)
     with ``with_quality``."""
     import torch
 
     from disccore.image import SpatialImage
-    from disccore.models import resolve_model
-    from disccore.segment import _segment_on_model_grid, load_network, segment_image_with_quality
-    from disccore.segment.infer import as_backend
+    from disccore.segment import _segment_on_model_grid, segment_image_with_quality
 
-    torch.set_num_threads(args.threads)
-    info = resolve_model(args.model)
     pick = (lambda pair: pair) if with_quality else (lambda pair: pair[0])
     if not args.weights:
+        torch.set_num_threads(args.threads)
         return lambda image: pick(segment_image_with_quality(image, model=args.model, device="cpu", backend="torch"))
-    net = load_network(info, "cpu")
-    net.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
-
-    runner = as_backend(net, "cpu")
+    runner, info = network_runner(args)
 
     def run(image):  # exactly what segment_image does after loading its network
         labels, quality = _segment_on_model_grid(runner, image, info, None)

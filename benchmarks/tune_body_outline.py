@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from adapt_new_scanner import new_look
 from heldout import add_heldout_arguments, held_out_cases
-from model_choice import add_model_arguments
+from model_choice import add_model_arguments, network_runner
 from pathology_heldout import Held, level_scores
 
 from disccore.image import SpatialImage
@@ -37,19 +37,11 @@ GROUPS = {  # how the scores are summarised: group -> which levels it takes
 
 def probabilities(args):
     """A function image -> the network's prediction on the model grid (probabilities, geometry, way back), and the
-    model's post-processing."""
-    import torch
+    model's info (its post-processing)."""
+    from disccore.segment import context_offsets
+    from disccore.segment.infer import predict_on_model_grid
 
-    from disccore.models import resolve_model
-    from disccore.segment import context_offsets, load_network
-    from disccore.segment.infer import as_backend, predict_on_model_grid
-
-    torch.set_num_threads(args.threads)
-    info = resolve_model(args.model)
-    net = load_network(info, "cpu")
-    if args.weights:
-        net.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
-    runner = as_backend(net, "cpu")
+    runner, info = network_runner(args)
     return (lambda image: predict_on_model_grid(runner, image, info.input_spacing_mm, context_offsets(info))), info
 
 

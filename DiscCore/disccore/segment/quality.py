@@ -86,7 +86,8 @@ def assess_segmentation(
         s = anatomy.by_label(value)
         mask = labels[box] == value
         structures[s.name] = _structure_quality(s.kind, mask, probs, box, axis, geometry, thresholds)
-        structures[s.name].expected_dice = expected_dice(labels, value, _class_probability(s.kind, probs), box)
+        grown = _grown(box, labels.shape)
+        structures[s.name].expected_dice = expected_dice(labels[grown], value, _class_probability(s.kind, probs, grown))
         if s.kind == "vertebra":
             centres_x[s.name] = float(_lps(mask, box, geometry)[:, 0].mean())  # LPS x: the patient's left-right
     q = SegmentationQuality(
@@ -105,7 +106,7 @@ def assess_segmentation(
 
 def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> StructureQuality:
     """Confidence, section agreement, volume (and height for a body) of one structure, with its flags."""
-    p = _class_probability(kind, probs)[box]
+    p = _class_probability(kind, probs, box)
     q = StructureQuality(
         confidence=float(p[mask].mean()),
         slice_agreement=section_agreement(mask, axis),
@@ -121,36 +122,28 @@ def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> St
     return q
 
 
-def _class_probability(kind: str, probs: np.ndarray):
-    """The probability map of a structure's class, indexed by a box (bodies: both body classes, summed only in the
-    box asked for)."""
+def _class_probability(kind: str, probs: np.ndarray, box) -> np.ndarray:
+    """The probability of a structure's class within ``box`` (bodies: both body classes)."""
     if kind == "vertebra":
-        return _SummedClasses(probs, (BODY, L5_BODY))
-    return probs[DISC if kind == "disc" else CANAL]
+        return probs[BODY][box] + probs[L5_BODY][box]
+    return probs[DISC if kind == "disc" else CANAL][box]
 
 
-class _SummedClasses:
-    """Sum of some class maps, computed on the indexed region only (the full volume is never summed)."""
-
-    def __init__(self, probs, classes):
-        self.probs, self.classes = probs, classes
-
-    def __getitem__(self, box):
-        return sum(self.probs[c][box] for c in self.classes)
-
-
-def expected_dice(labels: np.ndarray, value: int, p, box) -> float:
-    """Soft Dice of structure ``value``'s mask with its class probability ``p`` around it: 1 when the network is sure
-    of every voxel in and out; lower where its probability spreads past the outline or stays low inside. Voxels of
-    another named structure are left out (a neighbouring body holds the same class)."""
-    grown = tuple(
+def _grown(box, shape) -> tuple:
+    """``box`` grown by OUTLINE_MARGIN_VOXELS on every side, within ``shape``."""
+    return tuple(
         slice(max(b.start - OUTLINE_MARGIN_VOXELS, 0), min(b.stop + OUTLINE_MARGIN_VOXELS, n))
-        for b, n in zip(box, labels.shape)
+        for b, n in zip(box, shape)
     )
-    lab = labels[grown]
-    inside, counted = lab == value, (lab == value) | (lab == 0)
-    q = p[grown]
-    return float(2.0 * q[inside].sum() / (inside.sum() + q[counted].sum()))
+
+
+def expected_dice(labels: np.ndarray, value: int, p: np.ndarray) -> float:
+    """Soft Dice of structure ``value``'s mask with its class probability ``p`` over a region around it (``labels``
+    and ``p`` cropped alike): 1 when the network is sure of every voxel in and out; lower where its probability
+    spreads past the outline or stays low inside. Voxels of another named structure are left out (a neighbouring
+    body holds the same class)."""
+    inside, counted = labels == value, (labels == value) | (labels == 0)
+    return float(2.0 * p[inside].sum() / (inside.sum() + p[counted].sum()))
 
 
 def section_agreement(mask: np.ndarray, axis: int) -> Optional[float]:
