@@ -86,6 +86,20 @@ def test_a_degenerated_disc_is_darker_and_thinner_and_its_label_follows():
     assert (worn.target[10, :15] == case.target[10, :15]).all()  # rows beyond the reach stay
 
 
+def test_only_hand_drawn_discs_get_the_extra_degenerated_variants_each_thinner():
+    from dataclasses import replace
+
+    drawn, derived = replace(_spine(), name="drawn", dataset="ivd"), _spine()
+    made = variants.degenerated_manual_discs([drawn, derived], 3, seed=5)
+    assert [v.name for v in made] == ["drawn+degenerated 1", "drawn+degenerated 2", "drawn+degenerated 3"]
+    assert all(v.dataset == "variant" for v in made)
+    height = DISC_ROWS[1] - DISC_ROWS[0]
+    for v in made:
+        assert (v.target[10] == DISC).any(axis=1).sum() < height
+    again = variants.degenerated_manual_discs([drawn, derived], 3, seed=5)
+    assert all(np.array_equal(a.target, b.target) and np.array_equal(a.image, b.image) for a, b in zip(made, again))
+
+
 def test_variants_are_deterministic_for_a_seed_and_labelled_as_such():
     cases = [_spine()]
     first, second = variants.pathology_variants(cases, 7), variants.pathology_variants(cases, 7)

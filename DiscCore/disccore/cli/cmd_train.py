@@ -77,6 +77,14 @@ def add_parser(sub) -> None:
         help="train without the compressed-sac, lateral-curve and degenerated-disc variants of the real images",
     )
     p.add_argument(
+        "--manual-disc-degenerations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="add N degenerated-disc variants (darkened, thinned) of each image with hand-drawn discs per cycle "
+        "(default from the recipe)",
+    )
+    p.add_argument(
         "--features",
         type=_features,
         default=None,
@@ -124,6 +132,8 @@ def run(args) -> int:
         config = replace(config, disc_endplate_margin=args.disc_endplate_margin)
     if args.no_pathology_variants:
         config = replace(config, pathology_variants=False)
+    if args.manual_disc_degenerations is not None:
+        config = replace(config, manual_disc_degenerations=args.manual_disc_degenerations)
     if args.disc_margin_from_cycle is not None:
         config = replace(config, disc_margin_from_cycle=args.disc_margin_from_cycle)
     if args.init:

@@ -27,7 +27,7 @@ from .data import (
     unannotated_classes,
     with_disc_endplate_margin,
 )
-from .variants import pathology_variants
+from .variants import degenerated_manual_discs, pathology_variants
 
 SYNTHETIC_WEIGHT = 0.5
 # How often a dataset is sampled relative to the others (1 when not listed; the public cases replayed while adapting
@@ -71,6 +71,9 @@ class TrainConfig:
     # Each cycle adds one pathology variant per real training case (training.variants: a compressed sac, a lateral
     # curve, degenerated discs), drawn with that cycle's seed.
     pathology_variants: bool = True
+    # Each cycle also adds this many degenerated-disc variants of every image with hand-drawn discs (ivd): the random
+    # variants above thin mostly derived discs, which fill the whole gap between the bodies (0: none).
+    manual_disc_degenerations: int = 0
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
@@ -154,16 +157,21 @@ def disc_margin_in_cycle(config: TrainConfig, cycle: int) -> int:
 
 def train_cycles(real: list[PreparedCase], synthetic_for: Callable[[int], list], config: TrainConfig, log=None):
     """``config.cycles`` training cycles, each from the weights the previous one ended with; cycle c trains on
-    ``real`` (with that cycle's disc margin), their pathology variants (``config.pathology_variants``) and
+    ``real`` (with that cycle's disc margin), their pathology variants (``config.pathology_variants``), the extra
+    degenerated hand-drawn discs (``config.manual_disc_degenerations``) and
     ``synthetic_for(c)``. Identical to chaining single-cycle runs with
     ``init_weights``."""
     net = None
     for c in range(config.cycles):
         prefix = f"cycle {c + 1}/{config.cycles}: " if config.cycles > 1 else ""
         margin = disc_margin_in_cycle(config, c)
-        cases = [with_disc_endplate_margin(p, margin) for p in real]
+        real_c = [with_disc_endplate_margin(p, margin) for p in real]
+        seed = cycle_config(config, c).seed
+        cases = list(real_c)
         if config.pathology_variants:
-            cases += pathology_variants(cases, cycle_config(config, c).seed)
+            cases += pathology_variants(real_c, seed)
+        if config.manual_disc_degenerations:
+            cases += degenerated_manual_discs(real_c, config.manual_disc_degenerations, seed)
         cases += synthetic_for(c)
         net = train_network(
             cases,

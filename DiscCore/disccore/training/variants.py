@@ -38,6 +38,8 @@ CURVE_SAGITTA_MM = (5.0, 22.0)  # lateral drift of the curve (22 mm over a 224 m
 DISC_DARKENING = (0.25, 0.7)  # disc signal multiplied by this
 DISC_THINNING = (0.45, 0.85)  # disc height multiplied by this
 DISC_THINNING_REACH_MM = 20.0  # the rows this far above and below the disc stretch to make up the lost height
+# the datasets whose discs a reader outlined (thinner than the whole gap between the bodies, which derived discs fill)
+MANUAL_DISC_DATASETS = ("ivd",)
 
 
 def pathology_variants(cases: list[PreparedCase], seed: int) -> list[PreparedCase]:
@@ -51,6 +53,24 @@ def pathology_variants(cases: list[PreparedCase], seed: int) -> list[PreparedCas
         made = MAKERS[kind](case, rng)
         if made is not None:
             out.append(replace(made, name=f"{case.name}+{kind}", dataset="variant", annotated_slices=None))
+    return out
+
+
+def degenerated_manual_discs(cases: list[PreparedCase], per_case: int, seed: int) -> list[PreparedCase]:
+    """``per_case`` degenerated-disc variants of every case whose discs a reader outlined (dataset "variant"),
+    deterministic for a seed. The random variants above thin mostly derived discs, which fill the whole gap between
+    the bodies; these show the network thinned discs drawn to the readers' convention too."""
+    rng = np.random.default_rng([seed, per_case])
+    out = []
+    for case in cases:
+        if case.dataset not in MANUAL_DISC_DATASETS:
+            continue
+        for k in range(per_case):
+            made = degenerated_discs(case, rng)
+            if made is not None:
+                out.append(
+                    replace(made, name=f"{case.name}+degenerated {k + 1}", dataset="variant", annotated_slices=None)
+                )
     return out
 
 
