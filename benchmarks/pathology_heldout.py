@@ -8,6 +8,7 @@
   disc height against the height measured on the edited manual labels.
 
     PYTHONPATH=DiscCore python benchmarks/pathology_heldout.py --data ../shared/data --weights cv0/fold0.pt --fold 0
+    [--only curves|discs]
 """
 
 from __future__ import annotations
@@ -84,19 +85,24 @@ def curves(segment, held: Held) -> list[dict]:
     return rows
 
 
-def degenerated(segment, held: Held) -> list[dict]:
+def with_degenerated_discs(held: Held) -> tuple[SpatialImage, SpatialImage]:
+    """(image, manual labels) with the DEGENERATED discs darkened and thinned, on the file's grid."""
     edited = held.canonical
     for name in DEGENERATED:
         value = [v for v, n in manual_values(held).items() if n == name]
         if value:
             edited = degenerate_disc(edited, edited.target == value[0], DARKENING, THINNING)
-    image, labels = held.as_file(edited)
+    return held.as_file(edited)
+
+
+def degenerated(segment, held: Held) -> list[dict]:
+    image, labels = with_degenerated_discs(held)
     truth = held.manual(labels)
     before = level_scores(segment(held.image), held.manual(held.labels))
     predicted = segment(image)
     after = level_scores(predicted, truth)
     measured = {r["level"]: r for r in measure_segmentation(predicted, anatomy.default_label_names()).discs}
-    truth_map = _named_map(truth, labels)
+    truth_map = named_map(truth, labels)
     expected = {r["level"]: r for r in measure_segmentation(truth_map, anatomy.default_label_names()).discs}
     rows = []
     for name in DEGENERATED:
@@ -121,7 +127,8 @@ def manual_values(held: Held) -> dict:
     return {int(np.unique(held.labels.array[m])[0]): n for n, m in names.items()}
 
 
-def _named_map(manual: dict, like: SpatialImage) -> SpatialImage:
+def named_map(manual: dict, like: SpatialImage) -> SpatialImage:
+    """A label map of the manual structures with their scheme values."""
     out = np.zeros(like.array.shape, np.uint8)
     for name, mask in manual.items():
         out[mask] = anatomy.by_name(name).label
@@ -148,6 +155,7 @@ def summarise(curve_rows: list[dict], disc_rows: list[dict]) -> dict:
             "dice_before": float(np.mean([r["dice_before"] for r in disc_rows])),
             "dice_after": float(np.mean([r["dice_after"] for r in disc_rows])),
             "height_abs_error_mm": [round(abs(r["height_measured"] - r["height_expected"]), 2) for r in heights],
+            "height_error_mean_mm": float(np.mean([r["height_measured"] - r["height_expected"] for r in heights])),
         }
     return out
 
@@ -156,16 +164,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
     add_model_arguments(ap)
+    ap.add_argument("--only", choices=("curves", "discs"), help="run one of the two parts (default: both)")
     args = ap.parse_args()
     segment = segmenter(args)
     curve_rows, disc_rows = [], []
     for case in held_out_cases(args):
+        if args.only == "discs" and case.dataset != "ivd":
+            continue
         held = Held(case)
-        rows = curves(segment, held)
-        curve_rows += rows
-        wrong = [f"{r['level']}@{r['cobb']:g}" for r in rows if not r["named_right"]]
-        print(f"{case.name}: misnamed {wrong or 'none'}", flush=True)
-        if case.dataset == "ivd":
+        if args.only != "discs":
+            rows = curves(segment, held)
+            curve_rows += rows
+            wrong = [f"{r['level']}@{r['cobb']:g}" for r in rows if not r["named_right"]]
+            print(f"{case.name}: misnamed {wrong or 'none'}", flush=True)
+        if case.dataset == "ivd" and args.only != "curves":
             disc_rows += degenerated(segment, held)
             print(f"{case.name} degenerated: {disc_rows[-len(DEGENERATED) :]}", flush=True)
     summary = summarise(curve_rows, disc_rows)

@@ -45,25 +45,26 @@ def probabilities(args):
     return (lambda image: predict_on_model_grid(runner, image, info.input_spacing_mm, context_offsets(info))), info
 
 
-def scored_variants(held: Held, prediction, postprocessing) -> list[dict]:
-    """One row per manual level and grid pair: the level's Dice and whether it was named right."""
+def cut(prediction, postprocessing, geometry, **overrides) -> SpatialImage:
+    """The label map on the image's grid (``geometry``) that the prediction gives with the model's post-processing,
+    some of its values replaced (``overrides``)."""
     from disccore.segment.back_to_input import labels_to_input_grid
     from disccore.segment.levels import name_levels
 
+    labels, _ = name_levels(prediction.probs, prediction.geometry, postprocessing, **overrides)
+    canonical = labels_to_input_grid(labels.array, prediction.probs, prediction.input_size_2d)
+    return SpatialImage(np.ascontiguousarray(prediction.reorientation.from_canonical(canonical)), geometry)
+
+
+def scored_variants(held: Held, prediction, postprocessing) -> list[dict]:
+    """One row per manual level and grid pair: the level's Dice and whether it was named right."""
     manual = held.manual(held.labels)
     rows = []
     for body_trim in BODY_TRIM_GRID:
         for l5_trim in L5_TRIM_GRID:
-            labels, _ = name_levels(
-                prediction.probs,
-                prediction.geometry,
-                postprocessing,
-                body_trim_probability=body_trim,
-                l5_body_trim_probability=l5_trim,
-            )
-            canonical = labels_to_input_grid(labels.array, prediction.probs, prediction.input_size_2d)
-            on_file = np.ascontiguousarray(prediction.reorientation.from_canonical(canonical))
-            for level, (right, d) in level_scores(SpatialImage(on_file, held.image.geometry), manual).items():
+            overrides = {"body_trim_probability": body_trim, "l5_body_trim_probability": l5_trim}
+            labels = cut(prediction, postprocessing, held.image.geometry, **overrides)
+            for level, (right, d) in level_scores(labels, manual).items():
                 rows.append(
                     {"case": held.case.name, "body_trim": body_trim, "l5_trim": l5_trim, "level": level}
                     | {"named_right": right, "dice": d}
