@@ -89,27 +89,39 @@ def summary(rows: list[dict]) -> list[dict]:
     return out
 
 
+def add_look_arguments(ap) -> None:
+    ap.add_argument("--look", choices=("none", "t1"), default="none", help="another scanner's look (t1: T1-like)")
+    ap.add_argument("--seed", type=int, default=0, help="the look's bias field and noise")
+
+
+def with_look(image: SpatialImage, args, i: int) -> SpatialImage:
+    """The ``i``-th image with the look ``args.look`` (its own seed), or as it is."""
+    if args.look == "none":
+        return image
+    return SpatialImage(new_look(image.array, args.look, args.seed + i), image.geometry)
+
+
+def show_and_save(lines: list[dict], rows: list[dict], output) -> None:
+    """The summary lines printed as JSON, and with ``output`` every row and the summary written there."""
+    for line in lines:
+        print(json.dumps(line))
+    if output:
+        Path(output).write_text(json.dumps({"summary": lines, "rows": rows}, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
     add_model_arguments(ap)
-    ap.add_argument("--look", choices=("none", "t1"), default="none", help="another scanner's look (t1: T1-like)")
-    ap.add_argument("--seed", type=int, default=0, help="the look's bias field and noise")
+    add_look_arguments(ap)
     args = ap.parse_args()
     predict, info = probabilities(args)
     rows = []
     for i, case in enumerate(held_out_cases(args)):
         held = Held(case)
-        image = held.image
-        if args.look != "none":
-            image = SpatialImage(new_look(image.array, args.look, args.seed + i), image.geometry)
-        rows += scored_variants(held, predict(image), info.postprocessing)
+        rows += scored_variants(held, predict(with_look(held.image, args, i)), info.postprocessing)
         print(case.name, flush=True)
-    lines = summary(rows)
-    for line in lines:
-        print(json.dumps(line))
-    if args.output:
-        Path(args.output).write_text(json.dumps({"summary": lines, "rows": rows}, indent=1))
+    show_and_save(summary(rows), rows, args.output)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,12 @@ L4-L5 and L5-S1 as benchmarks/pathology_heldout.py does, and scores those two.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
-from adapt_new_scanner import new_look
 from heldout import add_heldout_arguments, held_out_cases
 from model_choice import add_model_arguments
 from pathology_heldout import DEGENERATED, Held, level_scores, named_map, with_degenerated_discs
-from tune_body_outline import cut, probabilities
+from tune_body_outline import add_look_arguments, cut, probabilities, show_and_save, with_look
 
 from disccore import anatomy
 from disccore.image import SpatialImage
@@ -74,8 +71,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
     add_model_arguments(ap)
-    ap.add_argument("--look", choices=("none", "t1"), default="none", help="another scanner's look (t1: T1-like)")
-    ap.add_argument("--seed", type=int, default=0, help="the look's bias field and noise")
+    add_look_arguments(ap)
     ap.add_argument("--degenerate", action="store_true", help=f"darken and thin {' and '.join(DEGENERATED)} first")
     args = ap.parse_args()
     predict, info = probabilities(args)
@@ -83,16 +79,11 @@ def main() -> None:
     for i, case in enumerate(c for c in held_out_cases(args) if c.dataset == "ivd"):
         held = Held(case)
         image, labels = with_degenerated_discs(held) if args.degenerate else (held.image, held.labels)
-        if args.look != "none":
-            image = SpatialImage(new_look(image.array, args.look, args.seed + i), image.geometry)
+        image = with_look(image, args, i)
         levels = DEGENERATED if args.degenerate else ()
         rows += scored_thresholds(held, image, labels, predict(image), info.postprocessing, levels)
         print(case.name, flush=True)
-    lines = summary(rows)
-    for line in lines:
-        print(json.dumps(line))
-    if args.output:
-        Path(args.output).write_text(json.dumps({"summary": lines, "rows": rows}, indent=1))
+    show_and_save(summary(rows), rows, args.output)
 
 
 if __name__ == "__main__":
