@@ -1,4 +1,5 @@
-"""The real images a benchmark scores: the held-out images of one cross-validation fold (to score that fold's model)."""
+"""The real images a benchmark scores: the held-out images of one cross-validation fold (to score that fold's model),
+optionally given another scanner's look; and how a benchmark shows and saves its rows."""
 
 from __future__ import annotations
 
@@ -39,6 +40,34 @@ def score_cases(cases, score_case, show, summarise, output=None) -> tuple[list, 
         print(f"{case.name}: {show(case_rows)}", flush=True)
     summary = summarise(rows)
     print(json.dumps(summary, indent=1))
+    save_rows(output, summary, rows)
+    return rows, summary
+
+
+def add_look_arguments(ap) -> None:
+    ap.add_argument("--look", choices=("none", "t1"), default="none", help="another scanner's look (t1: T1-like)")
+    ap.add_argument("--seed", type=int, default=0, help="the look's bias field and noise")
+
+
+def with_look(image, args, i: int):
+    """The ``i``-th image (a SpatialImage) with the look ``args.look`` (its own seed), or as it is."""
+    if args.look == "none":
+        return image
+    from adapt_new_scanner import new_look
+
+    from disccore.image import SpatialImage
+
+    return SpatialImage(new_look(image.array, args.look, args.seed + i), image.geometry)
+
+
+def show_and_save(lines: list[dict], rows: list[dict], output) -> None:
+    """The summary lines printed as JSON, and with ``output`` every row and the summary written there."""
+    for line in lines:
+        print(json.dumps(line))
+    save_rows(output, lines, rows)
+
+
+def save_rows(output, summary, rows: list[dict]) -> None:
+    """With ``output`` (a path, or None for no file), every row and the summary written there as JSON."""
     if output:
         Path(output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
-    return rows, summary

@@ -1,5 +1,6 @@
 """The segmenter a benchmark scores: the shipped model, a model folder or name (``--model``), or a state dict of the
-same architecture (``--weights``, e.g. a fold model written by ``disccore train --folds``)."""
+same architecture (``--weights``, e.g. a fold model written by ``disccore train --folds``); or its probabilities alone,
+to cut with other post-processing values (:func:`probabilities`, :func:`cut`)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,27 @@ def segmenter(args, with_quality: bool = False):
         return pick((SpatialImage(labels, image.geometry), quality))
 
     return run
+
+
+def probabilities(args):
+    """A function image -> the network's prediction on the model grid (probabilities, geometry, way back), and the
+    model's info (its post-processing)."""
+    from disccore.segment import context_offsets
+    from disccore.segment.infer import predict_on_model_grid
+
+    runner, info = network_runner(args)
+    return (lambda image: predict_on_model_grid(runner, image, info.input_spacing_mm, context_offsets(info))), info
+
+
+def cut(prediction, postprocessing, geometry, **overrides):
+    """The label map on the image's grid (``geometry``) that the prediction gives with the model's post-processing,
+    some of its values replaced (``overrides``)."""
+    import numpy as np
+
+    from disccore.image import SpatialImage
+    from disccore.segment.back_to_input import labels_to_input_grid
+    from disccore.segment.levels import name_levels
+
+    labels, _ = name_levels(prediction.probs, prediction.geometry, postprocessing, **overrides)
+    canonical = labels_to_input_grid(labels.array, prediction.probs, prediction.input_size_2d)
+    return SpatialImage(np.ascontiguousarray(prediction.reorientation.from_canonical(canonical)), geometry)

@@ -25,7 +25,7 @@ from disccore import anatomy
 from disccore.image import SpatialImage
 from disccore.measure import measure_segmentation
 from disccore.segment.canonical import reorientation_for
-from disccore.training.data import PreparedCase, manual_labels_on_file_grid, read_case
+from disccore.training.data import MANUAL_DISC_DATASETS, PreparedCase, manual_labels_on_file_grid, read_case
 from disccore.training.train import dice
 from disccore.training.variants import c_curve_drift, curved, degenerate_disc
 
@@ -169,7 +169,8 @@ def main() -> None:
     segment = segmenter(args)
     curve_rows, disc_rows = [], []
     for case in held_out_cases(args):
-        if args.only == "discs" and case.dataset != "ivd":
+        hand_drawn_discs = case.dataset in MANUAL_DISC_DATASETS
+        if args.only == "discs" and not hand_drawn_discs:
             continue
         held = Held(case)
         if args.only != "discs":
@@ -177,7 +178,7 @@ def main() -> None:
             curve_rows += rows
             wrong = [f"{r['level']}@{r['cobb']:g}" for r in rows if not r["named_right"]]
             print(f"{case.name}: misnamed {wrong or 'none'}", flush=True)
-        if case.dataset == "ivd" and args.only != "curves":
+        if hand_drawn_discs and args.only != "curves":
             disc_rows += degenerated(segment, held)
             print(f"{case.name} degenerated: {disc_rows[-len(DEGENERATED) :]}", flush=True)
     summary = summarise(curve_rows, disc_rows)

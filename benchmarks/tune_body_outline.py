@@ -14,16 +14,11 @@ of, where a high threshold could cut a body short.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
-from adapt_new_scanner import new_look
-from heldout import add_heldout_arguments, held_out_cases
-from model_choice import add_model_arguments, network_runner
+from heldout import add_heldout_arguments, add_look_arguments, held_out_cases, show_and_save, with_look
+from model_choice import add_model_arguments, cut, probabilities
 from pathology_heldout import Held, level_scores
-
-from disccore.image import SpatialImage
 
 BODY_TRIM_GRID = (0.8, 0.85, 0.9)
 L5_TRIM_GRID = (0.85, 0.9, 0.93, 0.95, 0.97)
@@ -33,27 +28,6 @@ GROUPS = {  # how the scores are summarised: group -> which levels it takes
     "L1-L4": lambda level: level in ("L1", "L2", "L3", "L4"),
     "discs": lambda level: "-" in level,
 }
-
-
-def probabilities(args):
-    """A function image -> the network's prediction on the model grid (probabilities, geometry, way back), and the
-    model's info (its post-processing)."""
-    from disccore.segment import context_offsets
-    from disccore.segment.infer import predict_on_model_grid
-
-    runner, info = network_runner(args)
-    return (lambda image: predict_on_model_grid(runner, image, info.input_spacing_mm, context_offsets(info))), info
-
-
-def cut(prediction, postprocessing, geometry, **overrides) -> SpatialImage:
-    """The label map on the image's grid (``geometry``) that the prediction gives with the model's post-processing,
-    some of its values replaced (``overrides``)."""
-    from disccore.segment.back_to_input import labels_to_input_grid
-    from disccore.segment.levels import name_levels
-
-    labels, _ = name_levels(prediction.probs, prediction.geometry, postprocessing, **overrides)
-    canonical = labels_to_input_grid(labels.array, prediction.probs, prediction.input_size_2d)
-    return SpatialImage(np.ascontiguousarray(prediction.reorientation.from_canonical(canonical)), geometry)
 
 
 def scored_variants(held: Held, prediction, postprocessing) -> list[dict]:
@@ -87,26 +61,6 @@ def summary(rows: list[dict]) -> list[dict]:
                 line[group] = round(float(np.mean(values)), 4) if values else None
             out.append(line)
     return out
-
-
-def add_look_arguments(ap) -> None:
-    ap.add_argument("--look", choices=("none", "t1"), default="none", help="another scanner's look (t1: T1-like)")
-    ap.add_argument("--seed", type=int, default=0, help="the look's bias field and noise")
-
-
-def with_look(image: SpatialImage, args, i: int) -> SpatialImage:
-    """The ``i``-th image with the look ``args.look`` (its own seed), or as it is."""
-    if args.look == "none":
-        return image
-    return SpatialImage(new_look(image.array, args.look, args.seed + i), image.geometry)
-
-
-def show_and_save(lines: list[dict], rows: list[dict], output) -> None:
-    """The summary lines printed as JSON, and with ``output`` every row and the summary written there."""
-    for line in lines:
-        print(json.dumps(line))
-    if output:
-        Path(output).write_text(json.dumps({"summary": lines, "rows": rows}, indent=1))
 
 
 def main() -> None:

@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from heldout import add_heldout_arguments, held_out_cases
-from model_choice import add_model_arguments
+from heldout import add_heldout_arguments, add_look_arguments, held_out_cases, show_and_save, with_look
+from model_choice import add_model_arguments, cut, probabilities
 from pathology_heldout import DEGENERATED, Held, level_scores, named_map, with_degenerated_discs
-from tune_body_outline import add_look_arguments, cut, probabilities, show_and_save, with_look
 
 from disccore import anatomy
 from disccore.image import SpatialImage
 from disccore.measure import measure_segmentation
+from disccore.training.data import MANUAL_DISC_DATASETS
 
 DISC_TRIM_GRID = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
 
@@ -76,7 +76,7 @@ def main() -> None:
     args = ap.parse_args()
     predict, info = probabilities(args)
     rows = []
-    for i, case in enumerate(c for c in held_out_cases(args) if c.dataset == "ivd"):
+    for i, case in enumerate(c for c in held_out_cases(args) if c.dataset in MANUAL_DISC_DATASETS):
         held = Held(case)
         image, labels = with_degenerated_discs(held) if args.degenerate else (held.image, held.labels)
         image = with_look(image, args, i)

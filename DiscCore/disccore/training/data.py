@@ -31,6 +31,9 @@ DISC_OR_BACKGROUND = -4
 # the rim (voxels) of a derived disc along the bodies that is DISC_OR_BACKGROUND in the full training's last cycle
 # (TrainConfig.disc_endplate_margin) and when fine-tuning a trained model (training.adapt)
 DERIVED_DISC_MARGIN = 1
+# the datasets whose discs were derived between the manual bodies (filling the gap), and those whose discs a reader drew
+DERIVED_DISC_DATASETS = ("vb2", "vb3")
+MANUAL_DISC_DATASETS = ("ivd",)
 COLUMN_MARGIN_MM = 12.0
 BELOW_BAND_MM = 18.0
 # the phantoms' dural sac: AP at a healthy disc, at a stenosis (graded, 4-10 mm), and between the discs
@@ -164,7 +167,7 @@ def with_disc_endplate_margin(case: PreparedCase, width: int) -> PreparedCase:
     DISC_OR_BACKGROUND (a copy; the case itself where it has no derived discs or ``width`` is 0)."""
     from dataclasses import replace
 
-    if width <= 0 or case.dataset not in ("vb2", "vb3"):
+    if width <= 0 or case.dataset not in DERIVED_DISC_DATASETS:
         return case
     target = case.target.copy()
     mark_disc_endplate_margin(target, (target == BODY) | (target == L5_BODY), width)

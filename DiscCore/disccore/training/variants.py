@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..segment.classes import CANAL, DISC
-from .data import UNKNOWN, PreparedCase
+from .data import MANUAL_DISC_DATASETS, UNKNOWN, PreparedCase
 
 # variant kinds and how often each is drawn
 VARIANT_SHARES = {"compressed sac": 0.4, "lateral curve": 0.3, "degenerated discs": 0.3}
@@ -38,8 +38,6 @@ CURVE_SAGITTA_MM = (5.0, 22.0)  # lateral drift of the curve (22 mm over a 224 m
 DISC_DARKENING = (0.25, 0.7)  # disc signal multiplied by this
 DISC_THINNING = (0.45, 0.85)  # disc height multiplied by this
 DISC_THINNING_REACH_MM = 20.0  # the rows this far above and below the disc stretch to make up the lost height
-# the datasets whose discs a reader outlined (thinner than the whole gap between the bodies, which derived discs fill)
-MANUAL_DISC_DATASETS = ("ivd",)
 
 
 def pathology_variants(cases: list[PreparedCase], seed: int) -> list[PreparedCase]:
