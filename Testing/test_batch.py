@@ -214,3 +214,22 @@ def test_workers_see_the_environment_of_their_batch(tmp_path, monkeypatch):
         monkeypatch.setenv("BATCH_CALLS_LOG", str(log))
         run_batch([_inputs(tmp_path / name, ["a", "b"])], tmp_path / f"out-{name}", case_fn=fake_case, workers=2)
         assert sorted(c for c, _ in calls(log)) == ["a", "b"]
+
+
+@pytest.mark.parametrize("imported_first", [False, True])
+def test_a_worker_holds_every_library_to_its_share_of_the_cores(imported_first):
+    """ITK runs its filters on every core unless told: two workers would each start a pool as large as the machine."""
+    import subprocess
+    import sys
+
+    code = (
+        ("import SimpleITK\n" if imported_first else "")
+        + "import os\nfrom disccore.batch.local import THREAD_VARIABLES, init_worker\n"
+        "init_worker(1, dict(os.environ))\n"
+        "import SimpleITK\n"
+        "print(SimpleITK.ProcessObject.GetGlobalDefaultNumberOfThreads(), *(os.environ[v] for v in THREAD_VARIABLES))"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO / "DiscCore"))
+    env.pop("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert set(out.stdout.split()) == {"1"}

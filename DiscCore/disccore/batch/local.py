@@ -19,7 +19,15 @@ from typing import Callable, Optional
 from ..progress import ProgressCallback, report, sub_progress
 from .cases import failed_result, run_task
 
-THREAD_VARIABLES = ("DISCCORE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# The thread pools a worker's libraries start (the network's, BLAS's, ITK's filters'), each held to the worker's share:
+# ITK would otherwise run every resampling and labelling on all cores in every worker at once.
+THREAD_VARIABLES = (
+    "DISCCORE_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS",
+)
 STOP_WAIT_S = 10  # how long a stopped worker may take to clean up after itself
 
 
@@ -45,6 +53,8 @@ def init_worker(threads: int, environment: Optional[dict] = None) -> None:
         os.environ[name] = str(threads)
     if "torch" in sys.modules:  # imported already by the caller's main module, which a worker imports again
         sys.modules["torch"].set_num_threads(threads)
+    if "SimpleITK" in sys.modules:  # likewise; ITK reads its variable only when it starts
+        sys.modules["SimpleITK"].ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
