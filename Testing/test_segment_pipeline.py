@@ -202,6 +202,26 @@ def test_two_joined_pairs_of_bodies_are_both_cut_apart():
     assert [n for n in names if "-" not in n] == ["L1", "L2", "L3", "L4", "L5"], names
 
 
+def test_bodies_that_grow_down_the_column_are_not_cut_as_joined():
+    # T11 to L5 in one field of view, each body deeper than the one above (the lowest 2.5 times the highest's volume, as
+    # on real scans), and the top of S1 below: against the whole column's median size the lowest bodies looked like
+    # two joined bodies and were cut in two, shifting every name
+    depths = (8, 9, 10, 12, 14, 17, 20)
+    sem = np.zeros((12, 8 * len(depths) + 14, 32), int)
+    for b, depth in enumerate(depths):
+        r0 = 2 + 8 * b
+        sem[2:10, r0 : r0 + 5, 5 : 5 + depth] = L5_BODY if b == len(depths) - 1 else BODY
+        sem[2:10, r0 + 5 : r0 + 8, 6 : 4 + depth] = DISC
+    sem[2:10, 2 + 8 * len(depths) : 7 + 8 * len(depths), 5:15] = BODY  # S1: half of L5, no disc below
+    sem[4:8, :, 27:31] = CANAL
+    probs, geom = _on_file_grid(_sure_of(sem) + 0.02, SAGITTAL_LPS)
+    labels, rep = name_levels(probs, geom)
+    names = _names_by_height(labels, geom)
+    assert [n for n in names if "-" not in n] == ["T11", "T12", "L1", "L2", "L3", "L4", "L5"], names
+    for name, depth in zip(("T11", "T12", "L1", "L2", "L3", "L4", "L5"), depths):
+        assert _voxels(labels, name) == 8 * 5 * depth, name  # the whole body, not half of it and half of the next
+
+
 def _curved_column_probabilities(drift_mm, direction=SAGITTAL_LPS):
     """Five bodies (L1..L5, L5 marked), 40 mm wide, whose left-right positions (``drift_mm``, top to bottom) follow a
     lateral curve, as a scoliotic lumbar spine does. Each disc is found only in its central 28 mm; further out the

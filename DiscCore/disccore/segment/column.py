@@ -28,6 +28,7 @@ CENTRE_LINE_BAND_MM = 5.0
 CENTRE_LINE_SMOOTHING_MM = 40.0
 MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
 MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
+MERGED_NEIGHBOURS = 2  # a body is judged joined against this many bodies on each side of it
 
 SMALL_PIECE = "a body piece much smaller than the others"
 OFF_COLUMN = "a body-like piece off the spinal column"
@@ -118,21 +119,29 @@ def _body(piece: Piece, probs: np.ndarray, geometry) -> Body:
 
 
 def _split_merged(bodies, probs, geometry, merged_factor: float):
-    """A body about twice the typical size is two bodies joined where the disc between them was missed: cut it
-    across the spine (LPS z) where it is thinnest, in the middle half of its height. The largest body is compared
-    with the median of the others, and cut, until none is that large (two joined pairs would otherwise raise the
-    median of all so far that neither looks joined)."""
-    out = list(bodies)
+    """A body about twice the size of its neighbours is two bodies joined where the disc between them was missed: cut
+    it across the spine (LPS z) where it is thinnest, in the middle half of its height. The body most above its
+    neighbours is cut first, and again until none is that large (two joined pairs side by side each still stand out
+    against the bodies beyond them)."""
+    out = sorted(bodies, key=lambda b: -b.z)
     while len(out) >= 3:
-        largest = max(out, key=lambda b: b.voxels)
-        others = float(np.median([b.voxels for b in out if b is not largest]))
-        if largest.voxels < merged_factor * others:
+        ratios = [b.voxels / _neighbours_size(out, i) for i, b in enumerate(out)]
+        i = int(np.argmax(ratios))
+        if ratios[i] < merged_factor:
             break
-        parts = _cut_across(largest, probs, geometry)
+        parts = _cut_across(out[i], probs, geometry)
         if parts is None:
             break
-        out = [b for b in out if b is not largest] + parts
-    return sorted(out, key=lambda b: -b.z)
+        out = sorted(out[:i] + parts + out[i + 1 :], key=lambda b: -b.z)
+    return out
+
+
+def _neighbours_size(bodies, i: int) -> float:
+    """The median size of the MERGED_NEIGHBOURS bodies above and below body ``i`` (superior -> inferior order): the
+    bodies grow about threefold from T11 to L5, so against the whole column's median a healthy L4 looked joined and
+    was cut in two, and every body above it after it."""
+    near = bodies[max(0, i - MERGED_NEIGHBOURS) : i] + bodies[i + 1 : i + 1 + MERGED_NEIGHBOURS]
+    return float(np.median([b.voxels for b in near]))
 
 
 def _cut_across(b, probs, geometry):
