@@ -220,6 +220,32 @@ def test_adapt_is_deterministic_for_a_seed_and_moves_the_weights(tmp_path):
     assert not all(torch.equal(first[k], parent[k]) for k in first)
 
 
+def test_replayed_slices_are_held_to_the_parents_outlines_only_when_asked(tmp_path):
+    import torch
+
+    from disccore.models import resolve_model
+    from disccore.training.adapt import AdaptConfig, train_config_for
+    from disccore.training.train import train_network
+    from disccore.training.user_cases import find_user_cases, prepare_user_case
+
+    _add_case(tmp_path, "a")
+    (case,) = find_user_cases(tmp_path)
+    user = prepare_user_case(case)
+    parent = resolve_model()
+    state = torch.load(parent.path, weights_only=True)
+
+    def weights(cases, distill: float):
+        # mostly replayed draws, so the few iterations surely include some
+        config = train_config_for(parent, AdaptConfig(**TINY, distill_weight=distill, replay_weight=3.0))
+        return train_network(cases, config, init_state=state).state_dict()
+
+    replayed = [user, replace(user, dataset="replay")]
+    plain, held = weights(replayed, 0.0), weights(replayed, 1.0)
+    assert not all(torch.equal(plain[k], held[k]) for k in plain)
+    without_replay = weights([user], 0.0)
+    assert all(torch.equal(without_replay[k], v) for k, v in weights([user], 1.0).items())  # nothing to distil
+
+
 def test_a_corrupt_user_model_is_refused_with_advice(tmp_path):
     from disccore.errors import ModelError
     from disccore.models import resolve_model
@@ -273,10 +299,13 @@ def test_the_command_line_sets_the_recipe_and_leaves_the_rest_at_the_defaults():
 
     parse = lambda *extra: build_parser().parse_args(["adapt", "--cases", "c", "--name", "n", *extra])  # noqa: E731
     assert adapt_config(parse()) == AdaptConfig()
-    set_here = adapt_config(parse("--anchor-weight", "0.1", "--iterations", "50", "--seed", "3"))
-    assert set_here == AdaptConfig(anchor_weight=0.1, iterations=50, seed=3)
+    set_here = adapt_config(
+        parse("--anchor-weight", "0.1", "--iterations", "50", "--seed", "3", "--distill-weight", "1")
+    )
+    assert set_here == AdaptConfig(anchor_weight=0.1, iterations=50, seed=3, distill_weight=1.0)
 
 
-def test_cli_refuses_a_negative_anchor_weight(tmp_path):
-    out = _run_cli("--cases", str(tmp_path), "--name", "x", "--anchor-weight", "-1")
-    assert out.returncode != 0 and "--anchor-weight" in out.stderr and out.stderr.count("\n") == 1
+@pytest.mark.parametrize("option", ["--anchor-weight", "--distill-weight"])
+def test_cli_refuses_a_negative_weight(tmp_path, option):
+    out = _run_cli("--cases", str(tmp_path), "--name", "x", option, "-1")
+    assert out.returncode != 0 and option in out.stderr and out.stderr.count("\n") == 1

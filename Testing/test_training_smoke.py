@@ -168,6 +168,25 @@ def test_partial_label_loss_ignores_unannotated_classes():
     )
 
 
+def test_distillation_costs_nothing_at_the_teachers_output_and_pulls_towards_it():
+    import torch
+
+    from disccore.segment.network import build_network
+    from disccore.training.train import _frozen_copy, distillation_loss
+
+    torch.manual_seed(0)
+    net = build_network(5, (4, 4, 8, 8, 16, 4), in_channels=1, dropout=0.0).eval()
+    teacher = _frozen_copy(net)
+    x = torch.randn(2, 1, 32, 32)
+    assert float(distillation_loss(net(x), teacher, x)) == pytest.approx(0.0, abs=1e-6)
+    with torch.no_grad():
+        next(net.parameters()).add_(0.5)
+    loss = distillation_loss(net(x), teacher, x)
+    loss.backward()
+    assert float(loss) > 1e-3
+    assert all(p.grad is None for p in teacher.parameters()) and next(net.parameters()).grad.abs().sum() > 0
+
+
 def test_a_derived_disc_may_be_thinner_along_the_bodies():
     # canonical (slices, rows down, columns back): a body in rows 0-3, a disc in rows 4-9, a body in rows 10-13
     target = np.zeros((3, 14, 6), np.int8)

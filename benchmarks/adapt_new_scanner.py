@@ -37,6 +37,7 @@ from disccore.image import SpatialImage  # noqa: E402
 from disccore.io import write_image, write_segmentation  # noqa: E402
 from disccore.training.adapt import AdaptConfig, _network_from, adapt, segment_with  # noqa: E402
 from disccore.training.data import list_cases, manual_labels_on_file_grid, read_case  # noqa: E402
+from disccore.training.model_folder import write_model_folder  # noqa: E402
 from disccore.training.train import dice  # noqa: E402
 
 
@@ -140,7 +141,14 @@ def main() -> None:
         default=AdaptConfig.anchor_weight,
         help="L2-SP weight pulling the weights towards the parent's",
     )
+    ap.add_argument(
+        "--distill-weight",
+        type=float,
+        default=AdaptConfig.distill_weight,
+        help="pull of the replayed slices towards the parent's probabilities",
+    )
     ap.add_argument("--threads", type=int, default=AdaptConfig.threads)
+    ap.add_argument("--keep-model", action="store_true", help="also write the adapted model folder (OUT/model)")
     args = ap.parse_args()
     out = Path(args.out)
     (out / "cases").mkdir(parents=True, exist_ok=True)
@@ -165,6 +173,7 @@ def main() -> None:
             seed=args.seed,
             replay_weight=args.replay_weight,
             anchor_weight=args.anchor_weight,
+            distill_weight=args.distill_weight,
             threads=args.threads,
         ),
         data=replay,
@@ -172,6 +181,8 @@ def main() -> None:
         progress=lambda f, m: print(f"{f:5.1%} {m}", flush=True),
     )
     seconds = time.monotonic() - start
+    if args.keep_model:  # to study a case with `disccore segment --model OUT/model`
+        write_model_folder(result, out / "model", name=f"adapted-{args.dataset}-{args.look}")
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     parent_net = _network_from(result.parent, __import__("torch").load(result.parent.path, weights_only=True))
     report = {
@@ -183,6 +194,7 @@ def main() -> None:
         "iterations": args.iterations,
         "replay_weight": args.replay_weight,
         "anchor_weight": args.anchor_weight,
+        "distill_weight": args.distill_weight,
         "adapt_seconds": round(seconds),
         "peak_rss_gb": round(peak_gb, 2),
         "held_out_validation": result.validation["summary"],

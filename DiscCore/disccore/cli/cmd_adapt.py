@@ -55,6 +55,15 @@ def add_parser(sub) -> None:
         "parent knew and learns less of your scanner: models/MODEL_CARD.md)",
     )
     p.add_argument(
+        "--distill-weight",
+        type=float,
+        default=None,
+        metavar="W",
+        help="how strongly the replayed public cases hold the model to the parent's own outlines (default 0: their "
+        "labels only; 1 about halves what the kinds the parent knew lose, for less gain on your scanner: "
+        "models/MODEL_CARD.md)",
+    )
+    p.add_argument(
         "--data",
         metavar="DIR",
         help="the public training data (with ivd/, vb2/, vb3/): some of its cases are replayed so the model keeps "
@@ -73,7 +82,7 @@ def adapt_config(args):
 
     from ..training.adapt import AdaptConfig
 
-    given = {"iterations": args.iterations, "anchor_weight": args.anchor_weight}
+    given = {"iterations": args.iterations, "anchor_weight": args.anchor_weight, "distill_weight": args.distill_weight}
     set_here = {k: v for k, v in given.items() if v is not None}
     return replace(AdaptConfig(seed=args.seed, threads=args.threads), **set_here)
 
@@ -89,8 +98,9 @@ def run(args) -> int:
         raise InputError("give the new model a name (--name) or a folder (-o MODEL_DIR)")
     if args.iterations is not None and args.iterations < 1:
         raise InputError("--iterations must be at least 1")
-    if args.anchor_weight is not None and args.anchor_weight < 0:
-        raise InputError("--anchor-weight must not be negative")
+    for option, value in (("--anchor-weight", args.anchor_weight), ("--distill-weight", args.distill_weight)):
+        if value is not None and value < 0:
+            raise InputError(f"{option} must not be negative")
     if args.data and not Path(args.data).is_dir():
         raise InputError(f"--data '{args.data}' is not a folder; give the public training data (with ivd/, vb2/, vb3/)")
     out = Path(args.output) if args.output else user_models_dir() / args.name

@@ -46,6 +46,7 @@ class AdaptConfig:
     threads: int = 2
     replay_cases: int = 6  # public training cases mixed in when their folder is given
     replay_weight: float = 0.25  # how often they are drawn relative to the user's cases (TrainConfig.replay_weight)
+    distill_weight: float = 0.0  # the replayed slices' pull towards the parent's probabilities (TrainConfig)
     holdout_share: float = 0.2  # share of the user's cases held out for validation (at least one)
 
 
@@ -93,6 +94,7 @@ def train_config_for(parent, config: AdaptConfig):
         disc_endplate_margin=0,
         anchor_weight=config.anchor_weight,
         replay_weight=config.replay_weight,
+        distill_weight=config.distill_weight,
     )
 
 

@@ -68,6 +68,10 @@ class TrainConfig:
     # but its readers' outlines also pull against the user's: at 0.5 the new scanner's other images gained less
     # (models/MODEL_CARD.md, leave-one-dataset-out).
     replay_weight: float = 0.25
+    # Adaptation: weight of the distillation term on the replayed slices, the divergence of the network's class
+    # probabilities from the initial (parent) network's on the same augmented slice. It keeps the parent's outlines
+    # where the replayed labels leave room (derived discs' open rim, unannotated classes) (0: none).
+    distill_weight: float = 0.0
     # Each cycle adds one pathology variant per real training case (training.variants: a compressed sac, a lateral
     # curve, degenerated discs), drawn with that cycle's seed.
     pathology_variants: bool = True
@@ -210,13 +214,20 @@ def train_network(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_cosine(config.iterations))
     unannotated = _unannotated_matrix(cases)
     draw = _case_sampler(cases, rng, {**DATASET_WEIGHTS, "replay": config.replay_weight})
+    teacher = _frozen_copy(net) if config.distill_weight > 0 and init_state is not None else None
+    replayed = np.array([c.dataset == "replay" for c in cases])
     net.train()
     start = time.monotonic()
     running = None
     for it in range(config.iterations):
         idx = [draw() for _ in range(config.batch_size)]
         xs, ts = zip(*(sample_slice(rng, cases[i], config.crop, True, offsets) for i in idx))
-        loss = partial_label_loss(net(torch.stack(xs)), torch.stack(ts), unannotated[idx], CANAL)
+        x = torch.stack(xs)
+        logits = net(x)
+        loss = partial_label_loss(logits, torch.stack(ts), unannotated[idx], CANAL)
+        rows = [k for k, i in enumerate(idx) if replayed[i]]
+        if teacher is not None and rows:
+            loss = loss + config.distill_weight * distillation_loss(logits[rows], teacher, x[rows])
         if anchor is not None:
             loss = loss + config.anchor_weight * sum(((p - p0) ** 2).sum() for p, p0 in anchor)
         opt.zero_grad(set_to_none=True)
@@ -231,6 +242,26 @@ def train_network(
             if log:
                 log(msg)
     return net.eval()
+
+
+def _frozen_copy(net):
+    """A copy of ``net`` in eval mode (no dropout) whose weights do not train."""
+    import copy
+
+    teacher = copy.deepcopy(net).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+def distillation_loss(logits, teacher, x):
+    """Mean over voxels of KL(teacher || network) between the class probabilities on the slices ``x``."""
+    import torch
+
+    with torch.no_grad():
+        target = torch.log_softmax(teacher(x), dim=1)
+    log_p = torch.log_softmax(logits, dim=1)
+    return (target.exp() * (target - log_p)).sum(dim=1).mean()
 
 
 def _initial_network(config: TrainConfig, init_state):
