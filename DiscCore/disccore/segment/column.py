@@ -119,10 +119,10 @@ def _body(piece: Piece, probs: np.ndarray, geometry) -> Body:
 
 
 def _split_merged(bodies, probs, geometry, merged_factor: float):
-    """A body about twice the size of its neighbours is two bodies joined where the disc between them was missed: cut
-    it across the spine (LPS z) where it is thinnest, in the middle half of its height. The body most above its
-    neighbours is cut first, and again until none is that large (two joined pairs side by side each still stand out
-    against the bodies beyond them)."""
+    """A body ``merged_factor`` times the median size of its neighbours or more is two bodies joined where the disc
+    between them was missed (or a body and the top of S1): cut it across the spine (LPS z) where it is thinnest, in
+    the middle half of its height. The body most above its neighbours is cut first, and again until none is that
+    large (two joined pairs side by side each still stand out against the bodies beyond them)."""
     out = sorted(bodies, key=lambda b: -b.z)
     while len(out) >= 3:
         ratios = [b.voxels / _neighbours_size(out, i) for i, b in enumerate(out)]
@@ -138,8 +138,8 @@ def _split_merged(bodies, probs, geometry, merged_factor: float):
 
 def _neighbours_size(bodies, i: int) -> float:
     """The median size of the MERGED_NEIGHBOURS bodies above and below body ``i`` (superior -> inferior order): the
-    bodies grow about threefold from T11 to L5, so against the whole column's median a healthy L4 looked joined and
-    was cut in two, and every body above it after it."""
+    bodies grow about threefold from T11 to L5, so against the whole column's median a healthy L4 looked joined, was
+    cut in two, and the lowered median had its neighbours cut too."""
     near = bodies[max(0, i - MERGED_NEIGHBOURS) : i] + bodies[i + 1 : i + 1 + MERGED_NEIGHBOURS]
     return float(np.median([b.voxels for b in near]))
 
