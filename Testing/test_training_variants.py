@@ -3,6 +3,8 @@ on a small constructed spine whose geometry is known."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,80 @@ def test_a_c_curve_has_the_cobb_angle_asked_for_and_moves_the_spine_sideways():
     expected = variants.c_curve_drift(120, 1.0, 30.0)
     expected -= expected.mean()
     assert moved == pytest.approx(list(expected[[5, 60, 114]]), abs=1.0)
+
+
+def _wide_spine() -> PreparedCase:
+    """A body column 31 mm wide with the sac behind it, in a field wide enough to turn it (1 mm voxels)."""
+    shape = (61, 120, 100)
+    target = np.zeros(shape, np.int8)
+    target[15:46, :, 20:60] = BODY
+    target[25:36, :, 64:80] = CANAL
+    image = np.where(target == BODY, 0.4, np.where(target == CANAL, 1.0, 0.1)).astype(np.float32)
+    return PreparedCase("wide", "vb3", image, target, {BODY, CANAL}, np.array([1.0, 1.0, 1.0]))
+
+
+def _centre(case: PreparedCase, row: int, cls: int) -> np.ndarray:
+    s, c = np.nonzero(case.target[:, row] == cls)
+    return np.array([s.mean(), c.mean()])
+
+
+def test_a_curve_with_axial_rotation_turns_each_level_about_the_spine_most_at_the_apex():
+    case = _wide_spine()
+    drift = variants.c_curve_drift(case.image.shape[1], 1.0, 30.0)
+    assert variants.cobb_angle(drift, 1.0) == pytest.approx(30.0, abs=0.5)
+    plain, turned = variants.curved(case, drift), variants.curved(case, drift, 20.0)
+    apex, end = 60, 1
+    axis_ap = np.nonzero(case.target[:, apex] > 0)[1].mean()  # the labelled structures' centroid: the axis here
+    # the sac lies behind the axis: turning the front of the body to the convex side (+ slices, where the curve
+    # goes) swings the sac the other way, by its distance behind the axis times sin(20 degrees)
+    behind = _centre(case, apex, CANAL)[1] - axis_ap
+    swing = _centre(turned, apex, CANAL)[0] - _centre(plain, apex, CANAL)[0]
+    assert swing == pytest.approx(-behind * np.sin(np.radians(20.0)), abs=1.0)
+    assert _centre(turned, apex, BODY)[0] > _centre(plain, apex, BODY)[0] + 1.0  # the body in front: the other way
+    # at the curve's neutral ends the levels are not turned
+    assert _centre(turned, end, CANAL) == pytest.approx(_centre(plain, end, CANAL), abs=0.5)
+    # labels stay labels: a turn keeps the sac's section (nearest-value sampling, no new codes)
+    assert set(np.unique(turned.target)) <= {variants.UNKNOWN, 0, BODY, CANAL}
+    assert (turned.target[:, apex] == CANAL).sum() == pytest.approx((case.target[:, apex] == CANAL).sum(), rel=0.15)
+
+
+def test_the_training_curve_variant_turns_its_levels_too():
+    case = _wide_spine()
+    made = variants.lateral_curve(case, np.random.default_rng(3), sagitta_mm=15.0)
+    # shifted alone, the sac would keep its place beside the body in every row; turned, the two part somewhere
+    gaps = [_centre(made, r, CANAL)[0] - _centre(made, r, BODY)[0] for r in range(10, 110, 10)]
+    assert np.ptp(gaps) > 1.0
+
+
+def _front(case: PreparedCase, row: int, cls: int = BODY, slice_: int = 10) -> int:
+    return int(np.nonzero(case.target[slice_, row] == cls)[0].min())
+
+
+def test_anterolisthesis_slides_the_column_above_the_disc_forward_by_the_share_of_its_depth():
+    case = _spine()
+    plane = variants.disc_plane(case.target == DISC, case.spacing)
+    assert plane.normal == pytest.approx((-1.0, 0.0), abs=1e-6)  # superior: towards lower rows
+    assert plane.forward == pytest.approx((0.0, -1.0), abs=1e-6)  # anterior: towards lower columns
+    assert plane.height_mm == pytest.approx(DISC_ROWS[1] - DISC_ROWS[0] - 1, abs=1.5)
+    assert plane.depth_mm == pytest.approx(DISC_COLS[1] - DISC_COLS[0], abs=2.0)
+    slid = variants.anterolisthesis(case, np.random.default_rng(0), share=0.25)
+    slip = round(0.25 * plane.depth_mm)
+    assert _front(slid, 30) == DISC_COLS[0] - slip  # the body above: forward by the whole slip
+    assert _front(slid, 90) == DISC_COLS[0]  # the body below stays
+    assert _sac_extent(slid, 30)[0] == CANAL_COLS[0] - slip  # the sac above moves with its vertebra
+    assert DISC_COLS[0] - slip < _front(slid, 60, DISC) < DISC_COLS[0]  # the disc between is sheared, half way
+
+
+def test_lordosis_pushes_the_middle_of_the_labelled_spine_forward_or_back_and_leaves_its_ends():
+    case = _spine()
+    labelled = np.nonzero((case.target > 0).any(axis=(0, 2)))[0]
+    middle = (labelled[0] + labelled[-1]) // 2
+    stronger = variants.lordosis(case, np.random.default_rng(0), sagitta_mm=8.0)
+    flatter = variants.lordosis(case, np.random.default_rng(0), sagitta_mm=-8.0)
+    assert _sac_extent(stronger, middle)[0] == CANAL_COLS[0] - 8
+    assert _sac_extent(flatter, middle)[0] == CANAL_COLS[0] + 8
+    assert _sac_extent(stronger, 0) == CANAL_COLS  # the first labelled row: not moved
+    assert variants.lordosis(replace(case, target=np.zeros_like(case.target)), np.random.default_rng(0)) is None
 
 
 def test_a_degenerated_disc_is_darker_and_thinner_and_its_label_follows():

@@ -1,5 +1,6 @@
-"""The real images a benchmark scores: the held-out images of one cross-validation fold (to score that fold's model),
-optionally given another scanner's look; and how a benchmark shows and saves its rows."""
+"""The real images a benchmark scores: the held-out images of one cross-validation fold (to score that fold's model)
+or every image of one dataset (to score a model trained without it), optionally given another scanner's look; and how
+a benchmark shows and saves its rows."""
 
 from __future__ import annotations
 
@@ -14,18 +15,25 @@ def add_heldout_arguments(parser) -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--fold", type=int, default=0)
+    parser.add_argument(
+        "--dataset", help="every image of this dataset (ivd, vb3, vb2) instead of a fold (a model trained without it)"
+    )
     parser.add_argument("--cases", type=int, default=0, help="at most this many images (default: all held-out)")
     parser.add_argument("-o", "--output", help="write every row and the summary as JSON")
 
 
 def held_out_cases(args):
-    """The cases of fold ``args.fold`` of ``args.folds`` (by subject, as `disccore train --folds`), at most
-    ``args.cases``; every case when ``args.folds`` is 1."""
+    """The cases of fold ``args.fold`` of ``args.folds`` (by subject, as `disccore train --folds`), or of dataset
+    ``args.dataset`` when given, at most ``args.cases``; every case when ``args.folds`` is 1."""
     from disccore.training.data import list_cases
     from disccore.training.train import folds_by_subject
 
     cases = list_cases(args.data)
-    if args.folds > 1:
+    if getattr(args, "dataset", None):
+        cases = [c for c in cases if c.dataset == args.dataset]
+        if not cases:
+            raise SystemExit(f"no images of dataset '{args.dataset}' in {args.data}")
+    elif args.folds > 1:
         cases = [c for c, f in zip(cases, folds_by_subject(cases, args.folds)) if f == args.fold]
     return cases[: args.cases] if args.cases else cases
 

@@ -1,14 +1,19 @@
 """Real held-out images made scoliotic or degenerated, scored against their manual labels warped the same way.
 
 - **Lateral curves**: each image and its labels bent by a C curve spanning the image (training.variants.curved) with a
-  Cobb angle of 20, 30 and 40 degrees: the share of manual levels named right (the predicted structure overlapping a
-  manual one most carries its name) and the Dice per level, against the unbent image.
+  Cobb angle of 20, 30 and 40 degrees, each level turned about the spine's axis by ``--apical-rotation`` degrees per
+  degree of Cobb angle at the apex (default training.variants.APICAL_ROTATION_PER_COBB; 0: shifted only, as until
+  version 3.0.0's benchmarks): the share of manual levels named right (the predicted structure overlapping a manual
+  one most carries its name) and the Dice per level, against the unbent image.
+- **Anterolisthesis and lordosis** (``--only anatomy``): the column above L4-L5 slid forward by a quarter of the disc's
+  depth (its manual disc, or the one derived between manual L4 and L5), and the labelled spine pushed 10 mm forward
+  (stronger lordosis) or back (flatter) at its middle: names and Dice per level against the unedited image.
 - **Degenerated discs** (images with manual discs): L4-L5 and L5-S1 darkened to 35 % of their signal and thinned to
   60 % of their height (training.variants.degenerate_disc): disc Dice against the unedited image's, and the measured
   disc height against the height measured on the edited manual labels.
 
     PYTHONPATH=DiscCore python benchmarks/pathology_heldout.py --data ../shared/data --weights cv0/fold0.pt --fold 0
-    [--only curves|discs]
+    [--only curves|anatomy|discs] [--apical-rotation 0.45] [--dataset vb2]
 """
 
 from __future__ import annotations
@@ -26,12 +31,23 @@ from disccore.image import SpatialImage
 from disccore.measure import measure_segmentation
 from disccore.segment.canonical import reorientation_for
 from disccore.training.data import MANUAL_DISC_DATASETS, PreparedCase, manual_labels_on_file_grid, read_case
+from disccore.training.derive import derive_discs_between_bodies
 from disccore.training.train import dice
-from disccore.training.variants import c_curve_drift, curved, degenerate_disc
+from disccore.training.variants import (
+    APICAL_ROTATION_PER_COBB,
+    c_curve_drift,
+    curved,
+    degenerate_disc,
+    disc_plane,
+    lordosis,
+    slipped,
+)
 
 COBB_DEG = (20.0, 30.0, 40.0)
 DEGENERATED = ("L4-L5", "L5-S1")
 DARKENING, THINNING = 0.35, 0.6
+SLIP_LEVEL, SLIP_SHARE = "L4-L5", 0.25  # anterolisthesis: Meyerding grade I at its limit, at its commonest level
+LORDOSIS_MM = (10.0, -10.0)  # stronger, flatter
 
 
 class Held:
@@ -70,18 +86,84 @@ def level_scores(predicted: SpatialImage, manual: dict) -> dict:
     return out
 
 
-def curves(segment, held: Held) -> list[dict]:
+def bent(held: Held, cobb: float, rotation_per_cobb: float) -> tuple[SpatialImage, SpatialImage]:
+    """(image, labels) of the held-out image bent by a C curve of ``cobb`` degrees, its apex turned by
+    ``rotation_per_cobb`` x ``cobb`` degrees; as it is when ``cobb`` is 0."""
+    if not cobb:
+        return held.image, held.labels
+    drift = c_curve_drift(held.canonical.image.shape[1], float(held.canonical.spacing[1]), cobb)
+    return held.as_file(curved(held.canonical, drift, rotation_per_cobb * cobb))
+
+
+def add_rotation_argument(ap) -> None:
+    ap.add_argument(
+        "--apical-rotation",
+        type=float,
+        default=APICAL_ROTATION_PER_COBB,
+        help="axial rotation of a curve's apex, degrees per degree of Cobb angle (0: the levels shifted only)",
+    )
+
+
+def curves(segment, held: Held, rotation_per_cobb: float) -> list[dict]:
     rows = []
     base = level_scores(segment(held.image), held.manual(held.labels))
     for cobb in (0.0, *COBB_DEG):
         if cobb:
-            drift = c_curve_drift(held.canonical.image.shape[1], float(held.canonical.spacing[1]), cobb)
-            image, labels = held.as_file(curved(held.canonical, drift))
+            image, labels = bent(held, cobb, rotation_per_cobb)
             scores = level_scores(segment(image), held.manual(labels))
         else:
             scores = base
         for level, (right, d) in scores.items():
             rows.append({"case": held.case.name, "cobb": cobb, "level": level, "named_right": right, "dice": d})
+    return rows
+
+
+def anatomy_variants(held: Held) -> dict:
+    """{variant name: the edited canonical case}: anterolisthesis at SLIP_LEVEL (where its disc is known) and the two
+    lordoses."""
+    out = {}
+    disc = slip_disc(held)
+    if disc is not None:
+        plane = disc_plane(disc, held.canonical.spacing)
+        out[f"anterolisthesis {SLIP_SHARE:.0%} at {SLIP_LEVEL}"] = slipped(
+            held.canonical, plane, SLIP_SHARE * plane.depth_mm
+        )
+    for sagitta in LORDOSIS_MM:
+        name = f"lordosis {'stronger' if sagitta > 0 else 'flatter'} {abs(sagitta):g} mm"
+        out[name] = lordosis(held.canonical, None, sagitta)
+    return out
+
+
+def slip_disc(held: Held):
+    """SLIP_LEVEL's disc in the canonical layout: the manual one, or the gap between the manual bodies around it."""
+    manual = {n: held.reo.to_canonical(m) for n, m in held.manual(held.labels).items()}
+    if SLIP_LEVEL in manual:
+        return manual[SLIP_LEVEL]
+    upper, lower = anatomy.by_name(SLIP_LEVEL).upper, anatomy.by_name(SLIP_LEVEL).lower
+    if upper in manual and lower in manual:
+        return derive_discs_between_bodies({upper: manual[upper], lower: manual[lower]}, held.canonical.spacing).get(
+            SLIP_LEVEL
+        )
+    return None
+
+
+def anatomy_rows(segment, held: Held) -> list[dict]:
+    base = level_scores(segment(held.image), held.manual(held.labels))
+    rows = []
+    for variant, edited in anatomy_variants(held).items():
+        image, labels = held.as_file(edited)
+        for level, (right, d) in level_scores(segment(image), held.manual(labels)).items():
+            before = base.get(level, (False, float("nan")))[1]
+            rows.append(
+                {
+                    "case": held.case.name,
+                    "variant": variant,
+                    "level": level,
+                    "named_right": right,
+                    "dice": d,
+                    "dice_unedited": before,
+                }
+            )
     return rows
 
 
@@ -135,8 +217,16 @@ def named_map(manual: dict, like: SpatialImage) -> SpatialImage:
     return SpatialImage(out, like.geometry)
 
 
-def summarise(curve_rows: list[dict], disc_rows: list[dict]) -> dict:
+def summarise(curve_rows: list[dict], disc_rows: list[dict], anatomy_rows_: list[dict] = ()) -> dict:
     out = {}
+    for variant in dict.fromkeys(r["variant"] for r in anatomy_rows_):
+        rows = [r for r in anatomy_rows_ if r["variant"] == variant]
+        out[variant] = {
+            "levels": len(rows),
+            "named_right": float(np.mean([r["named_right"] for r in rows])),
+            "dice": float(np.mean([r["dice"] for r in rows])),
+            "dice_loss_vs_unedited": float(np.nanmean([r["dice_unedited"] - r["dice"] for r in rows])),
+        }
     base = {(r["case"], r["level"]): r for r in curve_rows if r["cobb"] == 0}
     for cobb in (0.0, *COBB_DEG):
         rows = [r for r in curve_rows if r["cobb"] == cobb]
@@ -164,29 +254,37 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
     add_model_arguments(ap)
-    ap.add_argument("--only", choices=("curves", "discs"), help="run one of the two parts (default: both)")
+    ap.add_argument(
+        "--only", choices=("curves", "anatomy", "discs"), help="run one part (default: curves and degenerated discs)"
+    )
+    add_rotation_argument(ap)
     args = ap.parse_args()
     segment = segmenter(args)
-    curve_rows, disc_rows = [], []
+    curve_rows, disc_rows, slip_rows = [], [], []
     for case in held_out_cases(args):
         hand_drawn_discs = case.dataset in MANUAL_DISC_DATASETS
         if args.only == "discs" and not hand_drawn_discs:
             continue
         held = Held(case)
+        if args.only == "anatomy":
+            rows = anatomy_rows(segment, held)
+            slip_rows += rows
+            wrong = [f"{r['level']}@{r['variant']}" for r in rows if not r["named_right"]]
+            print(f"{case.name}: misnamed {wrong or 'none'}", flush=True)
+            continue
         if args.only != "discs":
-            rows = curves(segment, held)
+            rows = curves(segment, held, args.apical_rotation)
             curve_rows += rows
             wrong = [f"{r['level']}@{r['cobb']:g}" for r in rows if not r["named_right"]]
             print(f"{case.name}: misnamed {wrong or 'none'}", flush=True)
         if hand_drawn_discs and args.only != "curves":
             disc_rows += degenerated(segment, held)
             print(f"{case.name} degenerated: {disc_rows[-len(DEGENERATED) :]}", flush=True)
-    summary = summarise(curve_rows, disc_rows)
+    summary = summarise(curve_rows, disc_rows, slip_rows)
     print(json.dumps(summary, indent=1))
     if args.output:
-        Path(args.output).write_text(
-            json.dumps({"summary": summary, "curves": curve_rows, "discs": disc_rows}, indent=1)
-        )
+        rows = {"curves": curve_rows, "discs": disc_rows, "anatomy": slip_rows}
+        Path(args.output).write_text(json.dumps({"summary": summary, **rows}, indent=1))
 
 
 if __name__ == "__main__":

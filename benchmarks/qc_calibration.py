@@ -1,7 +1,8 @@
 """Does `needs_review` catch the levels that are wrong? The quality report scored on held-out real images.
 
-Each held-out image of one cross-validation fold is segmented as it is and bent by C curves of Cobb 20, 30 and 40
-degrees (as in pathology_heldout.py); every manually labelled level is *bad* when it is misnamed (the predicted
+Each held-out image of one cross-validation fold (or of one dataset, ``--dataset``, for a model trained without it) is
+segmented as it is and bent by C curves of Cobb 20, 30 and 40 degrees, their apex turned about the spine's axis (as in
+pathology_heldout.py, ``--apical-rotation``); every manually labelled level is *bad* when it is misnamed (the predicted
 structure overlapping it most carries another name) or its Dice is below 0.8, *good* otherwise, and *flagged* when its
 row's `qc` cell (its own flags and the case's, as in the CSVs) is not empty — for a level not found at all, when the
 case has a flag. Prints the share of bad levels flagged and of good levels flagged with today's thresholds
@@ -21,11 +22,10 @@ from pathlib import Path
 import numpy as np
 from heldout import add_heldout_arguments, held_out_cases
 from model_choice import add_model_arguments, segmenter
-from pathology_heldout import COBB_DEG, Held, level_scores
+from pathology_heldout import COBB_DEG, Held, add_rotation_argument, bent, level_scores
 
 from disccore import anatomy
 from disccore.measure import measure_segmentation
-from disccore.training.variants import c_curve_drift, curved
 
 POOR_DICE = 0.8
 CONFIDENCE_GRID = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
@@ -94,17 +94,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
     add_model_arguments(ap)
+    add_rotation_argument(ap)
     args = ap.parse_args()
     segment = segmenter(args, with_quality=True)
     rows = []
     for case in held_out_cases(args):
         held = Held(case)
         for cobb in (0.0, *COBB_DEG):
-            if cobb:
-                drift = c_curve_drift(held.canonical.image.shape[1], float(held.canonical.spacing[1]), cobb)
-                image, labels = held.as_file(curved(held.canonical, drift))
-            else:
-                image, labels = held.image, held.labels
+            image, labels = bent(held, cobb, args.apical_rotation)
             rows += level_rows(held, cobb, image, labels, segment)
         mine = [r for r in rows if r["case"] == case.name]
         print(

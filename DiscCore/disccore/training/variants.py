@@ -6,9 +6,14 @@ The public images are healthy volunteers; the users' patients are not. Each real
   pushes the posterior disc margin back while the sac's posterior wall stays, so the sac narrows on real texture and
   its new AP is known from the old one;
 - **a lateral curve** (scoliosis): the sagittal slices shifted left-right along the spine by a smooth C or S curve,
-  drifting 5-22 mm (a C curve over a 224 mm image: a Cobb angle of about 9-34 degrees, see :func:`c_curve_drift`);
+  drifting 5-22 mm (a C curve over a 224 mm image: a Cobb angle of about 9-34 degrees, see :func:`c_curve_drift`),
+  each level turned about the spine's axis as a scoliotic vertebra is (axial rotation, most at the apex);
 - **degenerated discs**: discs darkened (loss of nucleus water signal) and thinned (the rows through the disc
-  compressed, the bodies next to it stretched to fill).
+  compressed, the bodies next to it stretched to fill);
+- **anterolisthesis**: everything above a disc slid forward along the disc's plane by up to a quarter of its depth
+  (Meyerding grade I), the disc sheared between;
+- **stronger or flatter lordosis**: the labelled spine's rows pushed forward or back by a smooth arc, most at its
+  middle (a shift per row, so the bodies are sheared a little rather than turned).
 
 Arrays are canonical (slices right->left, rows superior->inferior, columns anterior->posterior). Targets are warped
 with the nearest value, so partial-label codes keep their meaning; voxels brought in from outside the image are
@@ -25,7 +30,13 @@ from ..segment.classes import CANAL, DISC
 from .data import MANUAL_DISC_DATASETS, UNKNOWN, PreparedCase
 
 # variant kinds and how often each is drawn
-VARIANT_SHARES = {"compressed sac": 0.4, "lateral curve": 0.3, "degenerated discs": 0.3}
+VARIANT_SHARES = {
+    "compressed sac": 0.3,
+    "lateral curve": 0.25,
+    "degenerated discs": 0.2,
+    "anterolisthesis": 0.125,
+    "lordosis": 0.125,
+}
 SAC_AP_AFTER_MM = (3.0, 12.0)  # the compressed sac's AP diameter at the disc, drawn uniformly
 SAC_MIN_SQUEEZE_MM = 1.0  # a variant narrows the sac by at least this much, or is not made
 SAC_SITE_MIN_DISC_VOXELS = 40  # a disc's section in the midline slice, to take it as a site
@@ -35,9 +46,18 @@ BULGE_ROWS_SIGMA_MM = 5.0  # how far along the spine the displacement reaches (G
 BULGE_SLICES_SIGMA_MM = 15.0  # and across the sagittal slices: a bulge is broad, the whole sac narrows
 BULGE_ANTERIOR_MM = 12.0  # the disc is stretched back from this far in front of its posterior margin
 CURVE_SAGITTA_MM = (5.0, 22.0)  # lateral drift of the curve (22 mm over a 224 mm image: Cobb ~34 deg)
+# Axial rotation of the apical vertebra per degree of Cobb angle. In idiopathic and degenerative curves it grows with
+# the Cobb angle, roughly 0.3-0.6 degree per degree (a 40-degree curve: an apex turned about 12-24 degrees); the
+# benchmarks use the middle value, training draws from the range.
+APICAL_ROTATION_PER_COBB = 0.45
+APICAL_ROTATION_PER_COBB_RANGE = (0.3, 0.6)
+ROTATION_CENTRE_SMOOTHING_MM = 20.0  # the axis a level turns about follows the spine, not each row's label noise
 DISC_DARKENING = (0.25, 0.7)  # disc signal multiplied by this
 DISC_THINNING = (0.45, 0.85)  # disc height multiplied by this
 DISC_THINNING_REACH_MM = 20.0  # the rows this far above and below the disc stretch to make up the lost height
+SLIP_SHARE = (0.05, 0.25)  # anterolisthesis: the slip as a share of the disc's depth (about the body's)
+SLIP_MIN_DISC_VOXELS = 200  # a disc this small (a fragment) is not slipped at
+LORDOSIS_SAGITTA_MM = (-12.0, 12.0)  # forward (+, stronger) or back (-, flatter) at the middle: about +-24 degrees
 
 
 def pathology_variants(cases: list[PreparedCase], seed: int) -> list[PreparedCase]:
@@ -189,7 +209,15 @@ def lateral_curve(case: PreparedCase, rng, sagitta_mm=None):
     phase = float(rng.uniform(0, 2 * np.pi)) if waves == 1.0 else 0.0
     sign = 1.0 if rng.random() < 0.5 else -1.0
     rows = np.arange(nr) / max(nr - 1, 1)
-    return curved(case, sign * sagitta * np.sin(2 * np.pi * waves * rows + phase))
+    drift = sign * sagitta * np.sin(2 * np.pi * waves * rows + phase)
+    rotation = float(rng.uniform(*APICAL_ROTATION_PER_COBB_RANGE)) * cobb_angle(drift, float(case.spacing[1]))
+    return curved(case, drift, rotation)
+
+
+def cobb_angle(drift_mm: np.ndarray, row_mm: float) -> float:
+    """The Cobb angle (degrees) of a lateral drift profile: the angle between its two most tilted tangents."""
+    tilt = np.degrees(np.arctan(np.gradient(np.asarray(drift_mm, float), row_mm)))
+    return float(tilt.max() - tilt.min())
 
 
 def c_curve_drift(n_rows: int, row_mm: float, cobb_deg: float) -> np.ndarray:
@@ -200,14 +228,57 @@ def c_curve_drift(n_rows: int, row_mm: float, cobb_deg: float) -> np.ndarray:
     return amplitude * np.sin(np.pi * np.arange(n_rows) / max(n_rows - 1, 1))
 
 
-def curved(case: PreparedCase, drift_mm: np.ndarray) -> PreparedCase:
+def curved(case: PreparedCase, drift_mm: np.ndarray, apical_rotation_deg: float = 0.0) -> PreparedCase:
     """The case with each row's sagittal slices shifted left-right by ``drift_mm`` (one value per row, its mean
-    removed so that the spine stays near the middle of the field)."""
-    drift_mm = np.asarray(drift_mm, float) - float(np.mean(drift_mm))
+    removed so that the spine stays near the middle of the field) and, with ``apical_rotation_deg``, each row turned
+    in its axial plane about the spine's axis: by that angle where the curve reaches furthest (its apex), less in
+    proportion towards the neutral ends, the front of the body turning towards the convex side."""
+    drift_mm = np.asarray(drift_mm, float)
+    shift = drift_mm - float(np.mean(drift_mm))
     ns = case.image.shape[0]
-    src = np.arange(ns, dtype=float)[:, None, None] - (drift_mm / float(case.spacing[0]))[None, :, None]
-    image, target = _resample_along(case.image, case.target, np.broadcast_to(src, case.image.shape), axis=0)
-    return replace(case, image=image, target=target)
+    if not apical_rotation_deg:
+        src = np.arange(ns, dtype=float)[:, None, None] - (shift / float(case.spacing[0]))[None, :, None]
+        image, target = _resample_along(case.image, case.target, np.broadcast_to(src, case.image.shape), axis=0)
+        return replace(case, image=image, target=target)
+    reach = float(np.abs(drift_mm).max()) or 1.0
+    turn = np.radians(apical_rotation_deg) * drift_mm / reach
+    return replace(case, **dict(zip(("image", "target"), _turned_and_shifted(case, shift, turn))))
+
+
+def _turned_and_shifted(case: PreparedCase, shift_mm: np.ndarray, turn_rad: np.ndarray):
+    """(image, target): each row's axial plane (slices x columns) turned by ``turn_rad`` about the spine's axis, then
+    shifted left-right by ``shift_mm``. Sampled destination -> source: undo the shift, then the turn."""
+    ns, nr, nc = case.image.shape
+    sp_s, sp_c = float(case.spacing[0]), float(case.spacing[2])
+    centre_s, centre_c = _spine_axis_mm(case)
+    x = (np.arange(ns) * sp_s)[:, None, None] - (shift_mm + centre_s)[None, :, None]  # left-right, mm from the axis
+    y = (np.arange(nc) * sp_c)[None, None, :] - centre_c[None, :, None]  # anterior-posterior
+    cos, sin = np.cos(turn_rad)[None, :, None], np.sin(turn_rad)[None, :, None]
+    src_s = (x * cos + y * sin + centre_s[None, :, None]) / sp_s
+    src_c = (-x * sin + y * cos + centre_c[None, :, None]) / sp_c
+    rows = np.arange(nr, dtype=float)[None, :, None]
+    shape = case.image.shape
+    return _resample_at(case.image, case.target, [np.broadcast_to(a, shape) for a in (src_s, rows, src_c)])
+
+
+def _spine_axis_mm(case: PreparedCase) -> tuple[np.ndarray, np.ndarray]:
+    """(left-right, anterior-posterior) position (mm) of the spine's axis in each row: the centroid of the labelled
+    structures there, carried to rows without labels and smoothed along the spine; the image's centre without any."""
+    from scipy import ndimage
+
+    ns, nr, nc = case.image.shape
+    labelled = case.target > 0
+    counts = labelled.sum(axis=(0, 2)).astype(float)
+    if not counts.any():
+        return np.full(nr, (ns - 1) / 2 * case.spacing[0]), np.full(nr, (nc - 1) / 2 * case.spacing[2])
+    s_idx, r_idx, c_idx = np.nonzero(labelled)
+    has = counts > 0
+    out = []
+    for idx, spacing in ((s_idx, case.spacing[0]), (c_idx, case.spacing[2])):
+        per_row = np.bincount(r_idx, weights=idx * float(spacing), minlength=nr)[has] / counts[has]
+        filled = np.interp(np.arange(nr), np.nonzero(has)[0], per_row)
+        out.append(ndimage.uniform_filter1d(filled, max(1, int(ROTATION_CENTRE_SMOOTHING_MM / case.spacing[1]))))
+    return out[0], out[1]
 
 
 def degenerated_discs(case: PreparedCase, rng):
@@ -234,6 +305,92 @@ def degenerate_disc(case: PreparedCase, disc: np.ndarray, darkening: float, thin
     rows = np.nonzero(disc.any(axis=(0, 2)))[0]
     image = _darkened(case.image, disc, darkening)
     image, target = _thinned_rows(image, case.target, rows.min(), rows.max() + 1, case.spacing, thinning)
+    return replace(case, image=image, target=target)
+
+
+def anterolisthesis(case: PreparedCase, rng, share=None):
+    """The case slipped forward at a disc drawn at random by ``share`` (drawn when None) of the disc's depth; None
+    where it has no disc label."""
+    from scipy import ndimage
+
+    discs, n = ndimage.label(case.target == DISC)
+    sizes = np.bincount(discs.ravel(), minlength=n + 1)[1:]
+    usable = np.nonzero(sizes >= SLIP_MIN_DISC_VOXELS)[0] + 1
+    if not len(usable):
+        return None
+    plane = disc_plane(discs == int(rng.choice(usable)), case.spacing)
+    share = float(rng.uniform(*SLIP_SHARE)) if share is None else float(share)
+    return slipped(case, plane, share * plane.depth_mm)
+
+
+@dataclass(frozen=True)
+class DiscPlane:
+    """A disc's mid-plane in the sagittal plane: ``centre`` (row, column) mm, unit ``normal`` (row, column) pointing
+    superior, unit ``forward`` along the plane pointing anterior; the disc's height and depth (mm)."""
+
+    centre: tuple
+    normal: tuple
+    forward: tuple
+    height_mm: float
+    depth_mm: float
+
+
+def disc_plane(disc: np.ndarray, spacing) -> DiscPlane:
+    """The mid-plane of a disc mask (its voxels in every slice projected on the sagittal plane): the disc is flat, so
+    its thinnest direction is the normal."""
+    _, r, c = np.nonzero(disc)
+    pts = np.c_[r * float(spacing[1]), c * float(spacing[2])]
+    centre = pts.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov((pts - centre).T))
+    normal = vectors[:, 0] * (-1.0 if vectors[0, 0] > 0 else 1.0)  # rows grow towards the feet
+    forward = np.array([normal[1], -normal[0]])
+    forward *= -1.0 if forward[1] > 0 else 1.0  # columns grow towards the back
+    across, along = (pts - centre) @ normal, (pts - centre) @ forward
+    height = float(np.percentile(across, 95) - np.percentile(across, 5))
+    depth = float(np.percentile(along, 98) - np.percentile(along, 2))
+    return DiscPlane(tuple(centre), tuple(normal), tuple(forward), height, depth)
+
+
+def slipped(case: PreparedCase, plane: DiscPlane, slip_mm: float) -> PreparedCase:
+    """The case with everything above ``plane`` moved ``slip_mm`` forward along it, the shear spread smoothly over the
+    disc's height (a displacement along the plane leaves each point's height above it unchanged, so the way back is
+    exact)."""
+    ns, nr, nc = case.image.shape
+    sp_r, sp_c = float(case.spacing[1]), float(case.spacing[2])
+    rows, cols = np.meshgrid(np.arange(nr) * sp_r, np.arange(nc) * sp_c, indexing="ij")
+    above = (rows - plane.centre[0]) * plane.normal[0] + (cols - plane.centre[1]) * plane.normal[1]
+    w = np.clip(above / max(plane.height_mm, 1.0) + 0.5, 0.0, 1.0)
+    moved = slip_mm * w * w * (3.0 - 2.0 * w)  # smoothstep: 0 below the disc, the whole slip above it
+    src_r = (rows - moved * plane.forward[0]) / sp_r
+    src_c = (cols - moved * plane.forward[1]) / sp_c
+    slices = np.arange(ns, dtype=float)[:, None, None]
+    shape = case.image.shape
+    image, target = _resample_at(case.image, case.target, [np.broadcast_to(a, shape) for a in (slices, src_r, src_c)])
+    return replace(case, image=image, target=target)
+
+
+def lordosis(case: PreparedCase, rng, sagitta_mm=None):
+    """The case with its labelled rows pushed forward (stronger lordosis, ``sagitta_mm`` > 0) or back (flatter) by
+    half a sine wave over them, ``sagitta_mm`` (drawn when None) at the middle; None where nothing is labelled."""
+    labelled = np.nonzero((case.target > 0).any(axis=(0, 2)))[0]
+    if len(labelled) < 2:
+        return None
+    sagitta = float(rng.uniform(*LORDOSIS_SAGITTA_MM)) if sagitta_mm is None else float(sagitta_mm)
+    return bent_forward(case, lordosis_drift(case.image.shape[1], labelled[0], labelled[-1], sagitta))
+
+
+def lordosis_drift(n_rows: int, first: int, last: int, sagitta_mm: float) -> np.ndarray:
+    """Forward drift (mm) per row: half a sine wave from row ``first`` to ``last``, none outside."""
+    rows = np.arange(n_rows, dtype=float)
+    phase = np.clip((rows - first) / max(last - first, 1), 0.0, 1.0)
+    return sagitta_mm * np.sin(np.pi * phase)
+
+
+def bent_forward(case: PreparedCase, drift_mm: np.ndarray) -> PreparedCase:
+    """The case with each row moved forward (towards lower columns) by ``drift_mm`` (one value per row)."""
+    nc = case.image.shape[2]
+    src = np.arange(nc, dtype=float)[None, None, :] + (drift_mm / float(case.spacing[2]))[None, :, None]
+    image, target = _resample_along(case.image, case.target, np.broadcast_to(src, case.image.shape), axis=2)
     return replace(case, image=image, target=target)
 
 
@@ -281,4 +438,6 @@ MAKERS = {
     "compressed sac": compressed_sac,
     "lateral curve": lateral_curve,
     "degenerated discs": degenerated_discs,
+    "anterolisthesis": anterolisthesis,
+    "lordosis": lordosis,
 }
