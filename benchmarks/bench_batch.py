@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe_machine, machine_line
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "Resources" / "Samples" / "synthetic_lumbar_t2.nii.gz"
 
@@ -80,6 +82,7 @@ def main() -> int:
             if workers != 1:
                 print(f"{workers} workers / 1 worker: {rate / per_hour[1]:.2f}x (target >= 1.5x for 2 workers)")
     print(f"{args.cases} cases, {args.runs} run(s) each, {os.cpu_count()} CPU cores")
+    print(machine_line(describe_machine()))
     return 0
 
 

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe_machine, machine_line
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DISCCORE_SHARED_DATA", REPO.parent / "shared" / "data"))  # as the tests find it
 SERIES = SHARED / "vb3" / "vb3-001_img.nii.gz"
@@ -149,6 +151,8 @@ def main() -> int:
     if args.backend != "auto":
         env["DISCCORE_BACKEND"] = args.backend
     grids = list(GRIDS) if args.grids == "all" else [] if args.grids == "none" else args.grids.split(",")
+    machine = describe_machine()
+    print(machine_line(machine), flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -177,7 +181,8 @@ def main() -> int:
             if ours:
                 print(f"reference / segment wall time: {ref['median_wall_s'] / ours['median_wall_s']:.1f}x")
     if args.json:
-        Path(args.json).write_text(json.dumps({"device": args.device, "backend": args.backend, "rows": rows}, indent=1))
+        stored = {"device": args.device, "backend": args.backend, "machine": machine, "rows": rows}
+        Path(args.json).write_text(json.dumps(stored, indent=1))
     return 0
 
 
