@@ -217,10 +217,10 @@ def named_map(manual: dict, like: SpatialImage) -> SpatialImage:
     return SpatialImage(out, like.geometry)
 
 
-def summarise(curve_rows: list[dict], disc_rows: list[dict], anatomy_rows_: list[dict] = ()) -> dict:
+def summarise(curve_rows: list[dict], disc_rows: list[dict], edited_rows: list[dict] = ()) -> dict:
     out = {}
-    for variant in dict.fromkeys(r["variant"] for r in anatomy_rows_):
-        rows = [r for r in anatomy_rows_ if r["variant"] == variant]
+    for variant in dict.fromkeys(r["variant"] for r in edited_rows):
+        rows = [r for r in edited_rows if r["variant"] == variant]
         out[variant] = {
             "levels": len(rows),
             "named_right": float(np.mean([r["named_right"] for r in rows])),
@@ -260,7 +260,7 @@ def main() -> None:
     add_rotation_argument(ap)
     args = ap.parse_args()
     segment = segmenter(args)
-    curve_rows, disc_rows, slip_rows = [], [], []
+    curve_rows, disc_rows, edited_rows = [], [], []
     for case in held_out_cases(args):
         hand_drawn_discs = case.dataset in MANUAL_DISC_DATASETS
         if args.only == "discs" and not hand_drawn_discs:
@@ -268,7 +268,7 @@ def main() -> None:
         held = Held(case)
         if args.only == "anatomy":
             rows = anatomy_rows(segment, held)
-            slip_rows += rows
+            edited_rows += rows
             wrong = [f"{r['level']}@{r['variant']}" for r in rows if not r["named_right"]]
             print(f"{case.name}: misnamed {wrong or 'none'}", flush=True)
             continue
@@ -280,10 +280,10 @@ def main() -> None:
         if hand_drawn_discs and args.only != "curves":
             disc_rows += degenerated(segment, held)
             print(f"{case.name} degenerated: {disc_rows[-len(DEGENERATED) :]}", flush=True)
-    summary = summarise(curve_rows, disc_rows, slip_rows)
+    summary = summarise(curve_rows, disc_rows, edited_rows)
     print(json.dumps(summary, indent=1))
     if args.output:
-        rows = {"curves": curve_rows, "discs": disc_rows, "anatomy": slip_rows}
+        rows = {"curves": curve_rows, "discs": disc_rows, "anatomy": edited_rows}
         Path(args.output).write_text(json.dumps({"summary": summary, **rows}, indent=1))
 
 
