@@ -235,11 +235,8 @@ def curved(case: PreparedCase, drift_mm: np.ndarray, apical_rotation_deg: float 
     proportion towards the neutral ends, the front of the body turning towards the convex side."""
     drift_mm = np.asarray(drift_mm, float)
     shift = drift_mm - float(np.mean(drift_mm))
-    ns = case.image.shape[0]
     if not apical_rotation_deg:
-        src = np.arange(ns, dtype=float)[:, None, None] - (shift / float(case.spacing[0]))[None, :, None]
-        image, target = _resample_along(case.image, case.target, np.broadcast_to(src, case.image.shape), axis=0)
-        return replace(case, image=image, target=target)
+        return _rows_moved(case, shift, axis=0)
     reach = float(np.abs(drift_mm).max()) or 1.0
     turn = np.radians(apical_rotation_deg) * drift_mm / reach
     return replace(case, **dict(zip(("image", "target"), _turned_and_shifted(case, shift, turn))))
@@ -388,9 +385,16 @@ def lordosis_drift(n_rows: int, first: int, last: int, sagitta_mm: float) -> np.
 
 def bent_forward(case: PreparedCase, drift_mm: np.ndarray) -> PreparedCase:
     """The case with each row moved forward (towards lower columns) by ``drift_mm`` (one value per row)."""
-    nc = case.image.shape[2]
-    src = np.arange(nc, dtype=float)[None, None, :] + (drift_mm / float(case.spacing[2]))[None, :, None]
-    image, target = _resample_along(case.image, case.target, np.broadcast_to(src, case.image.shape), axis=2)
+    return _rows_moved(case, -np.asarray(drift_mm, float), axis=2)
+
+
+def _rows_moved(case: PreparedCase, move_mm: np.ndarray, axis: int) -> PreparedCase:
+    """The case with each row's content moved by ``move_mm`` (one value per row) along ``axis`` (0: left-right
+    across the slices, 2: anterior-posterior)."""
+    n = case.image.shape[axis]
+    index = np.arange(n, dtype=float).reshape([-1 if a == axis else 1 for a in range(3)])
+    src = index - (np.asarray(move_mm, float) / float(case.spacing[axis]))[None, :, None]
+    image, target = _resample_along(case.image, case.target, np.broadcast_to(src, case.image.shape), axis=axis)
     return replace(case, image=image, target=target)
 
 
