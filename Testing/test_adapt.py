@@ -286,7 +286,7 @@ def test_replayed_body_cases_leave_their_derived_discs_rim_open(shared_data):
     from disccore.training.adapt import AdaptConfig, replay_cases
     from disccore.training.data import DISC_OR_BACKGROUND
 
-    cases = replay_cases(shared_data, replace(AdaptConfig(), replay_cases=3), log=lambda m: None)
+    cases = replay_cases(shared_data, replace(AdaptConfig(), replay_cases=3), lambda m: None, "bright-run")
     assert {c.dataset for c in cases} == {"replay"}
     with_derived_discs = [c for c in cases if not c.name.startswith("ivd")]  # the body datasets' discs are derived
     assert with_derived_discs and all((c.target == DISC_OR_BACKGROUND).any() for c in with_derived_discs)
@@ -309,3 +309,19 @@ def test_the_command_line_sets_the_recipe_and_leaves_the_rest_at_the_defaults():
 def test_cli_refuses_a_negative_weight(tmp_path, option):
     out = _run_cli("--cases", str(tmp_path), "--name", "x", option, "-1")
     assert out.returncode != 0 and option in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_the_replay_teaches_the_sac_by_the_rule_the_parent_learned():
+    from types import SimpleNamespace
+
+    from disccore.errors import ModelError
+    from disccore.training.adapt import AdaptConfig, parent_sac_label, train_config_for
+
+    def parent(entry):
+        return SimpleNamespace(name="p", entry=entry, network={}, input_spacing_mm=(1.0, 1.0))
+
+    assert parent_sac_label(parent({})) == "bright-run"  # recorded since 3.0.0's successor; 3.0.0 learned this one
+    learned_roots = parent({"training_config": {"sac_label": "with-roots"}})
+    assert train_config_for(learned_roots, AdaptConfig()).sac_label == "with-roots"
+    with pytest.raises(ModelError, match="sac label rule"):
+        parent_sac_label(parent({"training_config": {"sac_label": "unheard-of"}}))

@@ -233,5 +233,36 @@ def test_the_disc_rim_along_the_bodies_may_be_disc_or_background_but_not_body():
 def test_a_cycle_whose_draws_include_an_impossible_anatomy_still_gets_its_phantoms():
     # seed 3 draws, among its 24, a disc so thin and wedged that the phantom refuses it (the fourth training cycle
     # stopped there): that draw is replaced, not fatal
-    cases = synthetic_cases(24, seed=3)
+    cases = synthetic_cases(24, seed=3, sac_label="with-roots")  # the rule whose draws met it
     assert len(cases) == 24 and all((c.target == CANAL).any() for c in cases)
+
+
+@pytest.mark.parametrize("sac_label, with_roots", [("bright-run", False), ("with-roots", True)])
+def test_the_phantoms_carry_roots_and_a_dura_only_under_the_rule_that_labels_roots_as_sac(
+    monkeypatch, sac_label, with_roots
+):
+    import disccore.phantom as phantom
+
+    drawn = []
+    real = phantom.make_lumbar_phantom
+
+    def recording(**kw):
+        drawn.append((kw["root_layer_mm"], kw["dura_mm"]))
+        return real(**kw)
+
+    monkeypatch.setattr(phantom, "make_lumbar_phantom", recording)
+    synthetic_cases(8, seed=0, sac_label=sac_label)
+    roots, dura = np.array(drawn).T
+    assert len(drawn) >= 8
+    assert (roots > 0).any() == with_roots and (dura > 0).any() == with_roots
+
+
+def test_the_command_line_names_the_sac_label_rule_and_the_default_is_the_shipped_models():
+    from disccore.cli.main import build_parser
+    from disccore.training.sac_rules import DEFAULT_SAC_LABEL
+
+    parse = lambda *extra: build_parser().parse_args(["train", "--data", "d", "-o", "o", *extra])  # noqa: E731
+    assert parse().sac_label is None and TrainConfig().sac_label == DEFAULT_SAC_LABEL == "bright-run"
+    assert parse("--sac-label", "with-roots").sac_label == "with-roots"
+    with pytest.raises(SystemExit):
+        parse("--sac-label", "wider")

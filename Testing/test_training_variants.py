@@ -213,12 +213,27 @@ def _image_with_roots(root_layer: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("root_layer", [0, 5])
-def test_the_derived_sac_keeps_the_roots_and_stops_at_the_dark_wall(root_layer):
+def test_the_derived_sac_with_roots_keeps_them_and_stops_at_the_dark_wall(root_layer):
     from disccore.training.derive import derive_canal
+    from disccore.training.sac_rules import WITH_ROOTS
 
     image, spine = _image_with_roots(root_layer)
-    canal, known = derive_canal(image, spine, (1.0, 1.0, 1.0))
+    canal, known = derive_canal(image, spine, (1.0, 1.0, 1.0), WITH_ROOTS)
     for row in (30, 60, 90):  # at a body, the disc and the other body
         cols = np.nonzero(canal[10, row])[0]
         assert (int(cols.min()), int(cols.max()) + 1) == CANAL_COLS
+        assert known[10, row].all()
+
+
+def test_the_default_sac_label_is_the_first_bright_run_and_leaves_the_roots_out():
+    from disccore.training.derive import derive_canal
+    from disccore.training.sac_rules import DEFAULT_SAC_LABEL
+
+    assert DEFAULT_SAC_LABEL == "bright-run"  # the shipped 3.0.0 learned it; changing it is a canal retraining
+    root_layer = 5
+    image, spine = _image_with_roots(root_layer)
+    canal, known = derive_canal(image, spine, (1.0, 1.0, 1.0))
+    for row in (30, 60, 90):
+        cols = np.nonzero(canal[10, row])[0]
+        assert (int(cols.min()), int(cols.max()) + 1) == (CANAL_COLS[0], CANAL_COLS[1] - root_layer)
         assert known[10, row].all()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from heldout import add_heldout_arguments, held_out_cases, score_cases
+from heldout import add_heldout_arguments, add_sac_label_argument, held_out_cases, score_cases
 from model_choice import add_model_arguments, segmenter
 
 from disccore import anatomy
@@ -48,20 +48,21 @@ def level_rows(labels, case: str) -> list[dict]:
     ]
 
 
-def with_training_sac(labels, case) -> SpatialImage:
-    """The segmentation with its sac replaced by the sac's training label (derived from the image)."""
+def with_training_sac(labels, case, sac_label: str) -> SpatialImage:
+    """The segmentation with its sac replaced by the sac's training label (derived from the image by the rule
+    ``sac_label``)."""
     reo = reorientation_for(labels.geometry.direction)
     canonical = reo.to_canonical(labels.array).copy()
     canal = anatomy.canal().label
     canonical[canonical == canal] = 0
-    canonical[(prepare_case(case).target == CANAL) & (canonical == 0)] = canal
+    canonical[(prepare_case(case, sac_label=sac_label).target == CANAL) & (canonical == 0)] = canal
     return SpatialImage(np.ascontiguousarray(reo.from_canonical(canonical)), labels.geometry)
 
 
-def score_case(segment, case) -> list[dict]:
+def score_case(segment, case, sac_label: str) -> list[dict]:
     labels = segment(read_case(case)[0])
     rows = level_rows(labels, case.name)
-    label_ap = {r["level"]: r["ap"] for r in level_rows(with_training_sac(labels, case), case.name)}
+    label_ap = {r["level"]: r["ap"] for r in level_rows(with_training_sac(labels, case, sac_label), case.name)}
     return [{**r, "label_ap": label_ap.get(r["level"])} for r in rows]
 
 
@@ -99,6 +100,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
     ap.add_argument("--step", type=int, default=1, help="every n-th of those images (default: all)")
+    add_sac_label_argument(ap)
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
@@ -107,7 +109,7 @@ def main() -> None:
         return " ".join(f"{r['level']} {r['ap']:.1f} ({_mm(r['label_ap'])})" for r in rows)
 
     cases = held_out_cases(args)[:: args.step]
-    score_cases(cases, lambda case: score_case(segment, case), show, summarise, args.output)
+    score_cases(cases, lambda case: score_case(segment, case, args.sac_label), show, summarise, args.output)
 
 
 if __name__ == "__main__":

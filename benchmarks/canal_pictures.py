@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from canal_healthy import LUMBAR_DISCS, with_training_sac  # noqa: E402
+from heldout import add_sac_label_argument  # noqa: E402
 from model_choice import add_model_arguments, segmenter  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
@@ -107,6 +108,7 @@ def main() -> None:
     ap.add_argument("images", nargs="+", type=Path)
     ap.add_argument("-o", "--output", type=Path, required=True, help="folder for the pictures (created)")
     ap.add_argument("--derived", type=Path, help="draw the sac's training label; the images belong to this data folder")
+    add_sac_label_argument(ap)
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
@@ -116,7 +118,7 @@ def main() -> None:
         image = read_image(path)
         labels = segment(image)
         if args.derived:
-            labels = with_training_sac(labels, training_cases[path.resolve()])
+            labels = with_training_sac(labels, training_cases[path.resolve()], args.sac_label)
         result = measure_segmentation(labels, anatomy.default_label_names())
         out = args.output / (path.name.split(".")[0] + ("_canal_label.png" if args.derived else "_canal.png"))
         picture(path, image, labels, result, out)

@@ -22,6 +22,18 @@ def add_heldout_arguments(parser) -> None:
     parser.add_argument("-o", "--output", help="write every row and the summary as JSON")
 
 
+def add_sac_label_argument(parser) -> None:
+    from disccore.training.sac_rules import DEFAULT_SAC_LABEL, SAC_LABEL_RULES
+
+    parser.add_argument(
+        "--sac-label",
+        choices=sorted(SAC_LABEL_RULES),
+        default=DEFAULT_SAC_LABEL,
+        help="the rule the sac's training label is derived by, the one the measured model learned "
+        "(default: %(default)s)",
+    )
+
+
 def held_out_cases(args):
     """The cases of fold ``args.fold`` of ``args.folds`` (by subject, as `disccore train --folds`), or of dataset
     ``args.dataset`` when given, at most ``args.cases``; every case when ``args.folds`` is 1."""

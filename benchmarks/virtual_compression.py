@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from heldout import add_heldout_arguments, held_out_cases, score_cases
+from heldout import add_heldout_arguments, add_sac_label_argument, held_out_cases, score_cases
 from model_choice import add_model_arguments, segmenter
 
 from disccore import anatomy
@@ -51,10 +51,10 @@ def measured_ap(segment, prepared, reo, geometry) -> tuple[dict, np.ndarray]:
     return {k: v for k, v in aps.items() if v is not None}, reo.to_canonical(labels.array)
 
 
-def score_case(segment, case) -> list[dict]:
+def score_case(segment, case, sac_label: str) -> list[dict]:
     image, _ = read_case(case)
     reo = reorientation_for(image.geometry.direction)
-    prepared = prepare_case(case)
+    prepared = prepare_case(case, sac_label=sac_label)
     base_ap, base_labels = measured_ap(segment, prepared, reo, image.geometry)
     sites = [(s, level_at(base_labels, s)) for s in sac_sites(prepared)]
     sites = [(s, lv) for s, lv in sites if lv in base_ap]
@@ -104,6 +104,7 @@ def _mm(value) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_heldout_arguments(ap)
+    add_sac_label_argument(ap)
     add_model_arguments(ap)
     args = ap.parse_args()
     segment = segmenter(args)
@@ -111,7 +112,9 @@ def main() -> None:
     def show(rows):
         return " ".join(f"{r['level']}@{r['squeeze']:g}:{r['expected']:.1f}->{_mm(r['measured'])}" for r in rows)
 
-    score_cases(held_out_cases(args), lambda case: score_case(segment, case), show, summarise, args.output)
+    score_cases(
+        held_out_cases(args), lambda case: score_case(segment, case, args.sac_label), show, summarise, args.output
+    )
 
 
 if __name__ == "__main__":

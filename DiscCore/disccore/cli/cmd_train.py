@@ -18,6 +18,8 @@ OUT/cross_validation.json (Dice per held-out case and structure)
 
 
 def add_parser(sub) -> None:
+    from ..training.sac_rules import DEFAULT_SAC_LABEL, SAC_LABEL_RULES
+
     p = sub.add_parser(
         "train",
         help="train the segmentation model (CPU or GPU), with optional cross-validation",
@@ -85,6 +87,13 @@ def add_parser(sub) -> None:
         "(default from the recipe)",
     )
     p.add_argument(
+        "--sac-label",
+        choices=sorted(SAC_LABEL_RULES),
+        default=None,
+        help=f"how the dural sac's training label is derived (default {DEFAULT_SAC_LABEL}, the shipped model's: the "
+        "first bright run of CSF; with-roots: on through the grey cord and roots, phantoms with roots and a dura)",
+    )
+    p.add_argument(
         "--features",
         type=_features,
         default=None,
@@ -136,6 +145,8 @@ def run(args) -> int:
         config = replace(config, manual_disc_degenerations=args.manual_disc_degenerations)
     if args.disc_margin_from_cycle is not None:
         config = replace(config, disc_margin_from_cycle=args.disc_margin_from_cycle)
+    if args.sac_label:
+        config = replace(config, sac_label=args.sac_label)
     if args.init:
         if not Path(args.init).is_file():
             raise InputError(f"--init: no weights file '{args.init}'")

@@ -95,7 +95,20 @@ def train_config_for(parent, config: AdaptConfig):
         anchor_weight=config.anchor_weight,
         replay_weight=config.replay_weight,
         distill_weight=config.distill_weight,
+        sac_label=parent_sac_label(parent),
     )
+
+
+def parent_sac_label(parent) -> str:
+    """The sac label rule the parent model learned (sac_rules; models trained before the rule was recorded learned
+    the first bright run), so the replayed public cases teach the sac as the parent knows it."""
+    from ..errors import ModelError
+    from .sac_rules import BRIGHT_RUN, SAC_LABEL_RULES
+
+    label = parent.entry.get("training_config", {}).get("sac_label", BRIGHT_RUN.name)
+    if label not in SAC_LABEL_RULES:
+        raise ModelError(f"model '{parent.name}' learned a sac label rule this version does not know ('{label}')")
+    return label
 
 
 def adapt(
@@ -119,8 +132,8 @@ def adapt(
         )
     report(progress, 0.0, f"reading {len(cases)} cases")
     prepared = [prepare_user_case(c) for c in cases]  # reads and checks every case before any training
-    replay = replay_cases(data, config, log) if data else []
     train_config = train_config_for(parent, config)
+    replay = replay_cases(data, config, log, train_config.sac_label) if data else []
     parent_state = torch.load(parent.path, map_location="cpu", weights_only=True)
     folds = validation_folds(len(cases), config)
     runs = len(folds) + 1
@@ -178,8 +191,9 @@ def public_data_folder(given=None) -> Optional[Path]:
     return None
 
 
-def replay_cases(data, config: AdaptConfig, log: Callable) -> list:
-    """``config.replay_cases`` public training cases (spread over the datasets, seeded), as dataset 'replay'."""
+def replay_cases(data, config: AdaptConfig, log: Callable, sac_label: str) -> list:
+    """``config.replay_cases`` public training cases (spread over the datasets, seeded), as dataset 'replay', their sac
+    derived by the rule ``sac_label`` (the parent's)."""
     from .data import DERIVED_DISC_MARGIN, list_cases, prepare_case, with_disc_endplate_margin
 
     available = list_cases(data)
@@ -197,7 +211,8 @@ def replay_cases(data, config: AdaptConfig, log: Callable) -> list:
             if queue and len(chosen) < config.replay_cases:
                 chosen.append(queue.pop(0))
     # the derived discs' rim as in the parent's last cycle (keyed on the case's own dataset, so before the rename)
-    return [replace(with_disc_endplate_margin(prepare_case(c), DERIVED_DISC_MARGIN), dataset="replay") for c in chosen]
+    prepared = [prepare_case(c, sac_label=sac_label) for c in chosen]
+    return [replace(with_disc_endplate_margin(p, DERIVED_DISC_MARGIN), dataset="replay") for p in prepared]
 
 
 def segment_with(net, parent, image) -> np.ndarray:

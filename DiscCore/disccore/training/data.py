@@ -23,6 +23,7 @@ from ..segment.canonical import reorientation_for
 from ..segment.classes import BODY, CANAL, DISC, L5_BODY, N_CLASSES
 from ..segment.preprocess import normalise_intensity
 from .derive import derive_canal, derive_discs_between_bodies
+from .sac_rules import DEFAULT_SAC_LABEL, SAC_LABEL_RULES, SacLabelRule
 
 UNKNOWN = -1
 UNKNOWN_OR_CANAL = -2
@@ -40,12 +41,10 @@ BELOW_BAND_MM = 18.0
 PHANTOM_CANAL_AP_MM = (10.0, 18.0)
 PHANTOM_STENOSIS_AP_MM = (4.0, 10.0)
 PHANTOM_CANAL_BODY_AP_MM = (14.0, 20.0)
-# half the phantoms carry a layer of roots along the sac's posterior wall, as real sacs do (derive.SAC_GREY_FRACTION)
-PHANTOM_ROOT_LAYER_SHARE = 0.5
+# where the sac label rule keeps the roots (derive.SacLabelRule: how many phantoms carry each), a layer of roots along
+# the sac's posterior wall, as real sacs have, and a dark dura, as real T2 shows between the CSF and the epidural fat
+# (the derived real labels stop at that wall; without it the fat touches the CSF)
 PHANTOM_ROOT_LAYER_MM = (1.0, 4.0)
-# most phantoms wall the sac with a dark dura, as real T2 shows it between the CSF and the epidural fat (the derived
-# real labels stop at that wall); the rest let the fat touch the CSF, so fat is not mistaken for CSF without it
-PHANTOM_DURA_SHARE = 0.8
 PHANTOM_DURA_MM = (0.7, 1.5)
 PHANTOM_DRAWS = 20  # attempts at a valid random anatomy per phantom
 
@@ -132,7 +131,9 @@ def manual_labels_on_file_grid(case: Case, image, labels) -> dict[str, np.ndarra
     return named_manual_labels(case, labels.array, depth)
 
 
-def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
+def prepare_case(case: Case, derive_canal_labels: bool = True, sac_label: str = DEFAULT_SAC_LABEL) -> PreparedCase:
+    """The case's image and training target in the canonical layout: its manual labels, discs derived between its
+    bodies, and the dural sac derived by the rule ``sac_label`` (derive.SAC_LABEL_RULES)."""
     img, lab = read_case(case)
     reo = reorientation_for(img.geometry.direction)
     image = normalise_intensity(reo.to_canonical(img.array))
@@ -152,7 +153,7 @@ def prepare_case(case: Case, derive_canal_labels: bool = True) -> PreparedCase:
             annotated.add(DISC)
     _ignore_beyond_annotated_column(target, spacing)
     if derive_canal_labels:
-        canal, known_region = derive_canal(image, target > 0, spacing)
+        canal, known_region = derive_canal(image, target > 0, spacing, SAC_LABEL_RULES[sac_label])
         target[(target == UNKNOWN) & ~known_region] = UNKNOWN_OR_CANAL
         if canal.any():
             target[canal & ((target == UNKNOWN) | (target == UNKNOWN_OR_CANAL))] = CANAL
@@ -212,16 +213,20 @@ def _ignore_beyond_annotated_column(target: np.ndarray, spacing) -> None:
         block[block == UNKNOWN] = IGNORE
 
 
-def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> list[PreparedCase]:
+def synthetic_cases(
+    n: int, seed: int = 0, disc_endplate_margin: int = 0, sac_label: str = DEFAULT_SAC_LABEL
+) -> list[PreparedCase]:
     """Phantoms from :mod:`disccore.phantom` with exact labels for every structure (random anatomy and T1/T2
     contrast, 1 mm in-plane, 3-4.4 mm slices). Their S1 body is background (the sacrum is not a lumbar body). Their
-    discs fill the gap between the vertebrae: ``disc_endplate_margin`` as in :func:`with_disc_endplate_margin`."""
+    discs fill the gap between the vertebrae: ``disc_endplate_margin`` as in :func:`with_disc_endplate_margin`. Their
+    sacs carry roots and a dura as often as the sac label rule ``sac_label`` says."""
     from .. import anatomy
 
     rng = np.random.default_rng(seed)
+    rule = SAC_LABEL_RULES[sac_label]
     out = []
     for i in range(n):
-        ph = _random_phantom(rng)
+        ph = _random_phantom(rng, rule)
         reo = reorientation_for(ph.image.geometry.direction)
         image = normalise_intensity(reo.to_canonical(ph.image.array))
         labels = np.ascontiguousarray(reo.to_canonical(ph.labels.array))
@@ -251,7 +256,7 @@ def synthetic_cases(n: int, seed: int = 0, disc_endplate_margin: int = 0) -> lis
     return out
 
 
-def _random_phantom(rng):
+def _random_phantom(rng, rule: SacLabelRule):
     """A phantom of random anatomy; a draw the phantom refuses (a disc so thin and wedged that its rim has no height)
     is drawn again, so every seed gives its phantoms."""
     from ..phantom import make_lumbar_phantom
@@ -270,8 +275,8 @@ def _random_phantom(rng):
                 disc_heights=float(rng.uniform(6, 13)),
                 canal_ap_mm=_phantom_canal_ap(rng, levels),
                 canal_body_ap_mm=float(rng.uniform(*PHANTOM_CANAL_BODY_AP_MM)),
-                root_layer_mm=_some_of_the_time(rng, PHANTOM_ROOT_LAYER_SHARE, PHANTOM_ROOT_LAYER_MM),
-                dura_mm=_some_of_the_time(rng, PHANTOM_DURA_SHARE, PHANTOM_DURA_MM),
+                root_layer_mm=_some_of_the_time(rng, rule.phantom_root_layer_share, PHANTOM_ROOT_LAYER_MM),
+                dura_mm=_some_of_the_time(rng, rule.phantom_dura_share, PHANTOM_DURA_MM),
                 degeneration=_phantom_degeneration(rng, levels),
                 noise=float(rng.uniform(0.01, 0.08)),
                 bias_field=float(rng.uniform(0, 0.4)),

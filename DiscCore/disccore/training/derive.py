@@ -1,7 +1,8 @@
 """Labels derived from anatomy where the data has none (kept here so every derived label is reproducible).
 
 - Discs between consecutive annotated vertebral bodies (a disc lies between its two vertebrae).
-- The dural sac behind the annotated column (T2-like images): its bright CSF and the grey cord and roots inside it.
+- The dural sac behind the annotated column (T2-like images), by one of two rules (:mod:`.sac_rules`): its
+  first bright run of CSF (the shipped 3.0.0 learned this), or that CSF and the grey cord and roots inside it.
 
 Arrays are canonical (slices right->left, rows superior->inferior, columns anterior->posterior);
 ``spacing`` is the canonical voxel size in mm.
@@ -12,24 +13,20 @@ from __future__ import annotations
 import numpy as np
 
 from .. import anatomy
+from .sac_rules import BRIGHT_RUN, SacLabelRule
 
 MAX_DISC_GAP_MM = 25.0
 CANAL_SEARCH_MM = 28.0  # how far behind the column the canal may end
 CANAL_START_MM = 7.0  # the canal must start this close behind the column (posterior ligament + dura)
 CANAL_HALF_WIDTH_MM = 7.0  # slices this close to the midline are searched
 CANAL_MAX_HALF_WIDTH_MM = 16.0  # beyond this from the midline there is no canal
-# the sac's posterior wall against the bright epidural fat behind it (see _without_posterior_spikes): a 40 mm window
-# spans a vertebra and a disc, so it holds rows where bone (the lamina), not fat, lies behind the sac; the fat pads at
-# the disc levels (10-20 mm high, the sac walked through grey into them) stay above its lower fifth. (24 mm and the
-# 30th percentile left derived sacs of 20-27 mm at L4-L5 and L5-S1 of vb3 images, median 15.8 mm over the 103 levels
-# of every third image; this gives 13.9 mm, 5th-95th percentile 8.1-18.9 mm, measured as canal_healthy's label_ap.)
-SAC_WALL_WINDOW_MM = 20.0
-SAC_WALL_PERCENTILE = 20.0
+# a sac's posterior end may lie this far behind its neighbours' before it counts as a spike into the fat (the window
+# and percentile it is judged against belong to the sac label rule, sac_rules.SacLabelRule)
 SAC_WALL_TOLERANCE_MM = 1.5
 # Inside the sac lie the conus and the cauda equina, grey on T2 (0.35-0.7 of the CSF signal, on pictures of ivd-011 and
 # vb2-008; supine, the roots settle against the posterior wall); the dura with the ligamentum flavum or bone behind it
-# is dark (0.02-0.3 of CSF). So the sac goes on from its first bright voxel through grey ones, over single darker
-# voxels (noise, a thin root gap), and ends at the first two in a row below SAC_GREY_FRACTION of the CSF level.
+# is dark (0.02-0.3 of CSF). So the with-roots sac goes on from its first bright voxel through grey ones, over single
+# darker voxels (noise, a thin root gap), and ends at the first two in a row below SAC_GREY_FRACTION of the CSF level.
 SAC_GREY_FRACTION = 0.4
 SAC_MAX_AP_MM = 25.0  # no sac is deeper; a run that gets there found no wall
 
@@ -124,16 +121,16 @@ def _sac_run(profile: np.ndarray, first: int, grey: float, max_length: int):
     return first, end
 
 
-def _without_posterior_spikes(runs: list, row_mm: float) -> list:
+def _without_posterior_spikes(runs: list, row_mm: float, rule: SacLabelRule = BRIGHT_RUN) -> list:
     """The runs with their posterior ends cut back to what the neighbouring rows reach.
 
     Behind the sac at each disc level lies epidural fat, as bright as CSF on T2 and water-fat images: the bright run
     goes on into it there and the canal grew spikes backwards. The dural sac's posterior wall is smooth along the
     spine and only moves forward at a narrowing, so an end deeper than the lower part of its neighbours' ends
-    (SAC_WALL_PERCENTILE over +-SAC_WALL_WINDOW_MM) by more than SAC_WALL_TOLERANCE_MM is cut back to it.
+    (the rule's wall percentile over +- its wall window) by more than SAC_WALL_TOLERANCE_MM is cut back to it.
     """
     ends = np.array([np.nan if r is None else r[1] for r in runs])
-    half = max(1, int(round(SAC_WALL_WINDOW_MM / row_mm)))
+    half = max(1, int(round(rule.wall_window_mm / row_mm)))
     tolerance = SAC_WALL_TOLERANCE_MM / row_mm
     out = []
     for i, run in enumerate(runs):
@@ -142,19 +139,22 @@ def _without_posterior_spikes(runs: list, row_mm: float) -> list:
         if run is None or len(near) == 0:
             out.append(run)
             continue
-        limit = int(np.ceil(np.percentile(near, SAC_WALL_PERCENTILE) + tolerance))
+        limit = int(np.ceil(np.percentile(near, rule.wall_percentile) + tolerance))
         out.append((run[0], max(run[0] + 1, min(run[1], limit))))
     return out
 
 
-def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
+def derive_canal(
+    image: np.ndarray, spine: np.ndarray, spacing, rule: SacLabelRule = BRIGHT_RUN
+) -> tuple[np.ndarray, np.ndarray]:
     """(canal mask, region where the canal is known): the dural sac behind the annotated column.
 
     Near the midline, for each row (superior->inferior) covered by the column, the sac starts at the first bright
     voxel (above an Otsu threshold of the region behind the column) within CANAL_START_MM of the column's posterior
-    edge and goes on through CSF, cord and roots to the dark wall behind them (:func:`_sac_run`), its posterior end
-    cut back where it runs into epidural fat (:func:`_without_posterior_spikes`). The known region is where the
-    absence of canal can be asserted: those rows near the midline, and every slice far lateral of it.
+    edge. It ends where that bright run ends, or, with ``rule.through_grey``, goes on through CSF, cord and roots to
+    the dark wall behind them (:func:`_sac_run`); its posterior end is cut back where it runs into epidural fat
+    (:func:`_without_posterior_spikes`). The known region is where the absence of canal can be asserted: those rows
+    near the midline, and every slice far lateral of it.
     """
     from scipy import ndimage
 
@@ -191,23 +191,12 @@ def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndar
         [_first_bright_run(image[s, r, p + 1 : p + 1 + search] > threshold, start) for r, p in zip(r_all, post_all)]
         for s in band
     ]
-    # the CSF level: the median of those runs (the threshold where none is found)
-    csf = [
-        image[s, r, p + 1 + run[0] : p + 1 + run[1]]
-        for s, runs in zip(band, bright_runs)
-        for r, p, run in zip(r_all, post_all, runs)
-        if run is not None
-    ]
-    grey = SAC_GREY_FRACTION * (float(np.median(np.concatenate(csf))) if csf else threshold)
-    # noise along a row can dip a root below the grey level; the sac's layers run along the spine, so smooth that way
-    smooth = ndimage.gaussian_filter1d(image[band].astype(np.float32), 1.0 / sr, axis=1)
-    max_length = int(round(SAC_MAX_AP_MM / sc))
-    for s, smoothed, runs in zip(band, smooth, bright_runs):
-        runs = [
-            None if run is None else _sac_run(smoothed[r, p + 1 : p + 1 + search], run[0], grey, max_length)
-            for r, p, run in zip(r_all, post_all, runs)
-        ]
-        for r, p, run in zip(r_all, post_all, _without_posterior_spikes(runs, sr)):
+    if not rule.through_grey:
+        sac_runs = bright_runs
+    else:
+        sac_runs = _through_grey(image, band, r_all, post_all, bright_runs, threshold, (sr, sc), search)
+    for s, runs in zip(band, sac_runs):
+        for r, p, run in zip(r_all, post_all, _without_posterior_spikes(runs, sr, rule)):
             if run is None:
                 continue  # not found in this row: leave it unknown rather than assert "no canal"
             known[s, r, :] = True
@@ -220,3 +209,29 @@ def derive_canal(image: np.ndarray, spine: np.ndarray, spacing) -> tuple[np.ndar
     for s in band:
         canal[s] = ndimage.binary_closing(canal[s], structure=np.ones((5, 1), bool)) | canal[s]
     return canal, known
+
+
+def _through_grey(image, band, r_all, post_all, bright_runs, threshold: float, row_col_mm, search: int) -> list:
+    """Each slice's runs (as ``bright_runs``) carried on from their first bright voxel through the grey cord and roots
+    to the sac's dark wall (:func:`_sac_run`)."""
+    from scipy import ndimage
+
+    sr, sc = row_col_mm
+    # the CSF level: the median of those runs (the threshold where none is found)
+    csf = [
+        image[s, r, p + 1 + run[0] : p + 1 + run[1]]
+        for s, runs in zip(band, bright_runs)
+        for r, p, run in zip(r_all, post_all, runs)
+        if run is not None
+    ]
+    grey = SAC_GREY_FRACTION * (float(np.median(np.concatenate(csf))) if csf else threshold)
+    # noise along a row can dip a root below the grey level; the sac's layers run along the spine, so smooth that way
+    smooth = ndimage.gaussian_filter1d(image[band].astype(np.float32), 1.0 / sr, axis=1)
+    max_length = int(round(SAC_MAX_AP_MM / sc))
+    return [
+        [
+            None if run is None else _sac_run(smoothed[r, p + 1 : p + 1 + search], run[0], grey, max_length)
+            for r, p, run in zip(r_all, post_all, runs)
+        ]
+        for smoothed, runs in zip(smooth, bright_runs)
+    ]

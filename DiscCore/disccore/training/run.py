@@ -87,14 +87,15 @@ def run_training(
     if not cases:
         raise FileNotFoundError(f"no training cases found under {data_root}")
     t0 = time.monotonic()
-    prepared = [prepare_case(c) for c in cases]
+    prepared = [prepare_case(c, sac_label=config.sac_label) for c in cases]
     log(f"prepared {len(cases)} cases in {time.monotonic() - t0:.0f} s")
 
     @cache
     def synthetic_for(cycle: int) -> list:  # each cycle its own phantoms (seed + cycle), shared by all folds
         if not config.synthetic_cases:
             return []
-        return synthetic_cases(config.synthetic_cases, config.seed + cycle, disc_margin_in_cycle(config, cycle))
+        margin = disc_margin_in_cycle(config, cycle)
+        return synthetic_cases(config.synthetic_cases, config.seed + cycle, margin, config.sac_label)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from .data import (
     unannotated_classes,
     with_disc_endplate_margin,
 )
+from .sac_rules import DEFAULT_SAC_LABEL
 from .variants import degenerated_manual_discs, pathology_variants
 
 SYNTHETIC_WEIGHT = 0.5
@@ -78,6 +79,9 @@ class TrainConfig:
     # Each cycle also adds this many degenerated-disc variants of every image with hand-drawn discs (ivd): the random
     # variants above thin mostly derived discs, which fill the whole gap between the bodies (0: none).
     manual_disc_degenerations: int = 0
+    # How the dural sac's label is derived on the real images and drawn on the phantoms (derive.SAC_LABEL_RULES); the
+    # manifest entry's training_config records it, and adapting a model replays public cases under its rule.
+    sac_label: str = DEFAULT_SAC_LABEL
 
 
 def allowed_classes(target, unannotated, canal_index=CANAL):
