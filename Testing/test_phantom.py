@@ -369,3 +369,36 @@ def test_a_dura_walls_the_sac_outside_its_label():
         ijk = tuple(np.rint(plain.image.geometry.lps_to_index(behind)).astype(int))
         assert plain.labels.array[ijk] != anatomy.canal().label
         assert plain.image.array[ijk] > 0.6 and walled.image.array[ijk] < 0.2
+
+
+@pytest.mark.parametrize("loss", [0.25, 0.5])
+def test_a_wedge_fracture_loses_anterior_height_as_measured_and_leaves_the_discs_exact(loss):
+    from disccore.measure import measure_segmentation
+
+    ph = make_lumbar_phantom(seed=3, spacing=(0.5, 0.5, 2.0), fractures={"L2": loss}, noise=0, bias_field=0)
+    true = ph.truth["vertebrae"]["L2"]
+    assert true["vertebral_body_height_anterior_mm"] < (1 - 0.8 * loss) * true["vertebral_body_height_posterior_mm"]
+    result = measure_segmentation(ph.labels, anatomy.default_label_names())
+    body = next(v for v in result.vertebrae if v["level"] == "L2")
+    for side in ("anterior", "middle", "posterior"):  # the measurement engine on the exact labels
+        assert body[f"vertebra_height_{side}_mm"] == pytest.approx(true[f"vertebral_body_height_{side}_mm"], abs=0.5)
+    for disc in ("L1-L2", "L2-L3"):  # the discs on either side keep their own heights (no gap, no overlap)
+        row = next(d for d in result.discs if d["level"] == disc)
+        assert row["disc_height_mm"] == pytest.approx(ph.truth["discs"][disc]["disc_height_mm"], abs=0.1)
+
+
+def test_a_healthy_phantom_is_unchanged_by_the_fracture_option_and_a_wedge_turns_the_spine_forward():
+    kw = dict(seed=3, spacing=(1.0, 1.0, 3.0), noise=0, bias_field=0)
+    healthy, none = make_lumbar_phantom(**kw), make_lumbar_phantom(fractures={"L2": 0.0}, **kw)
+    assert np.array_equal(healthy.labels.array, none.labels.array) and healthy.truth == none.truth
+    fractured = make_lumbar_phantom(fractures={"L2": 0.4}, **kw)
+
+    def turn(ph):  # signed sagittal angle from L1's axis to L3's (LPS y, z)
+        (_, y1, z1), (_, y3, z3) = (ph.truth["vertebrae"][n]["axis_lps"] for n in ("L1", "L3"))
+        return math.degrees(math.atan2(y3, z3) - math.atan2(y1, z1))
+
+    a, h = 15.5, 26.0  # L2's AP semi-axis and height (phantom defaults): 40 % of h lost at the front
+    wedge = math.degrees(2 * math.atan(0.4 * h / (4 * a)))
+    assert abs(turn(fractured) - turn(healthy)) == pytest.approx(wedge, abs=0.1)  # the spine above turns with it
+    with pytest.raises(ValueError, match="anterior height"):
+        make_lumbar_phantom(fractures={"L2": 0.95}, **kw)

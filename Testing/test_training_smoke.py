@@ -230,11 +230,22 @@ def test_the_disc_rim_along_the_bodies_may_be_disc_or_background_but_not_body():
     assert loss(DISC) < 0.01 and loss(0) < 0.01 < 1 < loss(BODY)
 
 
-def test_a_cycle_whose_draws_include_an_impossible_anatomy_still_gets_its_phantoms():
-    # seed 3 draws, among its 24, a disc so thin and wedged that the phantom refuses it (the fourth training cycle
-    # stopped there): that draw is replaced, not fatal
-    cases = synthetic_cases(24, seed=3, sac_label="with-roots")  # the rule whose draws met it
-    assert len(cases) == 24 and all((c.target == CANAL).any() for c in cases)
+def test_a_cycle_whose_draws_include_an_impossible_anatomy_still_gets_its_phantoms(monkeypatch):
+    # a draw can make a disc so thin and wedged that the phantom refuses it (a fourth training cycle once stopped
+    # there): that draw is replaced, not fatal
+    import disccore.phantom as phantom
+
+    real, calls = phantom.make_lumbar_phantom, []
+
+    def refusing_every_third(**kw):
+        calls.append(1)
+        if len(calls) % 3 == 1:
+            raise ValueError("disc L4-L5: height 6 mm with a wedge of 20 deg leaves no disc at its rim")
+        return real(**kw)
+
+    monkeypatch.setattr(phantom, "make_lumbar_phantom", refusing_every_third)
+    cases = synthetic_cases(4, seed=3)
+    assert len(cases) == 4 and len(calls) > 4 and all((c.target == CANAL).any() for c in cases)
 
 
 @pytest.mark.parametrize("sac_label, with_roots", [("bright-run", False), ("with-roots", True)])
@@ -266,3 +277,22 @@ def test_the_command_line_names_the_sac_label_rule_and_the_default_is_the_shippe
     assert parse("--sac-label", "with-roots").sac_label == "with-roots"
     with pytest.raises(SystemExit):
         parse("--sac-label", "wider")
+
+
+def test_some_training_phantoms_carry_a_wedge_fracture_above_the_sacrum(monkeypatch):
+    import disccore.phantom as phantom
+
+    drawn = []
+    real = phantom.make_lumbar_phantom
+
+    def recording(**kw):
+        drawn.append((kw["levels"], kw["fractures"]))
+        return real(**kw)
+
+    monkeypatch.setattr(phantom, "make_lumbar_phantom", recording)
+    synthetic_cases(24, seed=0)
+    fractured = [(levels, f) for levels, f in drawn if f]
+    assert 0 < len(fractured) < len(drawn)
+    for levels, f in fractured:
+        ((body, loss),) = f.items()
+        assert body in levels[:-1] and 0.2 <= loss <= 0.6

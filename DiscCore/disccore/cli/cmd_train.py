@@ -18,8 +18,6 @@ OUT/cross_validation.json (Dice per held-out case and structure)
 
 
 def add_parser(sub) -> None:
-    from ..training.sac_rules import DEFAULT_SAC_LABEL, SAC_LABEL_RULES
-
     p = sub.add_parser(
         "train",
         help="train the segmentation model (CPU or GPU), with optional cross-validation",
@@ -58,6 +56,25 @@ def add_parser(sub) -> None:
         help="start the first cycle from these weights (model.pt or foldK.pt) instead of at random; with "
         "--folds, run exactly one --fold (its own fold's weights)",
     )
+    _add_label_options(p)
+    p.add_argument(
+        "--features",
+        type=_features,
+        default=None,
+        metavar="F0,F1,F2,F3,F4,F5",
+        help="U-Net feature counts per level (MONAI BasicUNet order; default from the recipe)",
+    )
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
+    p.add_argument("--name", default="disc-unet2d")
+    p.add_argument("--version", default="1.0.0")
+    p.add_argument("--smoke", action="store_true", help="a tiny run on 2 cases per dataset (seconds), for CI")
+    p.set_defaults(func=run)
+
+
+def _add_label_options(p) -> None:
+    """The recipe's training material: the derived discs' rim, the pathology variants, the sac label rule."""
+    from ..training.sac_rules import DEFAULT_SAC_LABEL, SAC_LABEL_RULES
+
     p.add_argument(
         "--disc-endplate-margin",
         type=int,
@@ -93,18 +110,6 @@ def add_parser(sub) -> None:
         help=f"how the dural sac's training label is derived (default {DEFAULT_SAC_LABEL}, the shipped model's: the "
         "first bright run of CSF; with-roots: on through the grey cord and roots, phantoms with roots and a dura)",
     )
-    p.add_argument(
-        "--features",
-        type=_features,
-        default=None,
-        metavar="F0,F1,F2,F3,F4,F5",
-        help="U-Net feature counts per level (MONAI BasicUNet order; default from the recipe)",
-    )
-    p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
-    p.add_argument("--name", default="disc-unet2d")
-    p.add_argument("--version", default="1.0.0")
-    p.add_argument("--smoke", action="store_true", help="a tiny run on 2 cases per dataset (seconds), for CI")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

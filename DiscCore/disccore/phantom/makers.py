@@ -61,6 +61,7 @@ def make_lumbar_phantom(
     dura_mm: float = 0.0,
     tilt_deg: float = 0.0,
     degeneration: PerLevel = None,
+    fractures: PerLevel = None,
     supersample: Optional[int] = None,
     blur_mm: float = 0.35,
     centre_lps=None,
@@ -79,6 +80,8 @@ def make_lumbar_phantom(
       root_layer_mm: a layer of nerve roots this thick along the sac's posterior wall (inside the sac; at most
         half its depth), as the cauda equina lies in a supine patient; 0 leaves three thin roots.
       dura_mm: a dark dura this thick around the sac (outside its label), as on real T2; 0: fat touches the CSF.
+      fractures: wedge fractures, {vertebra: share of its anterior height lost} (0.2-0.25 mild, 0.25-0.4 moderate,
+        over 0.4 severe, Genant); the spine above turns forward by the body's wedge.
       orientation / direction: "sagittal" (default; i->P, j->I, k->R), "coronal" or "axial", or an
         explicit 3x3 direction matrix (columns = LPS directions of i, j, k; oblique allowed).
       fov: extent in mm along i, j, k (default 256 x 256 x 60 for sagittal/coronal, 256 x 256 x 240 axial).
@@ -105,20 +108,14 @@ def make_lumbar_phantom(
         dura=dura_mm,
         tilt_deg=tilt_deg,
         degeneration=degeneration,
+        fractures=fractures,
     )
     geom = _lumbar_grid(spacing, orientation, direction, fov, centre_lps)
     synthesis = dict(
         seed=seed, contrast=contrast, noise=noise, bias_field=bias_field, supersample=supersample, blur_mm=blur_mm
     )
-    params = {
-        "kind": "lumbar",
-        "seed": seed,
-        "contrast": contrast.upper(),
-        "levels": list(levels),
-        "noise": noise,
-        "bias_field": bias_field,
-        "tilt_deg": tilt_deg,
-    }
+    params = dict(kind="lumbar", seed=seed, contrast=contrast.upper(), levels=list(levels), noise=noise)
+    params.update(bias_field=bias_field, tilt_deg=tilt_deg)
     return _finish(model, geom, synthesis, params)
 
 

@@ -64,14 +64,50 @@ class VertebraModel:
     label: int
     A: float
     W: float
-    H: float
+    H: float  # height (posterior height of a fractured body)
     theta: float  # tilt of the body axis (deg, anterior from +S)
     centre: np.ndarray = None
+    anterior_loss: float = 0.0  # a wedge fracture: the share of the anterior height lost (0: a healthy body)
 
     @property
     def frame(self) -> SpineFrame:
         axis, ap = sagittal_dirs(self.theta)
         return SpineFrame(self.centre, ap, _LAT, axis)
+
+    @property
+    def tan_half(self) -> float:
+        """tan of half the body's wedge angle: its half-height is ``mid_height / 2 - t' * tan_half`` (t' = t -
+        ``centre_shift``), so the height falls linearly from ``H`` at the back (t' = -A) to ``H * (1 -
+        anterior_loss)`` at the front (t' = A)."""
+        return self.anterior_loss * self.H / (4.0 * self.A)
+
+    @property
+    def wedge(self) -> float:
+        """The body's wedge angle (deg, anterior shorter when positive): its endplates are tilted by half of it each
+        about its axis (:attr:`top_theta`, :attr:`bottom_theta`)."""
+        return math.degrees(2.0 * math.atan(self.tan_half))
+
+    @property
+    def mid_height(self) -> float:
+        return self.H - 2.0 * self.A * self.tan_half
+
+    @property
+    def centre_shift(self) -> float:
+        """How far anterior of the frame origin the ellipse is drawn, so that the wedged body's centroid stays at
+        the origin (the lost anterior height moves it back by ``tan_half * A^2 / (2 * mid_height)``)."""
+        return self.tan_half * self.A**2 / (2.0 * self.mid_height)
+
+    @property
+    def top_theta(self) -> float:
+        return self.theta + self.wedge / 2.0
+
+    @property
+    def bottom_theta(self) -> float:
+        return self.theta - self.wedge / 2.0
+
+    def height_at(self, t) -> float:
+        """The body's height along its axis at AP position ``t`` of its frame."""
+        return float(self.mid_height - 2.0 * (t - self.centre_shift) * self.tan_half)
 
 
 @dataclass
@@ -90,7 +126,7 @@ class DiscModel:
 
     @property
     def alpha(self) -> float:
-        return self.upper.theta + self.wedge / 2.0
+        return self.upper.bottom_theta + self.wedge / 2.0
 
     @property
     def tan_half(self) -> float:
@@ -160,9 +196,9 @@ class SpineModel:
         rw = self.canal_width / 2.0
         D = self.canal_offset
         for v in self.vertebrae:
-            fn = body_shape(v.A, v.W, v.H, D, rb, rw)
+            fn = body_shape(v, D, rb, rw)
             bb = (
-                (-D - rb - 40.0, v.A + 1.0),
+                (-D - rb - 40.0, v.A + v.centre_shift + 1.0),
                 (-max(v.W, rw + 10.0) - 1, max(v.W, rw + 10.0) + 1),
                 (-v.H / 2 - 1.0, v.H / 2 + 1.0),
             )

@@ -26,11 +26,13 @@ from .tissues import (
 )
 
 if TYPE_CHECKING:
-    from .model import DiscModel, SpineModel
+    from .model import DiscModel, SpineModel, VertebraModel
 
 
-def body_shape(A, W, H, D, rb, rw):
-    c = CORTEX_MM
+def body_shape(v: VertebraModel, D, rb, rw):
+    """A vertebral body (an elliptic cylinder between its endplates, wedged where it is fractured) with its posterior
+    elements (unlabelled bone)."""
+    A, W, c = v.A, v.W, CORTEX_MM
     tc = -D
     lp = rw + 3.5
     tsp = tc - rb - 21.0
@@ -38,8 +40,10 @@ def body_shape(A, W, H, D, rb, rw):
     def fn(t, l, s):
         abs_s = np.abs(s)
         abs_l = np.abs(l)
-        body = ((t / A) ** 2 + (l / W) ** 2 <= 1.0) & (abs_s <= H / 2.0)
-        marrow = ((t / (A - c)) ** 2 + (l / (W - c)) ** 2 <= 1.0) & (abs_s <= H / 2.0 - c)
+        te = t - v.centre_shift  # the ellipse's own AP coordinate
+        half = v.mid_height / 2.0 - te * v.tan_half
+        body = ((te / A) ** 2 + (l / W) ** 2 <= 1.0) & (abs_s <= half)
+        marrow = ((te / (A - c)) ** 2 + (l / (W - c)) ** 2 <= 1.0) & (abs_s <= half - c)
         ped = (t <= -A + 2.0) & (t >= tc) & (((abs_l - lp) / 3.5) ** 2 + ((s - 1.0) / 6.0) ** 2 <= 1.0)
         dt = t - tc
         arch = (

@@ -45,6 +45,7 @@ _DISC_WEDGE_DEFAULTS = {
 _DEGENERATION_DEFAULTS = {"L3-L4": 0.05, "L4-L5": 0.15, "L5-S1": 0.25}
 
 CANAL_GAP_MM = 3.0  # minimum gap between a disc's posterior rim and the canal (ligament)
+MAX_ANTERIOR_LOSS = 0.8  # a wedge fracture keeps a fifth of its anterior height at least (no vertebra plana)
 
 Number = Union[int, float]
 PerLevel = Union[None, Number, Sequence[Number], Mapping[str, Number]]
@@ -64,6 +65,24 @@ def per_level(value: PerLevel, names: Sequence[str], defaults: Mapping[str, floa
     return vals
 
 
+def _vertebrae(names, dims, losses, disc_wedges, first_theta, tilt_deg) -> list[VertebraModel]:
+    """The bodies (not yet placed), each tilted by the disc wedges and fractured bodies above it; ``first_theta``
+    (None: from the lordosis) plus ``tilt_deg`` is the top body's upper endplate."""
+    if any(not 0.0 <= f <= MAX_ANTERIOR_LOSS for f in losses):
+        raise ValueError(f"fractures: the share of anterior height lost must be 0 to {MAX_ANTERIOR_LOSS}, not {losses}")
+    verts = [
+        VertebraModel(n, anatomy.by_name(n).label, A, W, H, 0.0, anterior_loss=loss)
+        for n, (A, W, H), loss in zip(names, dims, losses)
+    ]
+    if first_theta is None:  # the spine's orientation in the image; a wedge fracture turns the part above it forward
+        first_theta = -0.3 * sum(disc_wedges) + sum(v.wedge for v in verts)
+    theta = first_theta + tilt_deg  # the next body's upper endplate
+    for k, v in enumerate(verts):
+        v.theta = theta - v.wedge / 2.0  # its axis halfway between its endplates
+        theta = v.bottom_theta + (disc_wedges[k] if k < len(disc_wedges) else 0.0)
+    return verts
+
+
 def build_spine(
     levels,
     *,
@@ -79,6 +98,7 @@ def build_spine(
     tilt_deg=0.0,
     first_theta=None,
     degeneration=None,
+    fractures=None,
     anchor="bodies",
 ) -> SpineModel:
     names = [anatomy.normalize_name(n) for n in levels]
@@ -100,15 +120,8 @@ def build_spine(
         degeneration, disc_names, {n: _DEGENERATION_DEFAULTS.get(n, 0.0) for n in disc_names}, "degeneration"
     )
     dims = [tuple(float(x) for x in (body_dims or {}).get(n, _BODY_DEFAULTS[n])) for n in names]
-
-    if first_theta is None:
-        first_theta = -0.3 * sum(wdg)
-    verts = []
-    theta = first_theta + tilt_deg
-    for n, (A, W, H), k in zip(names, dims, range(len(names))):
-        verts.append(VertebraModel(n, anatomy.by_name(n).label, A, W, H, theta))
-        if k < len(wdg):
-            theta += wdg[k]
+    losses = per_level(fractures, names, {n: 0.0 for n in names}, "fractures")
+    verts = _vertebrae(names, dims, losses, wdg, first_theta, tilt_deg)
     discs = []
     verts[0].centre = np.zeros(3)
     for i, dn in enumerate(disc_names):
@@ -129,8 +142,8 @@ def build_spine(
             raise ValueError(f"disc {dn}: height {d.h_mid} mm with a wedge of {d.wedge} deg leaves no disc at its rim")
         u = d.frame.axis
         cos_h = math.cos(math.radians(d.wedge) / 2)
-        d_up = d.h_mid / 2 + up.H / (2 * cos_h)
-        d_lo = d.h_mid / 2 + lo.H / (2 * cos_h)
+        d_up = d.h_mid / 2 + up.mid_height / (2 * cos_h)
+        d_lo = d.h_mid / 2 + lo.mid_height / (2 * cos_h)
         d.centre = up.centre - d_up * u
         lo.centre = d.centre - d_lo * u
         discs.append(d)

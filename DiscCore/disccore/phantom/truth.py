@@ -14,26 +14,32 @@ def _vec(v) -> list:
     return [round(float(x), 6) for x in v]
 
 
+def _vertebra_truth(v, counts, vox: float) -> dict:
+    f = v.frame
+    return {
+        "label": v.label,
+        "centroid_lps": _vec(v.centre),
+        "axis_lps": _vec(f.axis),
+        "ap_direction_lps": _vec(f.ap),
+        "vertebral_body_height_mm": float(v.mid_height),
+        # at 10 %, 50 % and 90 % of the AP extent from the front (docs/measurements.md); equal unless fractured
+        "vertebral_body_height_anterior_mm": v.height_at(v.centre_shift + 0.8 * v.A),
+        "vertebral_body_height_middle_mm": v.height_at(v.centre_shift),
+        "vertebral_body_height_posterior_mm": v.height_at(v.centre_shift - 0.8 * v.A),
+        "vertebral_body_ap_depth_mm": float(2 * v.A),
+        "vertebral_body_width_mm": float(2 * v.W),
+        "vertebral_body_volume_mm3": float(math.pi * v.A * v.W * v.mid_height),
+        "vertebral_body_volume_voxels_mm3": float(counts[v.label] * vox),
+        "voxel_count": int(counts[v.label]),
+    }
+
+
 def build_truth(model: SpineModel, labels: SpatialImage, extra: dict) -> dict:
     vox = labels.geometry.voxel_volume_mm3
     counts = np.bincount(labels.array.ravel(), minlength=256)
     D = model.canal_offset
     rw = model.canal_width / 2.0
-    verts = {}
-    for v in model.vertebrae:
-        f = v.frame
-        verts[v.name] = {
-            "label": v.label,
-            "centroid_lps": _vec(v.centre),
-            "axis_lps": _vec(f.axis),
-            "ap_direction_lps": _vec(f.ap),
-            "vertebral_body_height_mm": float(v.H),
-            "vertebral_body_ap_depth_mm": float(2 * v.A),
-            "vertebral_body_width_mm": float(2 * v.W),
-            "vertebral_body_volume_mm3": float(math.pi * v.A * v.W * v.H),
-            "vertebral_body_volume_voxels_mm3": float(counts[v.label] * vox),
-            "voxel_count": int(counts[v.label]),
-        }
+    verts = {v.name: _vertebra_truth(v, counts, vox) for v in model.vertebrae}
     discs = {}
     for d in model.discs:
         f = d.frame
@@ -48,7 +54,7 @@ def build_truth(model: SpineModel, labels: SpatialImage, extra: dict) -> dict:
             hh = d.half_height(t)
             lines[key] = [_vec(f.point(t, 0, -hh)), _vec(f.point(t, 0, hh))]
         lines["canal_ap_diameter_mm"] = [_vec(f.point(-D + rd, 0, 0)), _vec(f.point(-D - rd, 0, 0))]
-        hu, hl = d.upper.H, d.lower.H
+        hu, hl = d.upper.mid_height, d.lower.mid_height
         discs[d.name] = {
             "label": d.label,
             "upper_vertebra": d.upper.name,

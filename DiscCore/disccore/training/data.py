@@ -41,12 +41,15 @@ BELOW_BAND_MM = 18.0
 PHANTOM_CANAL_AP_MM = (10.0, 18.0)
 PHANTOM_STENOSIS_AP_MM = (4.0, 10.0)
 PHANTOM_CANAL_BODY_AP_MM = (14.0, 20.0)
-# where the sac label rule keeps the roots (derive.SacLabelRule: how many phantoms carry each), a layer of roots along
-# the sac's posterior wall, as real sacs have, and a dark dura, as real T2 shows between the CSF and the epidural fat
-# (the derived real labels stop at that wall; without it the fat touches the CSF)
+# where the sac label rule keeps the roots (sac_rules.SacLabelRule: how many phantoms carry each), a layer of roots
+# along the sac's posterior wall, as real sacs have, and a dark dura, as real T2 shows between the CSF and the epidural
+# fat (the derived real labels stop at that wall; without it the fat touches the CSF)
 PHANTOM_ROOT_LAYER_MM = (1.0, 4.0)
 PHANTOM_DURA_MM = (0.7, 1.5)
 PHANTOM_DRAWS = 20  # attempts at a valid random anatomy per phantom
+# one phantom in five has a wedge fracture of one body above the sacrum, mild to severe (share of anterior height lost)
+PHANTOM_FRACTURE_SHARE = 0.2
+PHANTOM_FRACTURE_LOSS = (0.2, 0.6)
 
 IVD_DISC_VALUES = {1: "L5-S1", 2: "L4-L5", 3: "L3-L4", 4: "L2-L3", 5: "L1-L2"}
 VB3_BODY_VALUES = {1: "L1", 2: "L2", 3: "L3", 4: "L4", 5: "L5"}
@@ -133,7 +136,7 @@ def manual_labels_on_file_grid(case: Case, image, labels) -> dict[str, np.ndarra
 
 def prepare_case(case: Case, derive_canal_labels: bool = True, sac_label: str = DEFAULT_SAC_LABEL) -> PreparedCase:
     """The case's image and training target in the canonical layout: its manual labels, discs derived between its
-    bodies, and the dural sac derived by the rule ``sac_label`` (derive.SAC_LABEL_RULES)."""
+    bodies, and the dural sac derived by the rule ``sac_label`` (sac_rules.SAC_LABEL_RULES)."""
     img, lab = read_case(case)
     reo = reorientation_for(img.geometry.direction)
     image = normalise_intensity(reo.to_canonical(img.array))
@@ -278,6 +281,7 @@ def _random_phantom(rng, rule: SacLabelRule):
                 root_layer_mm=_some_of_the_time(rng, rule.phantom_root_layer_share, PHANTOM_ROOT_LAYER_MM),
                 dura_mm=_some_of_the_time(rng, rule.phantom_dura_share, PHANTOM_DURA_MM),
                 degeneration=_phantom_degeneration(rng, levels),
+                fractures=_phantom_fracture(rng, levels),
                 noise=float(rng.uniform(0.01, 0.08)),
                 bias_field=float(rng.uniform(0, 0.4)),
                 tilt_deg=float(rng.uniform(-10, 10)),
@@ -304,6 +308,13 @@ def _phantom_canal_ap(rng, levels) -> dict:
 def _some_of_the_time(rng, share: float, bounds) -> float:
     """A value drawn uniformly from ``bounds`` in ``share`` of the draws, else 0 (the feature left out)."""
     return float(rng.uniform(*bounds)) if rng.random() < share else 0.0
+
+
+def _phantom_fracture(rng, levels) -> dict:
+    """{body: share of its anterior height lost}: a wedge fracture of one body above the sacrum, in some phantoms."""
+    if rng.random() >= PHANTOM_FRACTURE_SHARE:
+        return {}
+    return {str(rng.choice(levels[:-1])): float(rng.uniform(*PHANTOM_FRACTURE_LOSS))}
 
 
 def _phantom_degeneration(rng, levels) -> dict:
