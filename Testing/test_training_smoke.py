@@ -252,20 +252,25 @@ def test_a_cycle_whose_draws_include_an_impossible_anatomy_still_gets_its_phanto
 def test_the_phantoms_carry_roots_and_a_dura_only_under_the_rule_that_labels_roots_as_sac(
     monkeypatch, sac_label, with_roots
 ):
-    import disccore.phantom as phantom
-
-    drawn = []
-    real = phantom.make_lumbar_phantom
-
-    def recording(**kw):
-        drawn.append((kw["root_layer_mm"], kw["dura_mm"]))
-        return real(**kw)
-
-    monkeypatch.setattr(phantom, "make_lumbar_phantom", recording)
-    synthetic_cases(8, seed=0, sac_label=sac_label)
-    roots, dura = np.array(drawn).T
+    drawn = _phantom_draws(monkeypatch, 8, sac_label=sac_label)
+    roots, dura = np.array([(kw["root_layer_mm"], kw["dura_mm"]) for kw in drawn]).T
     assert len(drawn) >= 8
     assert (roots > 0).any() == with_roots and (dura > 0).any() == with_roots
+
+
+def _phantom_draws(monkeypatch, n: int, **kw) -> list[dict]:
+    """The arguments of every phantom drawn for ``synthetic_cases(n, seed=0, **kw)``."""
+    import disccore.phantom as phantom
+
+    drawn, real = [], phantom.make_lumbar_phantom
+
+    def recording(**args):
+        drawn.append(args)
+        return real(**args)
+
+    monkeypatch.setattr(phantom, "make_lumbar_phantom", recording)
+    synthetic_cases(n, seed=0, **kw)
+    return drawn
 
 
 def test_the_command_line_names_the_sac_label_rule_and_the_default_is_the_shipped_models():
@@ -280,18 +285,8 @@ def test_the_command_line_names_the_sac_label_rule_and_the_default_is_the_shippe
 
 
 def test_some_training_phantoms_carry_a_wedge_fracture_above_the_sacrum(monkeypatch):
-    import disccore.phantom as phantom
-
-    drawn = []
-    real = phantom.make_lumbar_phantom
-
-    def recording(**kw):
-        drawn.append((kw["levels"], kw["fractures"]))
-        return real(**kw)
-
-    monkeypatch.setattr(phantom, "make_lumbar_phantom", recording)
-    synthetic_cases(24, seed=0)
-    fractured = [(levels, f) for levels, f in drawn if f]
+    drawn = _phantom_draws(monkeypatch, 24)
+    fractured = [(kw["levels"], kw["fractures"]) for kw in drawn if kw["fractures"]]
     assert 0 < len(fractured) < len(drawn)
     for levels, f in fractured:
         ((body, loss),) = f.items()

@@ -19,14 +19,13 @@ import json
 
 import numpy as np
 from model_choice import add_model_arguments, segmenter
+from sacralised_phantoms import LEVELS, column_phantom
 
 from disccore import anatomy
 from disccore.measure import measure_segmentation
-from disccore.phantom import make_lumbar_phantom
 from disccore.training.train import dice
 
 FIRST_SEED = 600
-LEVELS = ("T12", "L1", "L2", "L3", "L4", "L5", "S1")
 FRACTURED = ("L1", "L2", "L3", "L4")
 ANTERIOR_LOSS = (0.25, 0.4, 0.55)  # mild, moderate, severe
 NAMED_RIGHT_DICE = 0.5  # a body counts as named right when it overlaps its true namesake this much
@@ -35,14 +34,7 @@ NAMED_RIGHT_DICE = 0.5  # a body counts as named right when it overlaps its true
 def phantom(i: int, fractured: bool):
     """Phantom ``i``, fractured or its healthy twin: level and loss cycle through FRACTURED and ANTERIOR_LOSS."""
     fracture = {FRACTURED[i % len(FRACTURED)]: ANTERIOR_LOSS[(i // 2) % len(ANTERIOR_LOSS)]} if fractured else None
-    return make_lumbar_phantom(
-        seed=FIRST_SEED + i,
-        contrast=("T1", "T2")[i % 2],
-        spacing=(0.8, 0.8, 4.0),
-        levels=LEVELS,
-        fov=(240.0, 240.0, 60.0),
-        fractures=fracture,
-    )
+    return column_phantom(FIRST_SEED + i, ("T1", "T2")[i % 2], fractures=fracture)
 
 
 def body_dices(labels: np.ndarray, truth: np.ndarray) -> dict:

@@ -28,17 +28,17 @@ REMNANT_MM = (0.7, 0.9, 1.2)  # the L5-S1 gap of the sacralised phantoms (the ph
 FLAT_L5_S1 = {"T12-L1": 2.0, "L1-L2": 4.0, "L2-L3": 6.0, "L3-L4": 8.0, "L4-L5": 10.0, "L5-S1": 0.0}  # no wedge
 
 
+def column_phantom(seed: int, contrast: str, **anatomy):
+    """A T12-S1 phantom on 0.8 x 0.8 x 4 mm sagittal slices (the phantom benchmarks' column), ``anatomy`` passed on."""
+    return make_lumbar_phantom(
+        seed=seed, contrast=contrast, spacing=(0.8, 0.8, 4.0), levels=LEVELS, fov=(240.0, 240.0, 60.0), **anatomy
+    )
+
+
 def phantom(i: int, sacralised: bool):
     """Phantom ``i``: a sacralised one cycles through REMNANT_MM; T1 and T2 alternate."""
     extra = {"disc_heights": {"L5-S1": REMNANT_MM[(i // 2) % len(REMNANT_MM)]}, "disc_wedges_deg": FLAT_L5_S1}
-    return make_lumbar_phantom(
-        seed=FIRST_SEED + i,
-        contrast=("T1", "T2")[i % 2],
-        spacing=(0.8, 0.8, 4.0),
-        levels=LEVELS,
-        fov=(240.0, 240.0, 60.0),
-        **(extra if sacralised else {}),
-    )
+    return column_phantom(FIRST_SEED + i, ("T1", "T2")[i % 2], **(extra if sacralised else {}))
 
 
 def l5_dice(labels: np.ndarray, truth: np.ndarray) -> float:
