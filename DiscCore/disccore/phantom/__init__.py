@@ -11,7 +11,10 @@ Geometry (all in the mid-sagittal plane x = 0; lateral is +x):
   superior), centred at ``B_k``, AP semi-axis ``A_k``, lateral semi-axis ``W_k``, height ``H_k``
   between two parallel endplates perpendicular to ``w_k``. Its centroid is exactly ``B_k``. A dark
   cortical rim (1.2 mm) surrounds the marrow; pedicles, laminae and a spinous process are drawn in
-  the image but are not labelled (the vertebra labels hold the vertebral body only).
+  the image but are not labelled (the vertebra labels hold the vertebral body only). A body with a wedge fracture
+  (``fractures``) has tilted endplates instead, its height falling linearly from ``H_k`` at the back to the lost share
+  at the front; its ellipse is drawn forward so that its centroid is still ``B_k``, and the spine above it turns
+  forward by its wedge (the sacrum keeps its place).
 * **Disc** ``i`` between bodies ``i`` (above) and ``i + 1`` (below): its axis ``u_i`` is the unit
   vector from ``B_{i+1}`` to ``B_i`` (so the local spine axis of docs/measurements.md, centroid of the body
   above to the body below, is ``u_i`` *exactly*). In the disc frame (centre ``c_i`` on that axis,
