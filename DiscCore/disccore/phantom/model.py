@@ -84,7 +84,7 @@ class VertebraModel:
     @property
     def wedge(self) -> float:
         """The body's wedge angle (deg, anterior shorter when positive): its endplates are tilted by half of it each
-        about its axis (:attr:`top_theta`, :attr:`bottom_theta`)."""
+        about its axis, the lower one to :attr:`bottom_theta`."""
         return math.degrees(2.0 * math.atan(self.tan_half))
 
     @property
@@ -96,10 +96,6 @@ class VertebraModel:
         """How far anterior of the frame origin the ellipse is drawn, so that the wedged body's centroid stays at
         the origin (the lost anterior height moves it back by ``tan_half * A^2 / (2 * mid_height)``)."""
         return self.tan_half * self.A**2 / (2.0 * self.mid_height)
-
-    @property
-    def top_theta(self) -> float:
-        return self.theta + self.wedge / 2.0
 
     @property
     def bottom_theta(self) -> float:
