@@ -402,3 +402,34 @@ def test_a_healthy_phantom_is_unchanged_by_the_fracture_option_and_a_wedge_turns
     assert abs(turn(fractured) - turn(healthy)) == pytest.approx(wedge, abs=0.1)  # the spine above turns with it
     with pytest.raises(ValueError, match="anterior height"):
         make_lumbar_phantom(fractures={"L2": 0.95}, **kw)
+
+
+def test_the_sacrum_below_s1_is_unlabelled_bone_and_leaves_the_labelled_anatomy_where_it_was():
+    kw = dict(seed=3, spacing=(1.0, 1.0, 3.0), noise=0, bias_field=0, centre_lps=(0.0, 12.0, -30.0))
+    plain, sacral = make_lumbar_phantom(**kw), make_lumbar_phantom(sacrum_segments=2, **kw)
+    bodies_and_discs = [s.label for s in anatomy.structures() if s.kind != "canal"]
+    for ph in (plain, sacral):
+        assert set(np.unique(ph.labels.array)) - {0} <= set(bodies_and_discs) | {anatomy.canal().label}
+    keep = np.isin(plain.labels.array, bodies_and_discs)
+    assert np.array_equal(np.where(keep, plain.labels.array, 0), np.where(keep, sacral.labels.array, 0))
+    assert (
+        sacral.truth["vertebrae"] == plain.truth["vertebrae"]
+        and sacral.truth["discs"].keys() == plain.truth["discs"].keys()
+    )
+    s2 = sacral.model.vertebrae[-2]  # S2, unlabelled but drawn: bright marrow where the plain phantom has soft tissue
+    ijk = tuple(np.round(sacral.image.geometry.lps_to_index(s2.centre[None])[0]).astype(int))
+    assert s2.label == 0 and sacral.labels.array[ijk] == 0 and plain.labels.array[ijk] == 0
+    assert sacral.image.array[ijk] > plain.image.array[ijk] + 0.15
+    with pytest.raises(ValueError, match="below S1"):
+        make_lumbar_phantom(levels=("L3", "L4", "L5"), sacrum_segments=1, **kw)
+
+
+def test_a_lumbarised_s1_has_a_real_disc_below_it_and_the_sacrum_moves_down_by_it():
+    kw = dict(seed=3, spacing=(1.0, 1.0, 3.0), noise=0, bias_field=0, sacrum_segments=1)
+    fused = make_lumbar_phantom(**kw)
+    lumbarised = make_lumbar_phantom(disc_heights={"S1-S2": 8.0}, **kw)
+    (s1_s2_fused,), (s1_s2,) = ([d for d in ph.model.discs if d.name == "S1-S2"] for ph in (fused, lumbarised))
+    assert s1_s2_fused.h_mid == 1.0 and s1_s2.h_mid == 8.0 and s1_s2.label == 0
+    drop = np.linalg.norm(lumbarised.model.vertebrae[-1].centre - fused.model.vertebrae[-1].centre)
+    assert drop == pytest.approx(7.0, abs=1e-6)  # S2 lies 7 mm farther along the axis; S1 and above stay
+    assert np.array_equal(lumbarised.model.vertebrae[-2].centre, fused.model.vertebrae[-2].centre)

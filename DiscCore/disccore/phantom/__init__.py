@@ -14,7 +14,12 @@ Geometry (all in the mid-sagittal plane x = 0; lateral is +x):
   the image but are not labelled (the vertebra labels hold the vertebral body only). A body with a wedge fracture
   (``fractures``) has tilted endplates instead, its height falling linearly from ``H_k`` at the back to the lost share
   at the front; its ellipse is drawn forward so that its centroid is still ``B_k``, and the spine above it turns
-  forward by its wedge (the sacrum keeps its place).
+  forward by its wedge (the sacrum keeps its place). ``body_dims`` ({vertebra: (A, W, H)}) replaces the adult sizes.
+* **Sacrum** (``sacrum_segments``, below an S1 at the bottom): 1-3 smaller sacral bodies (S2 down), unlabelled (the
+  scheme labels S1 only), each fused to the one above across a 1 mm rudimentary disc. A ``{"S1-S2": ...}`` entry in
+  ``disc_heights`` / ``disc_wedges_deg`` / ``degeneration`` makes that junction a real disc: with ``body_dims`` giving
+  S1 a lumbar body's size, a lumbarised S1 (six lumbar-like bodies above the sacrum). The labelled anatomy and its
+  place in the grid are the same with or without the sacrum.
 * **Disc** ``i`` between bodies ``i`` (above) and ``i + 1`` (below): its axis ``u_i`` is the unit
   vector from ``B_{i+1}`` to ``B_i`` (so the local spine axis of docs/measurements.md, centroid of the body
   above to the body below, is ``u_i`` *exactly*). In the disc frame (centre ``c_i`` on that axis,

@@ -62,6 +62,8 @@ def make_lumbar_phantom(
     tilt_deg: float = 0.0,
     degeneration: PerLevel = None,
     fractures: PerLevel = None,
+    sacrum_segments: int = 0,
+    body_dims: Optional[dict] = None,
     supersample: Optional[int] = None,
     blur_mm: float = 0.35,
     centre_lps=None,
@@ -82,6 +84,7 @@ def make_lumbar_phantom(
       dura_mm: a dark dura this thick around the sac (outside its label), as on real T2; 0: fat touches the CSF.
       fractures: wedge fractures, {vertebra: share of its anterior height lost} (0.2-0.25 mild, 0.25-0.4 moderate,
         over 0.4 severe, Genant); the spine above turns forward by the body's wedge.
+      sacrum_segments / body_dims: the unlabelled sacrum below S1 and bodies' sizes (module docstring).
       orientation / direction: "sagittal" (default; i->P, j->I, k->R), "coronal" or "axial", or an
         explicit 3x3 direction matrix (columns = LPS directions of i, j, k; oblique allowed).
       fov: extent in mm along i, j, k (default 256 x 256 x 60 for sagittal/coronal, 256 x 256 x 240 axial).
@@ -89,12 +92,9 @@ def make_lumbar_phantom(
         amplitude of the smooth multiplicative field; tilt_deg: extra sagittal rotation of the spine.
       centre_lps: grid centre (default: the spine's centre, shifted 12 mm posterior).
 
-    ``truth`` (JSON-serialisable, LPS mm) has ``discs`` {disc name: row} with disc_height_mm,
-    disc_height_median_mm, disc_height_anterior/middle/posterior_mm, disc_volume_mm3 (continuous),
-    disc_volume_voxels_mm3 (label count x voxel volume), disc_height_index, canal_ap_diameter_mm,
-    canal_area_mm2, axis_lps, ap_direction_lps, disc_centre_lps, disc_centroid_lps, canal_centre_lps,
-    lines_lps; and ``vertebrae`` {name: row} with centroid_lps, axis_lps, vertebral_body_height_mm,
-    volumes. ``truth["definitions"]`` states each definition.
+    ``truth`` (JSON-serialisable, LPS mm): ``discs`` and ``vertebrae`` {name: row} of closed-form values (heights,
+    volumes, canal AP diameter and area, axes, centres and the measured lines; disc_height_mm, canal_ap_diameter_mm,
+    vertebral_body_height_mm, ...) and ``definitions``, which states each (:data:`.truth.TRUTH_DEFINITIONS`).
     """
     model = build_spine(
         levels,
@@ -109,13 +109,16 @@ def make_lumbar_phantom(
         tilt_deg=tilt_deg,
         degeneration=degeneration,
         fractures=fractures,
+        sacrum_segments=sacrum_segments,
+        body_dims=body_dims,
     )
     geom = _lumbar_grid(spacing, orientation, direction, fov, centre_lps)
     synthesis = dict(
         seed=seed, contrast=contrast, noise=noise, bias_field=bias_field, supersample=supersample, blur_mm=blur_mm
     )
     params = dict(kind="lumbar", seed=seed, contrast=contrast.upper(), levels=list(levels), noise=noise)
-    params.update(bias_field=bias_field, tilt_deg=tilt_deg)
+    params.update(bias_field=bias_field, tilt_deg=tilt_deg, sacrum_segments=sacrum_segments or None)
+    params = {k: v for k, v in params.items() if v is not None}  # as before the sacrum option where it is not used
     return _finish(model, geom, synthesis, params)
 
 

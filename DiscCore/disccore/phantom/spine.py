@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Union
 
 import numpy as np
@@ -44,6 +45,13 @@ _DISC_WEDGE_DEFAULTS = {
 # Loss of nucleus T2 signal (fraction) per level: lower discs are a little degenerated.
 _DEGENERATION_DEFAULTS = {"L3-L4": 0.05, "L4-L5": 0.15, "L5-S1": 0.25}
 
+# The sacrum below S1 (``sacrum_segments``): S2, S3, S4 bodies (AP semi-axis, lateral semi-axis, height, mm), smaller
+# downwards, fused to the segment above across a rudimentary disc this high (as adult MRI shows them); unlabelled,
+# since the anatomy scheme labels S1 only.
+_SACRAL_BODIES = ((14.0, 21.0, 20.0), (11.5, 17.0, 17.0), (9.0, 13.0, 14.0))
+SACRAL_REMNANT_MM = 1.0
+_SACRAL_REMNANT_SIGNAL = 0.4  # a rudimentary disc's nucleus signal (share of a healthy one)
+
 CANAL_GAP_MM = 3.0  # minimum gap between a disc's posterior rim and the canal (ligament)
 MAX_ANTERIOR_LOSS = 0.8  # a wedge fracture keeps a fifth of its anterior height at least (no vertebra plana)
 
@@ -65,17 +73,18 @@ def per_level(value: PerLevel, names: Sequence[str], defaults: Mapping[str, floa
     return vals
 
 
-def _vertebrae(names, dims, losses, disc_wedges, first_theta, tilt_deg) -> list[VertebraModel]:
+def _vertebrae(names, labels, dims, losses, disc_wedges, first_theta, tilt_deg) -> list[VertebraModel]:
     """The bodies (not yet placed), each tilted by the disc wedges and fractured bodies above it; ``first_theta``
-    (None: from the lordosis) plus ``tilt_deg`` is the top body's upper endplate."""
+    (None: from the lordosis, the wedges of the labelled discs) plus ``tilt_deg`` is the top body's upper endplate."""
     if any(not 0.0 <= f <= MAX_ANTERIOR_LOSS for f in losses):
         raise ValueError(f"fractures: the share of anterior height lost must be 0 to {MAX_ANTERIOR_LOSS}, not {losses}")
     verts = [
-        VertebraModel(n, anatomy.by_name(n).label, A, W, H, 0.0, anterior_loss=loss)
-        for n, (A, W, H), loss in zip(names, dims, losses)
+        VertebraModel(n, label, A, W, H, 0.0, anterior_loss=loss)
+        for n, label, (A, W, H), loss in zip(names, labels, dims, losses)
     ]
     if first_theta is None:  # the spine's orientation in the image; a wedge fracture turns the part above it forward
-        first_theta = -0.3 * sum(disc_wedges) + sum(v.wedge for v in verts)
+        labelled_discs = sum(1 for label in labels[1:] if label)  # the sacral junctions below S1 are unlabelled
+        first_theta = -0.3 * sum(disc_wedges[:labelled_discs]) + sum(v.wedge for v in verts)
     theta = first_theta + tilt_deg  # the next body's upper endplate
     for k, v in enumerate(verts):
         v.theta = theta - v.wedge / 2.0  # its axis halfway between its endplates
@@ -99,6 +108,7 @@ def build_spine(
     first_theta=None,
     degeneration=None,
     fractures=None,
+    sacrum_segments=0,
     anchor="bodies",
 ) -> SpineModel:
     names = [anatomy.normalize_name(n) for n in levels]
@@ -110,6 +120,7 @@ def build_spine(
     if len(names) < 2 or any(b != a + 1 for a, b in zip(idx, idx[1:])):
         raise ValueError(f"levels must be at least two consecutive vertebrae cranial to caudal, got {names}")
     disc_names = [f"{a}-{b}" for a, b in zip(names, names[1:])]
+    sacrum = _sacrum(names, sacrum_segments, disc_heights, disc_wedges, degeneration, body_dims)
     hts = per_level(disc_heights, disc_names, _DISC_HEIGHT_DEFAULTS, "disc_heights")
     wdg = per_level(disc_wedges, disc_names, _DISC_WEDGE_DEFAULTS, "disc_wedges_deg")
     if lordosis_deg is not None:
@@ -121,22 +132,44 @@ def build_spine(
     )
     dims = [tuple(float(x) for x in (body_dims or {}).get(n, _BODY_DEFAULTS[n])) for n in names]
     losses = per_level(fractures, names, {n: 0.0 for n in names}, "fractures")
-    verts = _vertebrae(names, dims, losses, wdg, first_theta, tilt_deg)
+    labels = [anatomy.by_name(n).label for n in names] + [0] * len(sacrum.names)
+    disc_labels = [anatomy.by_name(n).label for n in disc_names] + [0] * len(sacrum.names)
+    n_labelled = len(names)
+    names, disc_names = names + sacrum.names, disc_names + sacrum.disc_names
+    hts, wdg, deg, dims = hts + sacrum.heights, wdg + sacrum.wedges, deg + sacrum.degeneration, dims + sacrum.dims
+    cap, losses = cap + [canal_body_ap] * len(sacrum.names), losses + [0.0] * len(sacrum.names)
+    verts = _vertebrae(names, labels, dims, losses, wdg, first_theta, tilt_deg)
+    discs = _stacked_discs(verts, disc_names, disc_labels, hts, wdg, cap, deg)
+    # anchor: the middle of the labelled body centres' bounding box at the LPS origin (or the single disc centre)
+    pts = np.array([v.centre for v in verts[:n_labelled]])
+    shift = -(pts.min(0) + pts.max(0)) / 2 if anchor == "bodies" else -discs[0].centre
+    for v in verts:
+        v.centre = v.centre + shift
+    for d in discs:
+        d.centre = d.centre + shift
+    D = max(d.A + CANAL_GAP_MM + max(canal_body_ap, d.canal_ap) / 2 for d in discs)
+    gains = {d.name: 1.0 - d.degeneration for d in discs}
+    return SpineModel(verts, discs, D, canal_body_ap, canal_width, gains, root_layer, dura)
+
+
+def _stacked_discs(verts, names, labels, heights, wedges, canal_ap, degeneration) -> list[DiscModel]:
+    """The discs between consecutive bodies, each body placed below the one above it across its disc (the top body at
+    the origin)."""
     discs = []
     verts[0].centre = np.zeros(3)
-    for i, dn in enumerate(disc_names):
+    for i, dn in enumerate(names):
         up, lo = verts[i], verts[i + 1]
         d = DiscModel(
             dn,
-            anatomy.by_name(dn).label,
+            labels[i],
             up,
             lo,
-            hts[i],
-            wdg[i],
+            heights[i],
+            wedges[i],
             (up.A + lo.A) / 2,
             (up.W + lo.W) / 2,
-            cap[i],
-            degeneration=deg[i],
+            canal_ap[i],
+            degeneration=degeneration[i],
         )
         if d.h_mid <= 0 or d.half_height(-d.A) <= 0.25 or d.half_height(d.A) <= 0.25:
             raise ValueError(f"disc {dn}: height {d.h_mid} mm with a wedge of {d.wedge} deg leaves no disc at its rim")
@@ -147,13 +180,44 @@ def build_spine(
         d.centre = up.centre - d_up * u
         lo.centre = d.centre - d_lo * u
         discs.append(d)
-    # anchor: the middle of the body centres' bounding box at the LPS origin (or the single disc centre)
-    pts = np.array([v.centre for v in verts])
-    shift = -(pts.min(0) + pts.max(0)) / 2 if anchor == "bodies" else -discs[0].centre
-    for v in verts:
-        v.centre = v.centre + shift
-    for d in discs:
-        d.centre = d.centre + shift
-    D = max(d.A + CANAL_GAP_MM + max(canal_body_ap, d.canal_ap) / 2 for d in discs)
-    gains = {d.name: 1.0 - d.degeneration for d in discs}
-    return SpineModel(verts, discs, D, canal_body_ap, canal_width, gains, root_layer, dura)
+    return discs
+
+
+@dataclass
+class _Sacrum:
+    """The unlabelled sacral segments below S1 and the junctions above each of them."""
+
+    names: list = field(default_factory=list)
+    disc_names: list = field(default_factory=list)
+    heights: list = field(default_factory=list)
+    wedges: list = field(default_factory=list)
+    degeneration: list = field(default_factory=list)
+    dims: list = field(default_factory=list)
+
+
+def _sacrum(names, segments: int, disc_heights, disc_wedges, degeneration, body_dims) -> _Sacrum:
+    """``segments`` sacral bodies below S1 (S2 downwards), each fused to the one above across a rudimentary disc.
+    Only an explicit ``{"S1-S2": value}`` entry in the per-level arguments changes a junction (a lumbarised S1 has a
+    real disc below it), and ``body_dims`` may reshape S1 itself (drawn like a lumbar body)."""
+    if segments == 0:
+        return _Sacrum()
+    if names[-1] != "S1" or not 0 < segments <= len(_SACRAL_BODIES):
+        raise ValueError(
+            f"sacrum_segments: 1 to {len(_SACRAL_BODIES)} sacral bodies below S1, not {segments} below {names[-1]}"
+        )
+    sacral = [f"S{k}" for k in range(2, segments + 2)]
+    junctions = [f"{a}-{b}" for a, b in zip(["S1", *sacral], sacral)]
+
+    def junction(value, name: str, default: float) -> float:
+        if isinstance(value, Mapping):
+            return {anatomy.normalize_name(k): float(v) for k, v in value.items()}.get(name, default)
+        return default
+
+    return _Sacrum(
+        sacral,
+        junctions,
+        [junction(disc_heights, j, SACRAL_REMNANT_MM) for j in junctions],
+        [junction(disc_wedges, j, 0.0) for j in junctions],
+        [junction(degeneration, j, 1.0 - _SACRAL_REMNANT_SIGNAL) for j in junctions],
+        [tuple(float(x) for x in (body_dims or {}).get(n, d)) for n, d in zip(sacral, _SACRAL_BODIES)],
+    )

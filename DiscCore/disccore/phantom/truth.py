@@ -39,9 +39,9 @@ def build_truth(model: SpineModel, labels: SpatialImage, extra: dict) -> dict:
     counts = np.bincount(labels.array.ravel(), minlength=256)
     D = model.canal_offset
     rw = model.canal_width / 2.0
-    verts = {v.name: _vertebra_truth(v, counts, vox) for v in model.vertebrae}
+    verts = {v.name: _vertebra_truth(v, counts, vox) for v in model.vertebrae if v.label}  # not the sacrum below S1
     discs = {}
-    for d in model.discs:
+    for d in (d for d in model.discs if d.label):
         f = d.frame
         t_bar = 2.0 * d.tan_half * (d.A**2 / 4.0) / d.h_mid  # AP offset of the 3D centroid
         rd = d.canal_ap / 2.0
