@@ -198,7 +198,7 @@ class _Sacrum:
 def _sacrum(names, segments: int, disc_heights, disc_wedges, degeneration, body_dims) -> _Sacrum:
     """``segments`` sacral bodies below S1 (S2 downwards), each fused to the one above across a rudimentary disc.
     Only an explicit ``{"S1-S2": value}`` entry in the per-level arguments changes a junction (a lumbarised S1 has a
-    real disc below it), and ``body_dims`` may reshape S1 itself (drawn like a lumbar body)."""
+    real disc below it); a scalar or a sequence there is for the labelled discs alone."""
     if segments == 0:
         return _Sacrum()
     if names[-1] != "S1" or not 0 < segments <= len(_SACRAL_BODIES):
@@ -208,16 +208,15 @@ def _sacrum(names, segments: int, disc_heights, disc_wedges, degeneration, body_
     sacral = [f"S{k}" for k in range(2, segments + 2)]
     junctions = [f"{a}-{b}" for a, b in zip(["S1", *sacral], sacral)]
 
-    def junction(value, name: str, default: float) -> float:
-        if isinstance(value, Mapping):
-            return {anatomy.normalize_name(k): float(v) for k, v in value.items()}.get(name, default)
-        return default
+    def junction_values(value, default: float, what: str) -> list[float]:
+        named = value if isinstance(value, Mapping) else None
+        return per_level(named, junctions, {j: default for j in junctions}, what)
 
     return _Sacrum(
         sacral,
         junctions,
-        [junction(disc_heights, j, SACRAL_REMNANT_MM) for j in junctions],
-        [junction(disc_wedges, j, 0.0) for j in junctions],
-        [junction(degeneration, j, 1.0 - _SACRAL_REMNANT_SIGNAL) for j in junctions],
+        junction_values(disc_heights, SACRAL_REMNANT_MM, "disc_heights"),
+        junction_values(disc_wedges, 0.0, "disc_wedges_deg"),
+        junction_values(degeneration, 1.0 - _SACRAL_REMNANT_SIGNAL, "degeneration"),
         [tuple(float(x) for x in (body_dims or {}).get(n, d)) for n, d in zip(sacral, _SACRAL_BODIES)],
     )
