@@ -222,6 +222,20 @@ def test_bodies_that_grow_down_the_column_are_not_cut_as_joined():
         assert _voxels(labels, name) == 8 * 5 * depth, name  # the whole body, not half of it and half of the next
 
 
+def test_an_l5_that_only_its_sacral_neighbours_make_look_joined_stays_whole():
+    # L5 a little larger than L4 and, below it, two smaller sacral pieces the network also finds L5-like: against
+    # the median of L3, L4 and those pieces L5 looked like two joined bodies and was cut in two at no disc, so the
+    # upper half, with no disc below it, was taken for the sacrum and every name moved up one (a fold model on a
+    # real image)
+    sacral = [(slice(42, 46), slice(5, 13), "l5"), (slice(47, 51), slice(5, 13), "l5")]
+    probs, geom = _stack_probabilities(
+        n_bodies=5, l5_index=4, extra_rows=6, pieces=[(slice(34, 39), slice(2, 5), "l5"), *sacral]
+    )
+    labels, rep = name_levels(probs, geom)
+    assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
+    assert _voxels(labels, "L5") == 8 * 5 * (15 + 3)  # the whole body
+
+
 def _curved_column_probabilities(drift_mm, direction=SAGITTAL_LPS):
     """Five bodies (L1..L5, L5 marked), 40 mm wide, whose left-right positions (``drift_mm``, top to bottom) follow a
     lateral curve, as a scoliotic lumbar spine does. Each disc is found only in its central 28 mm; further out the

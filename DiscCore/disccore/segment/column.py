@@ -29,6 +29,10 @@ CENTRE_LINE_SMOOTHING_MM = 40.0
 MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
 MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
 MERGED_NEIGHBOURS = 2  # a body is judged joined against this many bodies on each side of it
+# A joined pair is cut where it is thinnest, which is where the missed disc lies: a disc piece is found this close to
+# the cut unless the network missed every voxel of it. A piece the network takes for L5 in both halves with no disc
+# near the cut is one L5 (judged large only because the sacrum's small pieces below it are among its neighbours).
+DISC_NEAR_CUT_MM = 8.0
 
 SMALL_PIECE = "a body piece much smaller than the others"
 OFF_COLUMN = "a body-like piece off the spinal column"
@@ -46,9 +50,10 @@ class Body:
         return float(self.centre[2])
 
 
-def column_bodies(body: np.ndarray, disc: np.ndarray, probs: np.ndarray, geometry, merged_factor: float):
-    """The bodies of the column in ``body`` (a mask; ``disc``: the disc voxels, with which they trace the column),
-    superior -> inferior, and what was set aside (one phrase per piece)."""
+def column_bodies(body: np.ndarray, disc: np.ndarray, disc_z, probs: np.ndarray, geometry, params):
+    """The bodies of the column in ``body`` (a mask; ``disc``: the disc voxels, with which they trace the column;
+    ``disc_z``: the disc pieces' heights, LPS z in mm), superior -> inferior, and what was set aside (one phrase per
+    piece). ``params``: the model's :class:`.postprocessing.PostProcessing`."""
     found = _body_pieces(body, disc, geometry)
     bodies = sorted((_body(piece, probs, geometry) for piece in found), key=lambda b: -b.z)
     dropped = []
@@ -57,7 +62,7 @@ def column_bodies(body: np.ndarray, disc: np.ndarray, probs: np.ndarray, geometr
         small = [b for b in bodies if b.voxels < MIN_BODY_FRACTION_OF_MEDIAN * typical]
         dropped += [SMALL_PIECE] * len(small)
         bodies = [b for b in bodies if b.voxels >= MIN_BODY_FRACTION_OF_MEDIAN * typical]
-    bodies = _split_merged(bodies, probs, geometry, merged_factor)
+    bodies = _split_merged(bodies, probs, geometry, params, disc_z)
     bodies, off_column = _on_the_column(bodies)
     bodies, beyond = _main_column(bodies)
     dropped += [OFF_COLUMN] * (len(off_column) + len(beyond))
@@ -118,22 +123,35 @@ def _body(piece: Piece, probs: np.ndarray, geometry) -> Body:
     return Body(piece.centre(geometry), score, piece, piece.voxels)
 
 
-def _split_merged(bodies, probs, geometry, merged_factor: float):
-    """A body ``merged_factor`` times the median size of its neighbours or more is two bodies joined where the disc
-    between them was missed (or a body and the top of S1): cut it across the spine (LPS z) where it is thinnest, in
-    the middle half of its height. The body most above its neighbours is cut first, and again until none is that
-    large (two joined pairs side by side each still stand out against the bodies beyond them)."""
+def _split_merged(bodies, probs, geometry, params, disc_z):
+    """A body ``params.merged_factor`` times the median size of its neighbours or more is two bodies joined where the
+    disc between them was missed (or a body and the top of S1): cut it across the spine (LPS z) where it is thinnest,
+    in the middle half of its height. The body most above its neighbours is cut first, and again until none is that
+    large (two joined pairs side by side each still stand out against the bodies beyond them). A cut that would give
+    two L5s with no disc near it is not made (:data:`DISC_NEAR_CUT_MM`): that body stays whole and is not judged
+    again."""
     out = sorted(bodies, key=lambda b: -b.z)
+    whole = []  # bodies judged one body after all
     while len(out) >= 3:
-        ratios = [b.voxels / _neighbours_size(out, i) for i, b in enumerate(out)]
+        ratios = [0.0 if any(b is w for w in whole) else b.voxels / _neighbours_size(out, i) for i, b in enumerate(out)]
         i = int(np.argmax(ratios))
-        if ratios[i] < merged_factor:
+        if ratios[i] < params.merged_factor:
             break
-        parts = _cut_across(out[i], probs, geometry)
-        if parts is None:
+        cut = _cut_across(out[i], probs, geometry)
+        if cut is None:
             break
+        parts, cut_z = cut
+        if _one_l5(parts, cut_z, disc_z, params.l5_anchor_min_score):
+            whole.append(out[i])
+            continue
         out = sorted(out[:i] + parts + out[i + 1 :], key=lambda b: -b.z)
     return out
+
+
+def _one_l5(parts, cut_z: float, disc_z, l5_min_score: float) -> bool:
+    """Whether both halves of a cut look like L5 and no disc lies near the cut: one L5, not two bodies joined."""
+    l5_like = all(p.score >= l5_min_score for p in parts)
+    return l5_like and not any(abs(z - cut_z) <= DISC_NEAR_CUT_MM for z in disc_z)
 
 
 def _neighbours_size(bodies, i: int) -> float:
@@ -145,7 +163,8 @@ def _neighbours_size(bodies, i: int) -> float:
 
 
 def _cut_across(b, probs, geometry):
-    """The two halves of body ``b`` cut across the spine where it is thinnest (None if a half would be empty)."""
+    """The two halves of body ``b`` cut across the spine where it is thinnest, and the height of the cut (LPS z, mm);
+    None if a half would be empty."""
     idx = b.piece.indices()
     z = geometry.index_to_lps(idx)[:, 2]
     lo, hi = np.percentile(z, 25), np.percentile(z, 75)
@@ -156,7 +175,7 @@ def _cut_across(b, probs, geometry):
     halves = (z >= cut, z < cut)
     if not all(h.any() for h in halves):
         return None
-    return [_body(_piece_of(idx[half]), probs, geometry) for half in halves]
+    return [_body(_piece_of(idx[half]), probs, geometry) for half in halves], cut
 
 
 def _piece_of(idx: np.ndarray) -> Piece:

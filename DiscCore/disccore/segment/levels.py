@@ -54,10 +54,8 @@ def name_levels(
     rep = LevelReport()
     disc_lab, disc_ids, _ = components(sem == DISC, int(MIN_DISC_MM3 / voxel))
     discs = list(pieces(disc_lab, disc_ids).values())
-    bodies, rep.dropped = column_bodies(
-        (sem == BODY) | (sem == L5_BODY), disc_lab > 0, probs, geometry, params.merged_factor
-    )
-    disc_z = [float(d.centre(geometry)[2]) for d in discs] if bodies else []
+    disc_z = [float(d.centre(geometry)[2]) for d in discs]
+    bodies, rep.dropped = column_bodies((sem == BODY) | (sem == L5_BODY), disc_lab > 0, disc_z, probs, geometry, params)
     named_bodies, rep.anchored_on_l5, dropped = name_bodies(
         bodies, disc_z, params.l5_anchor_min_score, params.l5_tie_fraction
     )
