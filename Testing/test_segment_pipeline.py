@@ -11,6 +11,7 @@ from disccore.image import Geometry
 from disccore.segment.canonical import reorientation_for
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY, N_CLASSES
 from disccore.segment.levels import name_levels
+from disccore.segment.naming import SACRUM
 
 SAGITTAL_LPS = np.array([[0, 0, -1], [0, 1, 0], [-1, 0, 0]], float)  # as in the shared data
 DIRECTIONS = {
@@ -70,8 +71,9 @@ def _stack_probabilities(
 ):
     """Class probabilities for a column of bodies and discs in canonical layout, mapped to a file grid.
 
-    ``pieces``: extra boxes (rows, columns, "body" | "l5" | "disc") in canonical indices, e.g. a bowel loop in front of
-    the column (``front`` adds that many columns before it) or a sacral piece below (``extra_rows`` below it).
+    ``pieces``: extra boxes (rows, columns, "body" | "l5" | "disc"[, slices]; the bodies' slices 2-9 unless given) in
+    canonical indices, e.g. a bowel loop in front of the column (``front`` adds that many columns before it) or a
+    sacral piece below (``extra_rows`` below it).
     ``l5_share``: the L5 body's L5 probability when it should look less L5-like than such a piece.
     ``unsure``: boxes (rows, columns) where a body or disc is still the arg-max but only at probability 0.6.
     ``disc_slices``: the slices the discs span (the bodies span 2-9 of 12).
@@ -89,9 +91,10 @@ def _stack_probabilities(
         if b == l5_index:
             column_l5[1:11, r0 : r0 + 5, c0 + 5 : c0 + 20] = sem[1:11, r0 : r0 + 5, c0 + 5 : c0 + 20] == BODY
         sem[disc_slices, r0 + 5 : r0 + 8, c0 + 6 : c0 + 19] = DISC
-    for rows, cols, kind in pieces:
-        sem[2:10, rows, cols] = DISC if kind == "disc" else BODY
-        l5[2:10, rows, cols] = kind == "l5"
+    for rows, cols, kind, *across in pieces:
+        slices = across[0] if across else slice(2, 10)
+        sem[slices, rows, cols] = DISC if kind == "disc" else BODY
+        l5[slices, rows, cols] = kind == "l5"
     if with_canal:
         sem[4:8, :, c0 + 22 : c0 + 26] = CANAL
     sem[l5 | column_l5] = L5_BODY
@@ -234,6 +237,18 @@ def test_an_l5_that_only_its_sacral_neighbours_make_look_joined_stays_whole():
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
     assert _voxels(labels, "L5") == 8 * 5 * (15 + 3)  # the whole body
+
+
+def test_a_disc_like_piece_beside_the_sacrum_does_not_make_it_l5():
+    # the sacrum (S1 a whole body) the most L5-like body, the real L5 hardly so: S1 has no disc below, so L5 is the
+    # body above it. A small disc-like piece 22-26 mm to the side below S1 (at the foramina) gave S1 "a disc below",
+    # it was taken for L5 and every name moved down one (a fold model on a real image bent by a 40 degree curve)
+    s1 = (slice(42, 47), slice(5, 20), "l5")
+    beside = (slice(48, 50), slice(8, 11), "disc", slice(11, 12))
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, l5_share=0.1, extra_rows=6, pieces=[s1, beside])
+    labels, rep = name_levels(probs, geom)
+    assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
+    assert SACRUM in rep.dropped and rep.l5_sized_without_disc_below == 1
 
 
 def _curved_column_probabilities(drift_mm, direction=SAGITTAL_LPS):

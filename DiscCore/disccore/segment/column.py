@@ -218,3 +218,19 @@ def _main_column(bodies):
     runs.append(bodies[start:])
     best = max(runs, key=lambda r: (len(r), sum(b.voxels for b in r)))
     return best, [b for r in runs if r is not best for b in r]
+
+
+def on_the_column(disc_centres, bodies) -> list:
+    """Heights (LPS z, mm) of the disc pieces (centres in LPS, mm) that lie on the column: within MAX_OFF_COLUMN_MM
+    of the line through the bodies' centres (held beyond the end bodies). Beside the column the network also finds
+    small disc-like pieces (at the foramina, 30-40 mm lateral on real images); one of them below the sacrum gave it
+    "a disc below", so the sacrum was taken for L5."""
+    if not bodies:
+        return [float(c[2]) for c in disc_centres]
+    up = sorted(bodies, key=lambda b: b.z)  # np.interp wants rising heights
+    z, lr, ap = (np.array([b.centre[a] for b in up]) for a in (2, 0, 1))
+    return [
+        float(c[2])
+        for c in disc_centres
+        if np.hypot(c[0] - np.interp(c[2], z, lr), c[1] - np.interp(c[2], z, ap)) <= MAX_OFF_COLUMN_MM
+    ]

@@ -14,7 +14,7 @@ import numpy as np
 from .. import anatomy
 from ..image import SpatialImage
 from .classes import BODY, CANAL, DISC, L5_BODY
-from .column import column_bodies
+from .column import column_bodies, on_the_column
 from .masks import components, left_right_axis, most_probable_class, pieces
 from .naming import NAMES_UP_FROM_L5, l5_sized_without_disc_below, lumbar_like_below_l5, name_bodies, name_discs
 from .postprocessing import PostProcessing
@@ -54,13 +54,15 @@ def name_levels(
     rep = LevelReport()
     disc_lab, disc_ids, _ = components(sem == DISC, int(MIN_DISC_MM3 / voxel))
     discs = list(pieces(disc_lab, disc_ids).values())
-    disc_z = [float(d.centre(geometry)[2]) for d in discs]
+    disc_centres = [d.centre(geometry) for d in discs]
+    disc_z = [float(c[2]) for c in disc_centres]
     bodies, rep.dropped = column_bodies((sem == BODY) | (sem == L5_BODY), disc_lab > 0, disc_z, probs, geometry, params)
+    column_disc_z = on_the_column(disc_centres, bodies)  # which body has a disc below it (L5 does, the sacrum not)
     named_bodies, rep.anchored_on_l5, dropped = name_bodies(
-        bodies, disc_z, params.l5_anchor_min_score, params.l5_tie_fraction
+        bodies, column_disc_z, params.l5_anchor_min_score, params.l5_tie_fraction
     )
-    rep.lumbar_like_below_l5 = lumbar_like_below_l5(bodies, named_bodies, disc_z)
-    rep.l5_sized_without_disc_below = l5_sized_without_disc_below(bodies, named_bodies, disc_z)
+    rep.lumbar_like_below_l5 = lumbar_like_below_l5(bodies, named_bodies, column_disc_z)
+    rep.l5_sized_without_disc_below = l5_sized_without_disc_below(bodies, named_bodies, column_disc_z)
     named_discs, dropped_discs = name_discs(discs, {n: b.z for n, b in named_bodies.items()}, geometry)
     rep.dropped += dropped + dropped_discs
     out = np.zeros(sem.shape, np.uint8)
