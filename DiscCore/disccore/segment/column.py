@@ -2,8 +2,8 @@
 
 Bodies are separated on a slab along the column's centre line (where the discs part them reliably, whatever the
 lateral curve), fragments dropped, two bodies joined where the disc between them was missed cut apart, and body-like
-pieces off the column (bowel or pelvis in front of or beside it, sacral pieces far below) set aside. "Up" is LPS z
-(superior), so any orientation in the file is handled.
+pieces off the column (bowel or pelvis in front of or beside it, sacral pieces far below) set aside. Which disc pieces
+lie on the column is told the same way. "Up" is LPS z (superior), so any orientation in the file is handled.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ MIN_BODY_FRACTION_OF_MEDIAN = 0.4  # pieces far smaller than a typical body: fra
 CORE_HALF_WIDTH_MM = 10.0
 CENTRE_LINE_BAND_MM = 5.0
 CENTRE_LINE_SMOOTHING_MM = 40.0
-MAX_OFF_COLUMN_MM = 20.0  # a body centre farther than this from the curve through the others is off the column
+MAX_OFF_COLUMN_MM = 20.0  # a body or disc centre farther than this from the curve through the (other) bodies is off it
 MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
 MERGED_NEIGHBOURS = 2  # a body is judged joined against this many bodies on each side of it
 # A joined pair is cut where it is thinnest, which is where the missed disc lies: a disc piece is found this close to
@@ -223,7 +223,7 @@ def _main_column(bodies):
 def on_the_column(disc_centres, bodies) -> list:
     """Heights (LPS z, mm) of the disc pieces (centres in LPS, mm) that lie on the column: within MAX_OFF_COLUMN_MM
     of the line through the bodies' centres (held beyond the end bodies). Beside the column the network also finds
-    small disc-like pieces (at the foramina, 30-40 mm lateral on real images); one of them below the sacrum gave it
+    small disc-like pieces (at the foramina, 25-40 mm to the side on real images); one of them below the sacrum gave it
     "a disc below", so the sacrum was taken for L5."""
     if not bodies:
         return [float(c[2]) for c in disc_centres]
