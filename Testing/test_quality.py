@@ -78,8 +78,20 @@ def test_sections_that_disagree_are_flagged(straight):
     drop = idx[(odd & ~upper) | (~odd & upper)]
     labels[tuple(drop.T)] = 0
     q = _assess(straight, labels=labels)
-    assert q.structures["L3"].slice_agreement < THRESHOLDS.min_slice_agreement
+    assert q.structures["L3"].slice_agreement < THRESHOLDS.min_section_agreement("vertebra", geom.spacing[lr])
     assert any(f.startswith(qf.SECTIONS_DISAGREE) for f in q.level_flags()["L3"])
+
+
+def test_sections_further_apart_may_disagree_more():
+    body_1mm = THRESHOLDS.min_section_agreement("vertebra", 1.0)
+    assert body_1mm == pytest.approx(1.0 - THRESHOLDS.max_body_section_disagreement)
+    body_4mm = THRESHOLDS.min_section_agreement("vertebra", 4.0)
+    assert body_4mm < body_1mm
+    assert body_4mm < 0.91  # well-segmented bodies on real images resliced to 4 mm: 0.91-0.95
+    assert THRESHOLDS.min_section_agreement("vertebra", 0.5) == body_1mm  # never stricter than calibrated
+    disc_1mm = THRESHOLDS.min_section_agreement("disc", 1.0)
+    assert disc_1mm == pytest.approx(1.0 - THRESHOLDS.max_disc_section_disagreement)
+    assert THRESHOLDS.min_section_agreement("canal", 4.0) == THRESHOLDS.min_canal_slice_agreement
 
 
 def test_section_agreement_ignores_sections_where_the_structure_is_absent():

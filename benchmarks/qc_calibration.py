@@ -6,9 +6,10 @@ pathology_heldout.py, ``--apical-rotation``); every manually labelled level is *
 structure overlapping it most carries another name) or its Dice is below 0.8, *good* otherwise, and *flagged* when its
 row's `qc` cell (its own flags and the case's, as in the CSVs) is not empty — for a level not found at all, when the
 case has a flag. Prints the share of bad levels flagged and of good levels flagged with today's thresholds
-(disccore.quality.thresholds), the same over a grid of the two per-level thresholds (minimum confidence and
-minimum section agreement), so they can be chosen on these numbers, and today's flags with a level also flagged where
-its expected Dice (the mask's Dice with the network's own probabilities) is below each value of a grid.
+(disccore.quality.thresholds), the same over a grid of the per-level thresholds (minimum confidence; the sections'
+largest disagreement at 1 mm for bodies and for discs), so they can be chosen on these numbers, and today's flags with
+a level also flagged where its expected Dice (the mask's Dice with the network's own probabilities) is below each
+value of a grid. ``--rows`` scores the rows of an earlier run's ``-o`` file again (nothing segmented).
 
     PYTHONPATH=DiscCore python benchmarks/qc_calibration.py --data ../shared/data --weights cv0/fold0.pt --fold 0
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +28,13 @@ from pathology_heldout import COBB_DEG, Held, add_rotation_argument, bent, level
 
 from disccore import anatomy
 from disccore.measure import measure_segmentation
+from disccore.quality.thresholds import THRESHOLDS
+from disccore.segment.masks import left_right_axis
 
 POOR_DICE = 0.8
-CONFIDENCE_GRID = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
-AGREEMENT_GRID = (0.5, 0.6, 0.7, 0.8)
+CONFIDENCE_GRID = (0.6, 0.75, 0.9)
+BODY_DISAGREEMENT_GRID = (0.03, 0.04, 0.05, 0.06)  # max_body_section_disagreement
+DISC_DISAGREEMENT_GRID = (0.07, 0.1, 0.13)  # max_disc_section_disagreement
 EXPECTED_DICE_GRID = (0.85, 0.87, 0.89, 0.91)
 PER_LEVEL_SIGNALS = ("confidence", "section")  # flags phrased with these words are the ones the grid replaces
 
@@ -57,6 +62,7 @@ def level_rows(held: Held, cobb: float, image, labels, segment) -> list[dict]:
                 "other_level_flags": other,
                 "confidence": None if s is None else s.confidence,
                 "section_agreement": None if s is None else s.slice_agreement,
+                "slice_spacing_mm": float(image.geometry.spacing[left_right_axis(image.geometry)]),
                 "expected_dice": None if s is None else s.expected_dice,
                 "volume_mm3": None if s is None else s.volume_mm3,
                 "height_mm": None if s is None else s.height_mm,
@@ -66,16 +72,20 @@ def level_rows(held: Held, cobb: float, image, labels, segment) -> list[dict]:
     return out
 
 
-def flagged(r: dict, confidence=None, agreement=None, expected_dice=None) -> bool:
-    """Today's flag (confidence None; with ``expected_dice``, also where the level's is below it), or the one the two
-    per-level thresholds would give."""
+def flagged(r: dict, confidence=None, disagreement=None, expected_dice=None) -> bool:
+    """Today's flag (confidence None; with ``expected_dice``, also where the level's is below it), or the one the
+    per-level thresholds would give (``disagreement``: the bodies' and the discs' largest at 1 mm)."""
     if confidence is None:
         today = bool(r["qc"]) if r["qc"] is not None else bool(r["case_flags"])
         doubt = r["expected_dice"] is not None and expected_dice is not None and r["expected_dice"] < expected_dice
         return today or doubt
     if r["confidence"] is None:  # the level was not found
         return bool(r["case_flags"])
-    low = r["confidence"] < confidence or (r["section_agreement"] is not None and r["section_agreement"] < agreement)
+    body, disc = disagreement
+    thresholds = replace(THRESHOLDS, max_body_section_disagreement=body, max_disc_section_disagreement=disc)
+    kind = anatomy.by_name(r["level"]).kind
+    minimum = thresholds.min_section_agreement(kind, r.get("slice_spacing_mm", 1.0))  # older rows: the 1 mm data
+    low = r["confidence"] < confidence or (r["section_agreement"] is not None and r["section_agreement"] < minimum)
     return low or bool(r["other_level_flags"]) or bool(r["case_flags"])
 
 
@@ -95,7 +105,23 @@ def main() -> None:
     add_heldout_arguments(ap)
     add_model_arguments(ap)
     add_rotation_argument(ap)
+    ap.add_argument("--rows", type=Path, help="score the rows of this earlier -o file again instead of segmenting")
     args = ap.parse_args()
+    rows = json.loads(args.rows.read_text())["rows"] if args.rows else segmented_rows(args)
+    summary = {"today": rates(rows)}
+    for c in CONFIDENCE_GRID:
+        for body in BODY_DISAGREEMENT_GRID:
+            for disc in DISC_DISAGREEMENT_GRID:
+                key = f"confidence<{c:g} or sections disagree >{body:g} (bodies) >{disc:g} (discs)"
+                summary[key] = rates(rows, confidence=c, disagreement=(body, disc))
+    for e in EXPECTED_DICE_GRID:
+        summary[f"today or expected Dice<{e:g}"] = rates(rows, expected_dice=e)
+    print(json.dumps(summary, indent=1))
+    if args.output:
+        Path(args.output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+
+
+def segmented_rows(args) -> list[dict]:
     segment = segmenter(args, with_quality=True)
     rows = []
     for case in held_out_cases(args):
@@ -109,15 +135,7 @@ def main() -> None:
             f"flagged {sum(flagged(r) for r in mine)}/{len(mine)}",
             flush=True,
         )
-    summary = {"today": rates(rows)}
-    for c in CONFIDENCE_GRID:
-        for a in AGREEMENT_GRID:
-            summary[f"confidence<{c:g} or sections<{a:g}"] = rates(rows, confidence=c, agreement=a)
-    for e in EXPECTED_DICE_GRID:
-        summary[f"today or expected Dice<{e:g}"] = rates(rows, expected_dice=e)
-    print(json.dumps(summary, indent=1))
-    if args.output:
-        Path(args.output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+    return rows
 
 
 if __name__ == "__main__":

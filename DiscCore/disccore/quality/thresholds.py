@@ -1,7 +1,7 @@
 """Every threshold of the quality report, named once: what turns a raw quality signal into a flag.
 
-The values are first guesses, to be calibrated on held-out predictions; change them here only (or pass a
-``QualityThresholds`` with some fields replaced: ``dataclasses.replace(THRESHOLDS, min_confidence=0.8)``).
+Those calibrated on held-out predictions say so beside them; the others are first guesses. Change them here only (or
+pass a ``QualityThresholds`` with some fields replaced: ``dataclasses.replace(THRESHOLDS, min_confidence=0.8)``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,15 @@ class QualityThresholds:
     # --- from the network's probabilities (disccore.segment.quality)
     #: mean class probability inside a named structure below which it is "low confidence"
     min_confidence: float = 0.75
-    #: mean Dice of neighbouring sagittal sections of a body or disc below which its "sections disagree"
-    min_slice_agreement: float = 0.6
-    #: the same for the canal: a narrow structure (a few sections of a thick-sliced series), whose sections differ more
+    #: how much neighbouring sagittal sections 1 mm apart may disagree (1 - their mean Dice) before a body's or a disc's
+    #: "sections disagree": just beyond the worst 1 % of the well-segmented (Dice >= 0.8) bodies and discs of held-out
+    #: images (models/MODEL_CARD.md, "The quality report"); on sections further apart, see section_spacing_growth
+    max_body_section_disagreement: float = 0.05
+    max_disc_section_disagreement: float = 0.10
+    #: the disagreement of well-segmented structures grows as (slice spacing / 1 mm) ** this (three real 1 mm images
+    #: resliced to 2-5 mm: benchmarks/section_agreement_spacing.py), so thick-sliced series are judged alike
+    section_spacing_growth: float = 0.8
+    #: the canal's minimum agreement at any spacing: a narrow structure (a few sections of a thick-sliced series)
     min_canal_slice_agreement: float = 0.4
     #: spread (max - min, mm) of the named bodies' left-right centres above which the column is "laterally curved"
     max_lateral_drift_mm: float = 20.0
@@ -36,6 +42,14 @@ class QualityThresholds:
     # default: the sacrum, bodies above T11, small body fragments, disc pieces between no two named bodies (all usual
     # and harmless); a body below L5 is judged apart (a lumbar-like one is a transitional-anatomy hint).
     flagged_set_aside: tuple = (OFF_COLUMN,)
+
+    def min_section_agreement(self, kind: str, slice_spacing_mm: float) -> float:
+        """The section agreement below which a structure of ``kind`` ("vertebra", "disc", "canal") is flagged, its
+        sagittal sections ``slice_spacing_mm`` apart (never judged stricter than at 1 mm, the finest calibrated)."""
+        if kind == "canal":
+            return self.min_canal_slice_agreement
+        at_1mm = self.max_disc_section_disagreement if kind == "disc" else self.max_body_section_disagreement
+        return 1.0 - at_1mm * max(float(slice_spacing_mm), 1.0) ** self.section_spacing_growth
 
 
 THRESHOLDS = QualityThresholds()

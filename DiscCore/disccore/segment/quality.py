@@ -116,7 +116,7 @@ def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> St
         q.height_mm = float(np.ptp(np.percentile(_lps(mask, box, geometry)[:, 2], HEIGHT_PERCENTILES)))
     if q.confidence < thresholds.min_confidence:
         q.flags.append(qf.low_confidence(q.confidence))
-    min_agreement = thresholds.min_canal_slice_agreement if kind == "canal" else thresholds.min_slice_agreement
+    min_agreement = thresholds.min_section_agreement(kind, geometry.spacing[axis])
     if q.slice_agreement is not None and q.slice_agreement < min_agreement:
         q.flags.append(qf.sections_disagree(q.slice_agreement))
     return q
