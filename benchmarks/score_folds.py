@@ -3,7 +3,8 @@
 `disccore train --folds K` saves each fold's weights (foldF.pt) and scores them once; after a change to what follows
 the network (level naming, trimming) this scores the same weights again, the same way, so the cross-validation in
 the model card can be brought up to date honestly. Weights are given in fold order (fold 0 first) and must have the
-shipped model's architecture. ``--save-probabilities DIR`` also keeps each held-out image's class probabilities
+shipped model's architecture; the number of files is the number of folds, so a single file scores every image with
+it (the ones it was trained on too). ``--save-probabilities DIR`` also keeps each held-out image's class probabilities
 (DIR/CASE.npy, uint8 0-255, on the image's grid) for studying the post-processing without the network.
 ``--thick-slices N`` scores thick-slice versions of the images instead: every N sagittal 1-mm slices averaged into one
 (an N-mm acquisition of the same anatomy), the manual labels taken by majority over the same slices.
