@@ -4,7 +4,8 @@
 the network (level naming, trimming) this scores the same weights again, the same way, so the cross-validation in
 the model card can be brought up to date honestly. Weights are given in fold order (fold 0 first) and must have the
 shipped model's architecture; the number of files is the number of folds, so a single file scores every image with
-it (the ones it was trained on too). ``--save-probabilities DIR`` also keeps each held-out image's class probabilities
+it (the ones it was trained on too). A ``-`` in place of a file leaves that fold's images unscored (a fold whose weights
+are not at hand). ``--save-probabilities DIR`` also keeps each held-out image's class probabilities
 (DIR/CASE.npy, uint8 0-255, on the image's grid) for studying the post-processing without the network.
 ``--thick-slices N`` scores thick-slice versions of the images instead: every N sagittal 1-mm slices averaged into one
 (an N-mm acquisition of the same anatomy), the manual labels taken by majority over the same slices.
@@ -56,7 +57,7 @@ def main() -> None:
         "(e.g. L2), dropping the part above; images without NAME are left out",
     )
     cut.add_argument("--end-inside", metavar="NAME", help="the same, dropping the part below")
-    ap.add_argument("weights", nargs="+", help="foldF.pt files, fold 0 first")
+    ap.add_argument("weights", nargs="+", help="foldF.pt files, fold 0 first; - for a fold left unscored")
     args = ap.parse_args()
     import torch
 
@@ -73,6 +74,8 @@ def main() -> None:
     fold_of = folds_by_subject(cases, len(args.weights))
     results = {}
     for f, weights in enumerate(args.weights):
+        if weights == "-":
+            continue
         net = load_network(info, "cpu")
         net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         for case, k in zip(cases, fold_of):
