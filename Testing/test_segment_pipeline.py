@@ -251,6 +251,17 @@ def test_a_disc_like_piece_beside_the_sacrum_does_not_make_it_l5():
     assert SACRUM in rep.dropped and rep.l5_sized_without_disc_below == 1
 
 
+def test_a_sliver_of_disc_below_the_sacrum_does_not_make_it_l5():
+    # as above, but the piece lies on the column right below S1: a sliver of 2 % of a disc at the fused S1-S2
+    # junction, which the final model of the next retraining found on two real images and so named S1 L5
+    s1 = (slice(42, 47), slice(5, 20), "l5")
+    sliver = (slice(47, 48), slice(10, 13), "disc", slice(5, 7))
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, l5_share=0.1, extra_rows=6, pieces=[s1, sliver])
+    labels, rep = name_levels(probs, geom)
+    assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
+    assert SACRUM in rep.dropped and rep.l5_sized_without_disc_below == 1
+
+
 def _curved_column_probabilities(drift_mm, direction=SAGITTAL_LPS):
     """Five bodies (L1..L5, L5 marked), 40 mm wide, whose left-right positions (``drift_mm``, top to bottom) follow a
     lateral curve, as a scoliotic lumbar spine does. Each disc is found only in its central 28 mm; further out the

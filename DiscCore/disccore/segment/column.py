@@ -27,6 +27,9 @@ CORE_HALF_WIDTH_MM = 10.0
 CENTRE_LINE_BAND_MM = 5.0
 CENTRE_LINE_SMOOTHING_MM = 40.0
 MAX_OFF_COLUMN_MM = 20.0  # a body or disc centre farther than this from the curve through the (other) bodies is off it
+# Disc pieces on the column far smaller than a typical one are no discs: the network finds slivers of 1-3 % of a disc
+# at the fused S1-S2 junction of some real sacra; of a real L5-S1 disc it mostly missed it still kept 7-9 %.
+MIN_DISC_FRACTION_OF_MEDIAN = 0.05
 MAX_GAP_FACTOR = 2.4  # bodies farther from the next one than this many typical spacings are off the column
 MERGED_NEIGHBOURS = 2  # a body is judged joined against this many bodies on each side of it
 # A joined pair is cut where it is thinnest, which is where the missed disc lies: a disc piece is found this close to
@@ -220,17 +223,23 @@ def _main_column(bodies):
     return best, [b for r in runs if r is not best for b in r]
 
 
-def on_the_column(disc_centres, bodies) -> list:
-    """Heights (LPS z, mm) of the disc pieces (centres in LPS, mm) that lie on the column: within MAX_OFF_COLUMN_MM
-    of the line through the bodies' centres (held beyond the end bodies). Beside the column the network also finds
-    small disc-like pieces (at the foramina, 25-40 mm to the side on real images); one of them below the sacrum gave it
-    "a disc below", so the sacrum was taken for L5."""
-    if not bodies:
-        return [float(c[2]) for c in disc_centres]
-    up = sorted(bodies, key=lambda b: b.z)  # np.interp wants rising heights
-    z, lr, ap = (np.array([b.centre[a] for b in up]) for a in (2, 0, 1))
-    return [
-        float(c[2])
-        for c in disc_centres
-        if np.hypot(c[0] - np.interp(c[2], z, lr), c[1] - np.interp(c[2], z, ap)) <= MAX_OFF_COLUMN_MM
-    ]
+def on_the_column(disc_centres, disc_sizes, bodies) -> list:
+    """Heights (LPS z, mm) of the disc pieces (centres in LPS, mm; sizes in voxels) that count as the column's discs:
+    within MAX_OFF_COLUMN_MM of the line through the bodies' centres (held beyond the end bodies), and at least
+    MIN_DISC_FRACTION_OF_MEDIAN of the median such piece. Beside the column the network also finds small disc-like
+    pieces (at the foramina, 25-40 mm to the side on real images), and on it slivers at the sacrum's fused S1-S2
+    junction; either below the sacrum gave it "a disc below", so the sacrum was taken for L5."""
+    if bodies:
+        up = sorted(bodies, key=lambda b: b.z)  # np.interp wants rising heights
+        z, lr, ap = (np.array([b.centre[a] for b in up]) for a in (2, 0, 1))
+        on = [
+            (c, n)
+            for c, n in zip(disc_centres, disc_sizes)
+            if np.hypot(c[0] - np.interp(c[2], z, lr), c[1] - np.interp(c[2], z, ap)) <= MAX_OFF_COLUMN_MM
+        ]
+    else:
+        on = list(zip(disc_centres, disc_sizes))
+    if not on:
+        return []
+    typical = float(np.median([n for _, n in on]))
+    return [float(c[2]) for c, n in on if n >= MIN_DISC_FRACTION_OF_MEDIAN * typical]

@@ -57,7 +57,8 @@ def name_levels(
     disc_centres = [d.centre(geometry) for d in discs]
     disc_z = [float(c[2]) for c in disc_centres]
     bodies, rep.dropped = column_bodies((sem == BODY) | (sem == L5_BODY), disc_lab > 0, disc_z, probs, geometry, params)
-    column_disc_z = on_the_column(disc_centres, bodies)  # which body has a disc below it (L5 does, the sacrum not)
+    # which body has a disc below it (L5 does, the sacrum not)
+    column_disc_z = on_the_column(disc_centres, [d.voxels for d in discs], bodies)
     named_bodies, rep.anchored_on_l5, dropped = name_bodies(
         bodies, column_disc_z, params.l5_anchor_min_score, params.l5_tie_fraction
     )
