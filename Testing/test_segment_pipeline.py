@@ -239,24 +239,22 @@ def test_an_l5_that_only_its_sacral_neighbours_make_look_joined_stays_whole():
     assert _voxels(labels, "L5") == 8 * 5 * (15 + 3)  # the whole body
 
 
-def test_a_disc_like_piece_beside_the_sacrum_does_not_make_it_l5():
+# A small disc-like piece below S1 gave S1 "a disc below", so it was taken for L5 and every name moved down one:
+# beside the column, 22-26 mm to the side at the foramina (a fold model on a real image bent by a 40 degree curve),
+# or on it, a sliver of 2 % of a disc at the fused S1-S2 junction (the next retraining's final model on two images)
+DISC_LIKE_PIECES_BELOW_S1 = {
+    "beside the column": (slice(48, 50), slice(8, 11), "disc", slice(11, 12)),
+    "a sliver on the column": (slice(47, 48), slice(10, 13), "disc", slice(5, 7)),
+}
+
+
+@pytest.mark.parametrize("where", DISC_LIKE_PIECES_BELOW_S1)
+def test_a_disc_like_piece_below_the_sacrum_does_not_make_it_l5(where):
     # the sacrum (S1 a whole body) the most L5-like body, the real L5 hardly so: S1 has no disc below, so L5 is the
-    # body above it. A small disc-like piece 22-26 mm to the side below S1 (at the foramina) gave S1 "a disc below",
-    # it was taken for L5 and every name moved down one (a fold model on a real image bent by a 40 degree curve)
+    # body above it
     s1 = (slice(42, 47), slice(5, 20), "l5")
-    beside = (slice(48, 50), slice(8, 11), "disc", slice(11, 12))
-    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, l5_share=0.1, extra_rows=6, pieces=[s1, beside])
-    labels, rep = name_levels(probs, geom)
-    assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
-    assert SACRUM in rep.dropped and rep.l5_sized_without_disc_below == 1
-
-
-def test_a_sliver_of_disc_below_the_sacrum_does_not_make_it_l5():
-    # as above, but the piece lies on the column right below S1: a sliver of 2 % of a disc at the fused S1-S2
-    # junction, which the final model of the next retraining found on two real images and so named S1 L5
-    s1 = (slice(42, 47), slice(5, 20), "l5")
-    sliver = (slice(47, 48), slice(10, 13), "disc", slice(5, 7))
-    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, l5_share=0.1, extra_rows=6, pieces=[s1, sliver])
+    pieces = [s1, DISC_LIKE_PIECES_BELOW_S1[where]]
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, l5_share=0.1, extra_rows=6, pieces=pieces)
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
     assert SACRUM in rep.dropped and rep.l5_sized_without_disc_below == 1
