@@ -22,7 +22,7 @@ from disccore.segment.classes import BODY, L5_BODY
 from disccore.segment.column import OFF_COLUMN, SMALL_PIECE
 from disccore.segment.levels import LevelReport, name_levels
 from disccore.segment.naming import SACRUM, l5_sized_without_disc_below, lumbar_like_below_l5
-from disccore.segment.quality import assess_segmentation, expected_dice, section_agreement
+from disccore.segment.quality import assess_segmentation, coronal_tilts, expected_dice, section_agreement
 
 FIVE = ("L1", "L2", "L3", "L4", "L5")
 
@@ -121,13 +121,54 @@ def test_every_structure_reports_its_expected_dice(straight):
     assert all(0.5 < s.expected_dice <= 1.0 for s in q.structures.values())
 
 
-@pytest.mark.parametrize("drift, flagged", [((0, 0, 0, 0, 0), False), ((0, 8, 16, 24, 32), True)])
-def test_a_lateral_curve_is_flagged(drift, flagged):
+@pytest.mark.parametrize(
+    "drift, curve, oblique",
+    [
+        ((0, 0, 0, 0, 0), False, 0),  # straight
+        ((0, 12, 24, 36, 48), False, 10),  # leaning about 21 degrees throughout, not curved: every level seen obliquely
+        ((0, 20, 32, 36, 32), True, 5),  # a C curve of about 48 degrees: L1 to L3 and their discs lean, L4 to S1 hardly
+    ],
+)
+def test_a_lateral_curve_is_flagged_on_the_case_and_a_leaning_level_on_itself(drift, curve, oblique):
     probs, geom = _curved_column_probabilities(drift)
     labels, rep = name_levels(probs, geom)
     q = assess_segmentation(probs, labels.array, geom, rep)
-    assert q.lateral_drift_mm == pytest.approx(drift[-1], abs=4.0)  # 4 mm sections
-    assert any(f.startswith("lateral curve") for f in q.flags) == flagged, q.flags
+    assert q.lateral_drift_mm == pytest.approx(max(drift), abs=8.0)  # 4 mm sections, bridges between the bodies
+    assert any(f.startswith("lateral curve") for f in q.flags) == curve, q.flags
+    leaning = [n for n, flags in q.level_flags().items() if any(f.startswith("seen obliquely") for f in flags)]
+    assert len(leaning) == oblique, q.level_flags()
+
+
+def test_coronal_tilt_follows_the_centre_line_through_the_bodies():
+    # bodies 30 mm apart drifting 0, 10, 20, 20 mm left going down: the line tilts 18.4 degrees above, none below
+    z = {"L2": 90.0, "L3": 60.0, "L4": 30.0, "L5": 0.0}
+    x = {"L2": 0.0, "L3": 10.0, "L4": 20.0, "L5": 20.0}
+    positions = {n: (x[n], z[n]) for n in z} | {"L4-L5": (20.0, 15.0)}
+    tilts = coronal_tilts(positions, list(z))
+    steep = np.degrees(np.arctan(10 / 30))
+    assert tilts["L2"] == pytest.approx(-steep) and tilts["L3"] == pytest.approx(-steep)
+    assert tilts["L4"] == pytest.approx(-np.degrees(np.arctan(5 / 30)))  # between the slope above and the one below
+    assert tilts["L5"] == pytest.approx(0.0)
+    assert tilts["L4-L5"] == pytest.approx(-np.degrees(np.arctan(5 / 60)))  # half the slope at L4
+    assert coronal_tilts(positions, ["L5"]) == {}
+
+
+@pytest.mark.parametrize(
+    "drift, tilt, cobb",
+    [
+        ((0, 0, 0, 0, 0), (0, 2), (0, 2)),  # straight
+        ((0, 12, 24, 36, 48), (18, 27), (0, 6)),  # leaning 21 degrees (12 mm per 32 mm), not curved
+        ((0, 20, 32, 36, 32), (0, 40), (35, 55)),  # a C curve: the end bodies lean 32 and -7 degrees
+    ],
+)
+def test_coronal_tilts_and_the_centre_line_cobb_angle(drift, tilt, cobb):
+    # the bodies' own masks carry the bridges between them, so the angles are those of the drawn centres only roughly
+    probs, geom = _curved_column_probabilities(drift)
+    labels, rep = name_levels(probs, geom)
+    q = assess_segmentation(probs, labels.array, geom, rep)
+    tilts = [abs(s.coronal_tilt_deg) for s in q.structures.values() if s.coronal_tilt_deg is not None]
+    assert len(tilts) == 10 and tilt[0] <= min(tilts) and max(tilts) <= tilt[1]
+    assert cobb[0] <= q.centre_line_cobb_deg <= cobb[1]
 
 
 def test_l5_not_recognised_is_flagged_and_on_every_row(straight):

@@ -7,9 +7,11 @@ structure overlapping it most carries another name) or its Dice is below 0.8, *g
 row's `qc` cell (its own flags and the case's, as in the CSVs) is not empty — for a level not found at all, when the
 case has a flag. Prints the share of bad levels flagged and of good levels flagged with today's thresholds
 (disccore.quality.thresholds), the same over a grid of the per-level thresholds (minimum confidence; the sections'
-largest disagreement at 1 mm for bodies and for discs), so they can be chosen on these numbers, and today's flags with
+largest disagreement at 1 mm for bodies and for discs), so they can be chosen on these numbers; today's flags with
 a level also flagged where its expected Dice (the mask's Dice with the network's own probabilities) is below each
-value of a grid. ``--rows`` scores the rows of an earlier run's ``-o`` file again (nothing segmented).
+value of a grid; and over a grid of the curve's two thresholds (a level's coronal tilt, the case's centre-line Cobb
+angle) with the other flags as today. Each share also for the good levels of the unbent images alone. ``--rows``
+scores the rows of an earlier run's ``-o`` file again (nothing segmented).
 
     PYTHONPATH=DiscCore python benchmarks/qc_calibration.py --data ../shared/data --weights cv0/fold0.pt --fold 0
 """
@@ -37,6 +39,9 @@ BODY_DISAGREEMENT_GRID = (0.03, 0.04, 0.05, 0.06)  # max_body_section_disagreeme
 DISC_DISAGREEMENT_GRID = (0.07, 0.1, 0.13)  # max_disc_section_disagreement
 EXPECTED_DICE_GRID = (0.85, 0.87, 0.89, 0.91)
 PER_LEVEL_SIGNALS = ("confidence", "section")  # flags phrased with these words are the ones the grid replaces
+TILT_GRID = (8, 10, 12, 14, 16, 20)  # max_coronal_tilt_deg
+CENTRE_LINE_COBB_GRID = (35, 40, 45, 60)  # max_centre_line_cobb_deg
+CURVE_FLAGS = ("lateral curve", "seen obliquely")  # the flags the curve grid replaces
 
 
 def level_rows(held: Held, cobb: float, image, labels, segment) -> list[dict]:
@@ -66,6 +71,9 @@ def level_rows(held: Held, cobb: float, image, labels, segment) -> list[dict]:
                 "expected_dice": None if s is None else s.expected_dice,
                 "volume_mm3": None if s is None else s.volume_mm3,
                 "height_mm": None if s is None else s.height_mm,
+                "coronal_tilt_deg": None if s is None else s.coronal_tilt_deg,
+                "centre_line_cobb_deg": quality.centre_line_cobb_deg,
+                "lateral_drift_mm": quality.lateral_drift_mm,
                 "level_flags": list(result.qc_levels.get(level, [])),
             }
         )
@@ -89,14 +97,27 @@ def flagged(r: dict, confidence=None, disagreement=None, expected_dice=None) -> 
     return low or bool(r["other_level_flags"]) or bool(r["case_flags"])
 
 
-def rates(rows: list[dict], **thresholds) -> dict:
+def flagged_on_curves(r: dict, tilt: float, cobb: float) -> bool:
+    """The row's flags other than the curve's, or those the curve thresholds would give: the level leaning more than
+    ``tilt`` degrees, the case's centre-line Cobb angle above ``cobb``."""
+    flags = r["qc"].split("; ") if r["qc"] is not None else r["case_flags"]
+    others = [f for f in flags if f and not f.startswith(CURVE_FLAGS)]
+    leaning = r.get("coronal_tilt_deg") is not None and abs(r["coronal_tilt_deg"]) > tilt
+    curved = r.get("centre_line_cobb_deg") is not None and r["centre_line_cobb_deg"] > cobb
+    return bool(others) or leaning or curved
+
+
+def rates(rows: list[dict], rule=flagged, **thresholds) -> dict:
     bad = [r for r in rows if r["bad"]]
     good = [r for r in rows if not r["bad"]]
+    straight = [r for r in good if not r["cobb"]]
+    share = lambda some: float(np.mean([rule(r, **thresholds) for r in some])) if some else None  # noqa: E731
     return {
         "bad": len(bad),
         "good": len(good),
-        "bad_flagged": float(np.mean([flagged(r, **thresholds) for r in bad])) if bad else None,
-        "good_flagged": float(np.mean([flagged(r, **thresholds) for r in good])) if good else None,
+        "bad_flagged": share(bad),
+        "good_flagged": share(good),
+        "good_flagged_unbent": share(straight),
     }
 
 
@@ -116,6 +137,10 @@ def main() -> None:
                 summary[key] = rates(rows, confidence=c, disagreement=(body, disc))
     for e in EXPECTED_DICE_GRID:
         summary[f"today or expected Dice<{e:g}"] = rates(rows, expected_dice=e)
+    for tilt in TILT_GRID:
+        for cobb in CENTRE_LINE_COBB_GRID:
+            key = f"today's other flags, a level leaning >{tilt:g} deg or a centre-line Cobb angle >{cobb:g} deg"
+            summary[key] = rates(rows, flagged_on_curves, tilt=tilt, cobb=cobb)
     print(json.dumps(summary, indent=1))
     if args.output:
         Path(args.output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))

@@ -35,8 +35,12 @@ def sections_disagree(agreement: float) -> str:
     return f"{SECTIONS_DISAGREE} (Dice {agreement:.2f})"
 
 
-def lateral_curve(drift_mm: float) -> str:
-    return f"lateral curve {drift_mm:.0f} mm"
+def lateral_curve(cobb_deg: float, drift_mm: float) -> str:
+    return f"lateral curve (Cobb angle about {cobb_deg:.0f} deg, drift {drift_mm:.0f} mm): check the level names"
+
+
+def seen_obliquely(tilt_deg: float) -> str:
+    return f"seen obliquely (the column tilts {abs(tilt_deg):.0f} deg to the sagittal slices)"
 
 
 def few_lumbar_bodies(count: int, expected: int) -> str:

@@ -27,8 +27,14 @@ class QualityThresholds:
     section_spacing_growth: float = 0.8
     #: the canal's minimum agreement at any spacing: a narrow structure (a few sections of a thick-sliced series)
     min_canal_slice_agreement: float = 0.4
-    #: spread (max - min, mm) of the named bodies' left-right centres above which the column is "laterally curved"
-    max_lateral_drift_mm: float = 20.0
+    #: a body or disc where the column's centre line leans more than this (degrees, coronal plane) from the sagittal
+    #: slices is "seen obliquely": a 2D sagittal network cuts it slantwise, and its outline suffers
+    #: (models/MODEL_CARD.md, "Lateral curves flagged where they lean")
+    max_coronal_tilt_deg: float = 14.0
+    #: a centre-line Cobb angle above this is a "lateral curve" for the whole case: as strong as the strongest curves
+    #: the level naming was checked on (held-out images bent by C curves of Cobb 40 degrees measure 17-42 and 17-53
+    #: degrees, median 28-30, on their bodies' centres; benchmarks/qc_calibration.py)
+    max_centre_line_cobb_deg: float = 45.0
     #: fewer lumbar bodies (L1..L5) named than this is flagged (a short field of view, or four lumbar vertebrae)
     expected_lumbar_bodies: int = 5
     # --- from the masks alone (disccore.measure.qc) and from the model grid (both flag "possibly merged bodies")

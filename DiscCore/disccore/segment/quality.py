@@ -34,6 +34,9 @@ class StructureQuality:
     volume_mm3: float
     expected_dice: Optional[float] = None  # Dice of the mask with the network's own probabilities (outline doubt)
     height_mm: Optional[float] = None  # bodies: superior-inferior extent (LPS z)
+    #: bodies and discs: the angle (degrees; the sign says which way) at which the column's centre line crosses the
+    #: sagittal slices at the structure, in the coronal plane: a 2D sagittal network sees it that obliquely
+    coronal_tilt_deg: Optional[float] = None
     flags: list = field(default_factory=list)
 
 
@@ -46,6 +49,8 @@ class SegmentationQuality:
     lumbar_bodies: int = 0
     anchored_on_l5: bool = True
     lateral_drift_mm: Optional[float] = None
+    #: the largest difference of two named bodies' coronal tilts: the Cobb angle of the centre line (not of endplates)
+    centre_line_cobb_deg: Optional[float] = None
     set_aside: list = field(default_factory=list)
     lumbar_like_below_l5: int = 0
     l5_sized_without_disc_below: int = 0
@@ -79,7 +84,7 @@ def assess_segmentation(
     probabilities ``probs`` (C, i, j, k) there and the naming's :class:`.levels.LevelReport`."""
     axis = left_right_axis(geometry)
     boxes = find_objects(labels)
-    structures, centres_x = {}, {}
+    structures, centres_x, positions = {}, {}, {}
     for value, box in enumerate(boxes, start=1):
         if box is None:
             continue
@@ -90,11 +95,20 @@ def assess_segmentation(
         structures[s.name].expected_dice = expected_dice(labels[grown], value, _class_probability(s.kind, probs, grown))
         if s.kind == "vertebra":
             centres_x[s.name] = float(_lps(mask, box, geometry)[:, 0].mean())  # LPS x: the patient's left-right
+        if s.kind in ("vertebra", "disc"):
+            positions[s.name] = _across_and_height(mask, box, axis, geometry)
+    tilts = coronal_tilts(positions, list(centres_x))
+    for name, tilt in tilts.items():
+        structures[name].coronal_tilt_deg = tilt
+        if abs(tilt) > thresholds.max_coronal_tilt_deg:
+            structures[name].flags.append(qf.seen_obliquely(tilt))
+    body_tilts = [t for n, t in tilts.items() if n in centres_x]
     q = SegmentationQuality(
         structures=structures,
         lumbar_bodies=sum(n in structures for n in LUMBAR),
         anchored_on_l5=bool(level_report.anchored_on_l5),
         lateral_drift_mm=float(np.ptp(list(centres_x.values()))) if len(centres_x) >= 2 else None,
+        centre_line_cobb_deg=float(np.ptp(body_tilts)) if len(body_tilts) >= 2 else None,
         set_aside=list(level_report.dropped),
         lumbar_like_below_l5=int(level_report.lumbar_like_below_l5),
         l5_sized_without_disc_below=int(level_report.l5_sized_without_disc_below),
@@ -102,6 +116,26 @@ def assess_segmentation(
     _flag_heights(q, thresholds)
     q.flags = case_flags(q, thresholds)
     return q
+
+
+def coronal_tilts(positions: dict, bodies: list) -> dict:
+    """Name -> the coronal tilt (degrees) of the column's centre line at each structure of ``positions`` (name ->
+    (position across the sagittal slices, height), mm): the line through the ``bodies``' positions, its slope taken
+    between neighbouring bodies and read at the structure's height. Empty with fewer than two bodies."""
+    if len(bodies) < 2:
+        return {}
+    across, height = np.array([positions[n] for n in bodies]).T
+    order = np.argsort(height)
+    across, height = across[order], height[order]
+    slope = np.gradient(across, height) if len(set(height)) == len(height) else np.zeros_like(height)
+    return {n: float(np.degrees(np.arctan(np.interp(h, height, slope)))) for n, (_, h) in positions.items()}
+
+
+def _across_and_height(mask: np.ndarray, box, axis: int, geometry) -> tuple:
+    """A structure's mean position across the sagittal slices (mm along array ``axis``, as the network sees it) and
+    its mean height (LPS z, mm)."""
+    idx = np.argwhere(mask) + [s.start for s in box]
+    return float(idx[:, axis].mean() * geometry.spacing[axis]), float(geometry.index_to_lps(idx)[:, 2].mean())
 
 
 def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> StructureQuality:
@@ -182,8 +216,8 @@ def case_flags(q: SegmentationQuality, thresholds: QualityThresholds = THRESHOLD
         out.append(qf.NO_L5_S1_DISC)
     if q.lumbar_bodies < thresholds.expected_lumbar_bodies:
         out.append(qf.few_lumbar_bodies(q.lumbar_bodies, thresholds.expected_lumbar_bodies))
-    if q.lateral_drift_mm is not None and q.lateral_drift_mm > thresholds.max_lateral_drift_mm:
-        out.append(qf.lateral_curve(q.lateral_drift_mm))
+    if q.centre_line_cobb_deg is not None and q.centre_line_cobb_deg > thresholds.max_centre_line_cobb_deg:
+        out.append(qf.lateral_curve(q.centre_line_cobb_deg, q.lateral_drift_mm))
     flagged = [d for d in q.set_aside if d in thresholds.flagged_set_aside]
     if flagged:
         out.append(qf.set_aside(LevelReport(dropped=flagged).summary()))
