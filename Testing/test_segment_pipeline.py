@@ -260,6 +260,22 @@ def test_a_disc_like_piece_below_the_sacrum_does_not_make_it_l5(where):
     assert SACRUM in rep.dropped and rep.l5_sized_without_disc_below == 1
 
 
+def test_an_l5_found_in_two_pieces_is_one_l5():
+    # L5 (rows 33-39) parted in its central slices (3-8) by a row the network calls background, joined only in its
+    # outer slices and with no disc between the halves: so the central slab finds L5 when it crosses it slantwise at
+    # the foot of a strong lateral curve. The upper half, with no disc below it, was taken for the sacrum and every
+    # name moved down one
+    halves = [(slice(33, 34), slice(5, 20), "l5"), (slice(39, 40), slice(5, 20), "l5")]
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, pieces=halves)
+    reo = reorientation_for(geom.direction)
+    canonical = np.stack([reo.to_canonical(p) for p in probs])
+    canonical[:, 3:9, 36] = 0.02
+    canonical[0, 3:9, 36] = 0.92
+    labels, rep = name_levels(np.ascontiguousarray(reo.from_canonical(canonical, leading=1)), geom)
+    assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
+    assert _voxels(labels, "L5") == (7 * 8 - 6) * 15 and SACRUM not in rep.dropped
+
+
 def _curved_column_probabilities(drift_mm, direction=SAGITTAL_LPS):
     """Five bodies (L1..L5, L5 marked), 40 mm wide, whose left-right positions (``drift_mm``, top to bottom) follow a
     lateral curve, as a scoliotic lumbar spine does. Each disc is found only in its central 28 mm; further out the

@@ -157,6 +157,23 @@ def _one_l5(parts, cut_z: float, disc_z, l5_min_score: float) -> bool:
     return l5_like and not any(abs(z - cut_z) <= DISC_NEAR_CUT_MM for z in disc_z)
 
 
+def rejoin_split_l5(bodies, column_disc_z, probs, geometry, params) -> list:
+    """The bodies (superior -> inferior) with each two neighbouring pieces that both look like L5, with no disc of the
+    column (``column_disc_z``, :func:`on_the_column`) between them and together no larger than
+    ``params.merged_factor`` times the body above them, joined as one L5: at the foot of a strong lateral curve the
+    central slab can cross L5 slantwise and find it in two pieces (3.0.0 on a real image bent by a 40-degree curve),
+    and the upper piece, with no disc below it, was then taken for the sacrum."""
+    out = list(bodies)
+    for i in range(len(out) - 2, 0, -1):
+        upper, lower, above = out[i], out[i + 1], out[i - 1]
+        l5_like = min(upper.score, lower.score) >= params.l5_anchor_min_score
+        disc_between = any(lower.z < z < upper.z for z in column_disc_z)
+        if l5_like and not disc_between and upper.voxels + lower.voxels <= params.merged_factor * above.voxels:
+            joined = np.concatenate([upper.piece.indices(), lower.piece.indices()])
+            out[i : i + 2] = [_body(_piece_of(joined), probs, geometry)]
+    return out
+
+
 def _neighbours_size(bodies, i: int) -> float:
     """The median size of the MERGED_NEIGHBOURS bodies above and below body ``i`` (superior -> inferior order): the
     bodies grow about threefold from T11 to L5, so against the whole column's median a healthy L4 looked joined, was

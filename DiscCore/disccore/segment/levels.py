@@ -14,7 +14,7 @@ import numpy as np
 from .. import anatomy
 from ..image import SpatialImage
 from .classes import BODY, CANAL, DISC, L5_BODY
-from .column import column_bodies, on_the_column
+from .column import column_bodies, on_the_column, rejoin_split_l5
 from .masks import components, left_right_axis, most_probable_class, pieces
 from .naming import NAMES_UP_FROM_L5, l5_sized_without_disc_below, lumbar_like_below_l5, name_bodies, name_discs
 from .postprocessing import PostProcessing
@@ -58,7 +58,9 @@ def name_levels(
     disc_z = [float(c[2]) for c in disc_centres]
     bodies, rep.dropped = column_bodies((sem == BODY) | (sem == L5_BODY), disc_lab > 0, disc_z, probs, geometry, params)
     # which body has a disc below it (L5 does, the sacrum not)
-    column_disc_z = on_the_column(disc_centres, [d.voxels for d in discs], bodies)
+    disc_sizes = [d.voxels for d in discs]
+    bodies = rejoin_split_l5(bodies, on_the_column(disc_centres, disc_sizes, bodies), probs, geometry, params)
+    column_disc_z = on_the_column(disc_centres, disc_sizes, bodies)
     named_bodies, rep.anchored_on_l5, dropped = name_bodies(
         bodies, column_disc_z, params.l5_anchor_min_score, params.l5_tie_fraction
     )
