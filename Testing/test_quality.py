@@ -125,7 +125,8 @@ def test_every_structure_reports_its_expected_dice(straight):
     "drift, curve, oblique",
     [
         ((0, 0, 0, 0, 0), False, 0),  # straight
-        ((0, 12, 24, 36, 48), False, 10),  # leaning about 21 degrees throughout, not curved: every level seen obliquely
+        ((0, 4, 8, 12, 16), False, 0),  # leaning 7 degrees, 16 mm in all
+        ((0, 12, 24, 36, 48), True, 10),  # leaning 21 degrees, 48 mm in all: every level seen obliquely, a wide drift
         ((0, 20, 32, 36, 32), True, 5),  # a C curve of about 48 degrees: L1 to L3 and their discs lean, L4 to S1 hardly
     ],
 )

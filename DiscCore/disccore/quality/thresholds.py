@@ -35,6 +35,9 @@ class QualityThresholds:
     #: the level naming was checked on (held-out images bent by C curves of Cobb 40 degrees measure 17-42 and 17-53
     #: degrees, median 28-30, on their bodies' centres; benchmarks/qc_calibration.py)
     max_centre_line_cobb_deg: float = 45.0
+    #: ... or a spread of the named bodies' left-right centres (max - min, mm) above this: wider than on any of those
+    #: bent images but a few (40-degree curves: 9-29 mm on fold 1's images, 16-34 mm on fold 0's)
+    max_lateral_drift_mm: float = 30.0
     #: fewer lumbar bodies (L1..L5) named than this is flagged (a short field of view, or four lumbar vertebrae)
     expected_lumbar_bodies: int = 5
     # --- from the masks alone (disccore.measure.qc) and from the model grid (both flag "possibly merged bodies")

@@ -216,7 +216,7 @@ def case_flags(q: SegmentationQuality, thresholds: QualityThresholds = THRESHOLD
         out.append(qf.NO_L5_S1_DISC)
     if q.lumbar_bodies < thresholds.expected_lumbar_bodies:
         out.append(qf.few_lumbar_bodies(q.lumbar_bodies, thresholds.expected_lumbar_bodies))
-    if q.centre_line_cobb_deg is not None and q.centre_line_cobb_deg > thresholds.max_centre_line_cobb_deg:
+    if _laterally_curved(q, thresholds):
         out.append(qf.lateral_curve(q.centre_line_cobb_deg, q.lateral_drift_mm))
     flagged = [d for d in q.set_aside if d in thresholds.flagged_set_aside]
     if flagged:
@@ -224,3 +224,12 @@ def case_flags(q: SegmentationQuality, thresholds: QualityThresholds = THRESHOLD
     canal = q.structures.get(anatomy.canal().name)
     out += [f"canal: {f}" for f in (canal.flags if canal else [])]
     return out
+
+
+def _laterally_curved(q: SegmentationQuality, thresholds: QualityThresholds) -> bool:
+    """Whether the column curves (or leans) more than the level naming was checked on."""
+    if q.centre_line_cobb_deg is None or q.lateral_drift_mm is None:
+        return False
+    return q.centre_line_cobb_deg > thresholds.max_centre_line_cobb_deg or (
+        q.lateral_drift_mm > thresholds.max_lateral_drift_mm
+    )
