@@ -144,14 +144,14 @@ def test_structures_cut_by_the_field_of_view_are_noted_not_dropped(stack):
 
 
 def test_the_sides_of_the_image_a_structure_reaches_are_named_in_patient_terms():
-    from disccore.measure.engine import _grid_edge_sides
+    from disccore.image import grid_edge_sides
 
     # index axes: 0 runs inferior (-z), 1 runs left (+x), 2 runs anterior (-y)
     direction = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
-    assert _grid_edge_sides((0, 3, 3), (5, 8, 8), (10, 10, 10), direction) == ["superior"]
-    assert _grid_edge_sides((2, 0, 3), (10, 10, 8), (10, 10, 10), direction) == ["inferior", "right", "left"]
-    assert _grid_edge_sides((2, 3, 0), (8, 8, 10), (10, 10, 10), direction) == ["posterior", "anterior"]
-    assert _grid_edge_sides((1, 1, 1), (9, 9, 9), (10, 10, 10), direction) == []
+    assert grid_edge_sides((0, 3, 3), (5, 8, 8), (10, 10, 10), direction) == ["superior"]
+    assert grid_edge_sides((2, 0, 3), (10, 10, 8), (10, 10, 10), direction) == ["inferior", "right", "left"]
+    assert grid_edge_sides((2, 3, 0), (8, 8, 10), (10, 10, 10), direction) == ["posterior", "anterior"]
+    assert grid_edge_sides((1, 1, 1), (9, 9, 9), (10, 10, 10), direction) == []
 
 
 def test_empty_and_unknown_names():

@@ -13,11 +13,13 @@ import pytest
 from test_segment_pipeline import _curved_column_probabilities, _stack_probabilities
 
 from disccore import anatomy
+from disccore.image import Geometry
 from disccore.measure import MeasurementResult, measure_segmentation, write_disc_csv, write_vertebra_csv
 from disccore.measure.qc import geometric_checks
 from disccore.quality import THRESHOLDS
 from disccore.quality import flags as qf
 from disccore.quality.review import review_line, review_reasons
+from disccore.segment.canonical import reorientation_for
 from disccore.segment.classes import BODY, L5_BODY
 from disccore.segment.column import OFF_COLUMN, SMALL_PIECE
 from disccore.segment.levels import LevelReport, name_levels
@@ -170,6 +172,20 @@ def test_coronal_tilts_and_the_centre_line_cobb_angle(drift, tilt, cobb):
     tilts = [abs(s.coronal_tilt_deg) for s in q.structures.values() if s.coronal_tilt_deg is not None]
     assert len(tilts) == 10 and tilt[0] <= min(tilts) and max(tilts) <= tilt[1]
     assert cobb[0] <= q.centre_line_cobb_deg <= cobb[1]
+
+
+@pytest.mark.parametrize("rows_kept", [None, 36])
+def test_an_image_that_may_end_inside_l5_is_flagged(rows_kept):
+    # five bodies, L5 (rows 33-38) the lowest; the image cut at row 36 keeps L5's upper half only, which the naming
+    # takes for the top of S1 (small, at the bottom of the column): it reaches the lower edge of the image
+    probs, geom = _stack_probabilities(n_bodies=5, l5_index=4, pieces=[(slice(33, 34), slice(5, 20), "l5")])
+    reo = reorientation_for(geom.direction)
+    canonical = np.stack([reo.to_canonical(p) for p in probs])[:, :, :rows_kept]  # rows grow towards the feet
+    probs = np.ascontiguousarray(reo.from_canonical(canonical, leading=1))
+    geom = Geometry(probs.shape[1:], spacing=geom.spacing, direction=geom.direction)
+    labels, rep = name_levels(probs, geom)
+    q = assess_segmentation(probs, labels.array, geom, rep)
+    assert (SACRUM in rep.dropped) == (qf.SACRUM_AT_LOWER_EDGE in q.flags) == (rows_kept is not None), q.flags
 
 
 def test_l5_not_recognised_is_flagged_and_on_every_row(straight):

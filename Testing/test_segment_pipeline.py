@@ -258,6 +258,7 @@ def test_a_disc_like_piece_below_the_sacrum_does_not_make_it_l5(where):
     labels, rep = name_levels(probs, geom)
     assert _names_by_height(labels, geom) == EXPECTED_FIVE, rep
     assert SACRUM in rep.dropped and rep.l5_sized_without_disc_below == 1
+    assert not rep.sacrum_at_lower_edge  # six rows of the image below it
 
 
 def test_an_l5_found_in_two_pieces_is_one_l5():

@@ -110,6 +110,30 @@ class SpatialImage:
         return cls(array, reference.geometry)
 
 
+_SIDES = {
+    (0, 1): "left",
+    (0, -1): "right",
+    (1, 1): "posterior",
+    (1, -1): "anterior",
+    (2, 1): "superior",
+    (2, -1): "inferior",
+}  # (LPS axis, sign) -> patient side
+
+
+def grid_edge_sides(lo, hi, shape, direction) -> list[str]:
+    """Patient sides on which a bounding box [lo, hi) reaches the outermost slice of a grid of ``shape``."""
+    sides = []
+    for a in range(3):
+        towards = np.asarray(direction)[:, a]  # LPS direction of increasing index a
+        k = int(np.argmax(np.abs(towards)))
+        sign = 1 if towards[k] > 0 else -1
+        if lo[a] == 0:
+            sides.append(_SIDES[(k, -sign)])
+        if hi[a] == shape[a]:
+            sides.append(_SIDES[(k, sign)])
+    return sides
+
+
 def lps_to_ras(points) -> np.ndarray:
     """LPS points (..., 3) -> RAS points (same array shape). Also works RAS -> LPS."""
     p = np.asarray(points, dtype=float)

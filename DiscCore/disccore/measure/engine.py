@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from .. import anatomy
 from ..errors import ImageContentError, LabelError
-from ..image import SpatialImage, lps_to_ras
+from ..image import SpatialImage, grid_edge_sides, lps_to_ras
 from ..progress import ProgressCallback, report
 from .axes import Piece, local_axis, make_frame, make_piece, split_pieces
 from .canal import CanalSection, anterior_hint, canal_section
@@ -105,33 +105,9 @@ def _collect(arr: np.ndarray, labels: SpatialImage, label_names: dict, warnings:
         mask = crop == values[0] if len(values) == 1 else np.isin(crop, values)
         n_all = int(mask.sum())
         largest, n_pieces = split_pieces(mask)
-        sides = _grid_edge_sides(lo, hi, arr.shape, labels.geometry.direction)
+        sides = grid_edge_sides(lo, hi, arr.shape, labels.geometry.direction)
         out[name] = _Structure(name, n_all, n_pieces, make_piece(largest, lo, labels.geometry), sides)
     return out
-
-
-_SIDES = {
-    (0, 1): "left",
-    (0, -1): "right",
-    (1, 1): "posterior",
-    (1, -1): "anterior",
-    (2, 1): "superior",
-    (2, -1): "inferior",
-}  # (LPS axis, sign) -> patient side
-
-
-def _grid_edge_sides(lo, hi, shape, direction) -> list[str]:
-    """Patient sides on which a bounding box [lo, hi) reaches the outermost slice of a grid of ``shape``."""
-    sides = []
-    for a in range(3):
-        towards = np.asarray(direction)[:, a]  # LPS direction of increasing index a
-        k = int(np.argmax(np.abs(towards)))
-        sign = 1 if towards[k] > 0 else -1
-        if lo[a] == 0:
-            sides.append(_SIDES[(k, -sign)])
-        if hi[a] == shape[a]:
-            sides.append(_SIDES[(k, sign)])
-    return sides
 
 
 def _ras(p) -> tuple:

@@ -25,6 +25,10 @@ L5_SIZED_WITHOUT_DISC_BELOW = (
     "check the level names"
 )
 NO_L5_S1_DISC = "no L5-S1 disc below L5 (a sacralised L5?): check the level names"
+SACRUM_AT_LOWER_EDGE = (
+    "the body taken for the sacrum reaches the lower edge of the image (does the image end inside L5? then every "
+    "name is one level off): check the level names"
+)
 
 
 def low_confidence(confidence: float) -> str:

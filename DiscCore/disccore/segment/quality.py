@@ -54,6 +54,7 @@ class SegmentationQuality:
     set_aside: list = field(default_factory=list)
     lumbar_like_below_l5: int = 0
     l5_sized_without_disc_below: int = 0
+    sacrum_at_lower_edge: bool = False
     flags: list = field(default_factory=list)
 
     def level_flags(self) -> dict:
@@ -112,6 +113,7 @@ def assess_segmentation(
         set_aside=list(level_report.dropped),
         lumbar_like_below_l5=int(level_report.lumbar_like_below_l5),
         l5_sized_without_disc_below=int(level_report.l5_sized_without_disc_below),
+        sacrum_at_lower_edge=bool(level_report.sacrum_at_lower_edge),
     )
     _flag_heights(q, thresholds)
     q.flags = case_flags(q, thresholds)
@@ -214,6 +216,8 @@ def case_flags(q: SegmentationQuality, thresholds: QualityThresholds = THRESHOLD
         out.append(qf.L5_SIZED_WITHOUT_DISC_BELOW)
     if "L5" in q.structures and "L5-S1" not in q.structures:
         out.append(qf.NO_L5_S1_DISC)
+    if q.sacrum_at_lower_edge:
+        out.append(qf.SACRUM_AT_LOWER_EDGE)
     if q.lumbar_bodies < thresholds.expected_lumbar_bodies:
         out.append(qf.few_lumbar_bodies(q.lumbar_bodies, thresholds.expected_lumbar_bodies))
     if _laterally_curved(q, thresholds):
