@@ -99,12 +99,13 @@ def flagged(r: dict, confidence=None, disagreement=None, expected_dice=None) -> 
 
 def flagged_on_curves(r: dict, tilt: float, cobb: float) -> bool:
     """The row's flags other than the curve's, or those the curve thresholds would give: the level leaning more than
-    ``tilt`` degrees, the case's centre-line Cobb angle above ``cobb``."""
+    ``tilt`` degrees, the case's centre-line Cobb angle above ``cobb`` or its drift above today's limit."""
     flags = r["qc"].split("; ") if r["qc"] is not None else r["case_flags"]
     others = [f for f in flags if f and not f.startswith(CURVE_FLAGS)]
     leaning = r.get("coronal_tilt_deg") is not None and abs(r["coronal_tilt_deg"]) > tilt
-    curved = r.get("centre_line_cobb_deg") is not None and r["centre_line_cobb_deg"] > cobb
-    return bool(others) or leaning or curved
+    curved = (r.get("centre_line_cobb_deg") or 0.0) > cobb
+    drifting = (r.get("lateral_drift_mm") or 0.0) > THRESHOLDS.max_lateral_drift_mm
+    return bool(others) or leaning or curved or drifting
 
 
 def rates(rows: list[dict], rule=flagged, **thresholds) -> dict:
