@@ -12,11 +12,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .. import anatomy
-from ..image import SpatialImage, grid_edge_sides
+from ..image import SpatialImage
 from .classes import BODY, CANAL, DISC, L5_BODY
 from .column import column_bodies, on_the_column, rejoin_split_l5
 from .masks import components, left_right_axis, most_probable_class, pieces
-from .naming import NAMES_UP_FROM_L5, SACRUM, l5_sized_without_disc_below, lumbar_like_below_l5, name_bodies, name_discs
+from .naming import (
+    NAMES_UP_FROM_L5,
+    l5_sized_without_disc_below,
+    lumbar_like_below_l5,
+    name_bodies,
+    name_discs,
+    sacrum_at_lower_edge,
+)
 from .postprocessing import PostProcessing
 from .trimming import body_outline, trimmed, within_its_vertebrae
 
@@ -34,10 +41,7 @@ class LevelReport:
     dropped: list = field(default_factory=list)
     lumbar_like_below_l5: int = 0
     l5_sized_without_disc_below: int = 0
-    #: the naming took the body just below L5 for the sacrum, not the network's L5 (it was small, or had no disc below
-    #: it), and that body reaches the image's lower edge: so does the lower half of an L5 that the image ends inside,
-    #: which cannot be told from the top of S1 (every name would be one level off)
-    sacrum_at_lower_edge: bool = False
+    sacrum_at_lower_edge: bool = False  # an image that may end inside L5 (naming.sacrum_at_lower_edge)
 
     def summary(self) -> str:
         """What was set aside, each kind once with its count: "a disc not between two named vertebrae (2), ..."."""
@@ -70,7 +74,7 @@ def name_levels(
     )
     rep.lumbar_like_below_l5 = lumbar_like_below_l5(bodies, named_bodies, column_disc_z)
     rep.l5_sized_without_disc_below = l5_sized_without_disc_below(bodies, named_bodies, column_disc_z)
-    rep.sacrum_at_lower_edge = SACRUM in dropped and _body_below_l5_at_lower_edge(bodies, named_bodies, sem, geometry)
+    rep.sacrum_at_lower_edge = sacrum_at_lower_edge(bodies, named_bodies, dropped, sem.shape, geometry)
     named_discs, dropped_discs = name_discs(discs, {n: b.z for n, b in named_bodies.items()}, geometry)
     rep.dropped += dropped + dropped_discs
     out = np.zeros(sem.shape, np.uint8)
@@ -90,12 +94,3 @@ def name_levels(
     if canal_ids:
         out[canal_lab == max(canal_ids, key=lambda i: sizes[i])] = anatomy.canal().label
     return SpatialImage(out, geometry), rep
-
-
-def _body_below_l5_at_lower_edge(bodies, named: dict, grid: np.ndarray, geometry) -> bool:
-    """Whether the body just below the one named L5 reaches the inferior edge of the grid."""
-    k5 = next((k for k, b in enumerate(bodies) if b is named.get(NAMES_UP_FROM_L5[0])), None)
-    if k5 is None or k5 + 1 >= len(bodies):
-        return False
-    box = bodies[k5 + 1].piece.box
-    return "inferior" in grid_edge_sides([b.start for b in box], [b.stop for b in box], grid.shape, geometry.direction)

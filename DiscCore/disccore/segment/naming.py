@@ -7,6 +7,8 @@ is named by counting upwards from L5 along the spine (LPS z, superior), and a di
 
 from __future__ import annotations
 
+from ..image import grid_edge_sides
+
 NAMES_UP_FROM_L5 = ("L5", "L4", "L3", "L2", "L1", "T12", "T11")
 MAX_END_DISC_DISTANCE_MM = 30.0  # a disc beyond the last named body must lie this close to it
 SACRAL_PIECE_FRACTION = 0.6  # a lowest "L5" smaller than this share of the body above is the top of S1
@@ -47,12 +49,29 @@ def l5_sized_without_disc_below(bodies, named: dict, disc_z) -> int:
     return sum(1 for k in _l5_sized_below_l5(bodies, named, disc_z) if not _disc_below(bodies, k, disc_z))
 
 
+def sacrum_at_lower_edge(bodies, named: dict, dropped: list, shape, geometry) -> bool:
+    """Whether the naming took the body just below L5 for the sacrum (``dropped`` holds SACRUM: it was small, or had
+    no disc below it, not the network's L5) and that body reaches the inferior edge of the grid (``shape``,
+    ``geometry``): so does the lower half of an L5 that the image ends inside, which cannot be told from the top of S1
+    (every name would be one level off). A hint, reported, never acted on."""
+    k5 = _index_of_l5(bodies, named)
+    if SACRUM not in dropped or k5 is None or k5 + 1 >= len(bodies):
+        return False
+    box = bodies[k5 + 1].piece.box
+    return "inferior" in grid_edge_sides([b.start for b in box], [b.stop for b in box], shape, geometry.direction)
+
+
+def _index_of_l5(bodies, named: dict):
+    """Index in ``bodies`` of the one named L5 (None when none is)."""
+    return next((k for k, b in enumerate(bodies) if b is named.get("L5")), None)
+
+
 def _l5_sized_below_l5(bodies, named: dict, disc_z) -> list:
     """Indices of the bodies below the one named L5 at least SACRAL_PIECE_FRACTION of its size with a disc above."""
-    if "L5" not in named:
+    k5 = _index_of_l5(bodies, named)
+    if k5 is None:
         return []
-    l5 = named["L5"]
-    k5 = next(k for k, b in enumerate(bodies) if b is l5)
+    l5 = bodies[k5]
     return [
         k
         for k in range(k5 + 1, len(bodies))

@@ -94,10 +94,13 @@ def assess_segmentation(
         structures[s.name] = _structure_quality(s.kind, mask, probs, box, axis, geometry, thresholds)
         grown = _grown(box, labels.shape)
         structures[s.name].expected_dice = expected_dice(labels[grown], value, _class_probability(s.kind, probs, grown))
-        if s.kind == "vertebra":
-            centres_x[s.name] = float(_lps(mask, box, geometry)[:, 0].mean())  # LPS x: the patient's left-right
         if s.kind in ("vertebra", "disc"):
-            positions[s.name] = _across_and_height(mask, box, axis, geometry)
+            idx = np.argwhere(mask) + [b.start for b in box]
+            lps = geometry.index_to_lps(idx)
+            # across the sagittal slices as the network sees them, and the height
+            positions[s.name] = (float(idx[:, axis].mean() * geometry.spacing[axis]), float(lps[:, 2].mean()))
+            if s.kind == "vertebra":
+                centres_x[s.name] = float(lps[:, 0].mean())  # LPS x: the patient's left-right
     tilts = coronal_tilts(positions, list(centres_x))
     for name, tilt in tilts.items():
         structures[name].coronal_tilt_deg = tilt
@@ -131,13 +134,6 @@ def coronal_tilts(positions: dict, bodies: list) -> dict:
     across, height = across[order], height[order]
     slope = np.gradient(across, height) if len(set(height)) == len(height) else np.zeros_like(height)
     return {n: float(np.degrees(np.arctan(np.interp(h, height, slope)))) for n, (_, h) in positions.items()}
-
-
-def _across_and_height(mask: np.ndarray, box, axis: int, geometry) -> tuple:
-    """A structure's mean position across the sagittal slices (mm along array ``axis``, as the network sees it) and
-    its mean height (LPS z, mm)."""
-    idx = np.argwhere(mask) + [s.start for s in box]
-    return float(idx[:, axis].mean() * geometry.spacing[axis]), float(geometry.index_to_lps(idx)[:, 2].mean())
 
 
 def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> StructureQuality:
