@@ -194,6 +194,9 @@ def test_adapt_writes_a_model_folder_with_lineage_and_leaves_the_parent_alone(tm
     assert set(entry["adapted"]["cases"]) == {"a", "b"} and entry["adapted"]["replayed"] == []
     assert entry["adapted"]["cases"]["a"]["a.nii.gz"] == sha256_of(cases / "a.nii.gz")
     assert entry["network"] == parent.network and "training_config" not in entry
+    # runs as its parent runs, judged as its parent was calibrated
+    assert entry["postprocessing"] == parent.entry["postprocessing"]
+    assert entry["quality_thresholds"] == parent.entry["quality_thresholds"]
     assert entry["onnx_file"] == "model.onnx" and entry["onnx_sha256"] == sha256_of(folder / "model.onnx")
     assert "site-a" in (folder / "MODEL_CARD.md").read_text()
     assert sha256_of(parent.path) == parent_sha

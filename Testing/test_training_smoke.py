@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from disccore.models import ModelInfo, sha256_of
+from disccore.quality.thresholds import THRESHOLDS, QualityThresholds
 from disccore.segment import load_network
 from disccore.segment.classes import BODY, CANAL, DISC, L5_BODY
 from disccore.segment.postprocessing import PostProcessing
@@ -35,6 +36,7 @@ def test_smoke_training_exports_a_loadable_model(shared_data, tmp_path):
     assert entry["sha256"] == sha256_of(weights)
     assert entry["network"]["features"] == [8, 8, 16, 32, 64, 8]  # inference builds the architecture from it
     assert PostProcessing.from_manifest(entry["postprocessing"]) == PostProcessing()  # the defaults, to be tuned
+    assert QualityThresholds.from_manifest(entry["quality_thresholds"]) == THRESHOLDS  # the same
     info = ModelInfo(
         entry["name"], entry["version"], weights, classes=tuple(entry["classes"]), network=entry["network"]
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import ModelError
+from .quality.thresholds import QualityThresholds
 from .segment.postprocessing import PostProcessing
 
 ENV_VAR = "DISCCORE_MODELS_DIR"
@@ -41,6 +42,7 @@ class ModelInfo:
     entry: dict = field(default_factory=dict, compare=False, repr=False)  # the whole manifest entry, as written
     user: bool = False  # adapted by a user (disccore adapt), not shipped
     postprocessing: PostProcessing = field(default_factory=PostProcessing)  # tuned for this model (older: defaults)
+    quality_thresholds: QualityThresholds = field(default_factory=QualityThresholds)  # its calibrated qc thresholds
 
 
 def model_dirs() -> list[Path]:
@@ -121,6 +123,7 @@ def _read_manifest(manifest: Path) -> list[ModelInfo]:
                 onnx_sha256_expected=m.get("onnx_sha256", ""),
                 entry=dict(m),
                 postprocessing=PostProcessing.from_manifest(m.get("postprocessing", {})),
+                quality_thresholds=QualityThresholds.from_manifest(m.get("quality_thresholds", {})),
             )
             for m in doc["models"]
         ]

@@ -2,11 +2,14 @@
 
 Those calibrated on held-out predictions say so beside them; the others are first guesses. Change them here only (or
 pass a ``QualityThresholds`` with some fields replaced: ``dataclasses.replace(THRESHOLDS, min_confidence=0.8)``).
+The ones judged on one model's output (MODEL_CALIBRATED) are also stored with that model, in its manifest entry's
+"quality_thresholds", as its post-processing is: segmenting with a model judges its probabilities by its own values,
+and a model retrained later can carry values calibrated on its own held-out predictions without changing another's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..segment.column import OFF_COLUMN
 
@@ -61,5 +64,32 @@ class QualityThresholds:
         at_1mm = self.max_disc_section_disagreement if kind == "disc" else self.max_body_section_disagreement
         return 1.0 - at_1mm * max(float(slice_spacing_mm), 1.0) ** self.section_spacing_growth
 
+    @classmethod
+    def from_manifest(cls, entry: dict) -> QualityThresholds:
+        """The code's thresholds with a model entry's "quality_thresholds" in place of the calibrated ones; a missing
+        key keeps the code's value, any other key raises TypeError (a damaged manifest)."""
+        unknown = set(entry) - set(MODEL_CALIBRATED)
+        if unknown:
+            raise TypeError(f"unknown quality thresholds {sorted(unknown)}")
+        return replace(cls(), **{k: float(v) for k, v in entry.items()})
+
+    def for_manifest(self) -> dict:
+        """The calibrated thresholds as a model entry's "quality_thresholds" section."""
+        values = asdict(self)
+        return {k: values[k] for k in MODEL_CALIBRATED}
+
+
+#: the thresholds set on a model's own output (its probabilities, its sections' agreement, where its outlines fail on
+#: curves): stored with each model. The rest judge anatomy or the masks and hold for any model.
+MODEL_CALIBRATED = (
+    "min_confidence",
+    "max_body_section_disagreement",
+    "max_disc_section_disagreement",
+    "section_spacing_growth",
+    "min_canal_slice_agreement",
+    "max_coronal_tilt_deg",
+    "max_centre_line_cobb_deg",
+    "max_lateral_drift_mm",
+)
 
 THRESHOLDS = QualityThresholds()

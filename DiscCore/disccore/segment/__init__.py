@@ -111,7 +111,7 @@ def _segment_on_model_grid(runner, image: SpatialImage, info, progress):
         report(progress, 0.9, "warning: L5 could not be recognised; the lowest vertebral body was taken as L5")
     if level_report.dropped:
         report(progress, 0.9, f"set aside (not named): {level_report.summary()}")
-    quality = assess_segmentation(pred.probs, labels.array, pred.geometry, level_report)
+    quality = assess_segmentation(pred.probs, labels.array, pred.geometry, level_report, info.quality_thresholds)
     report(progress, 0.95, "labels back onto the input grid")
     canonical = labels_to_input_grid(labels.array, pred.probs, pred.input_size_2d)
     return np.ascontiguousarray(pred.reorientation.from_canonical(canonical)), quality

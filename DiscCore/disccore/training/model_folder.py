@@ -24,7 +24,15 @@ WEIGHTS_NAME = "model.pt"
 CARD_NAME = "MODEL_CARD.md"
 # What an adapted model takes over from its parent's manifest entry: what inference needs to run it as the parent
 # runs (the rest, e.g. the parent's training record and files, describes the parent only).
-INHERITED_KEYS = ("classes", "input_spacing_mm", "network", "postprocessing", "license", "licence")
+INHERITED_KEYS = (
+    "classes",
+    "input_spacing_mm",
+    "network",
+    "postprocessing",
+    "quality_thresholds",
+    "license",
+    "licence",
+)
 
 
 def check_model_folder(out_dir, overwrite: bool) -> Path:

@@ -11,6 +11,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..quality.thresholds import THRESHOLDS
 from ..segment.export import ONNX_FILE, add_onnx_export
 from ..segment.postprocessing import PostProcessing
 from .data import list_cases, prepare_case, synthetic_cases
@@ -102,6 +103,7 @@ def run_training(
     extra = {"training_cases": {ds: sum(c.dataset == ds for c in cases) for ds in ("ivd", "vb2", "vb3")}}
     extra["training_cases"]["synthetic phantoms"] = config.synthetic_cases
     extra["postprocessing"] = asdict(PostProcessing())  # the defaults; tune them on the held-out predictions
+    extra["quality_thresholds"] = THRESHOLDS.for_manifest()  # the same (benchmarks/qc_calibration.py)
     if folds > 1:
         results = cross_validate(cases, prepared, config, folds, log, only_folds, synthetic_for, save_dir=out_dir)
         summary = summarise(results)
