@@ -27,9 +27,8 @@ def network_runner(args):
 
     torch.set_num_threads(args.threads)
     info = resolve_model(args.model)
-    net = load_network(info, "cpu")
-    if args.weights:
-        net.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
+    state = torch.load(args.weights, map_location="cpu", weights_only=True) if args.weights else None
+    net = load_network(info, "cpu", state)
     return as_backend(net, "cpu"), info
 
 

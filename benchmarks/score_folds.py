@@ -76,8 +76,7 @@ def main() -> None:
     for f, weights in enumerate(args.weights):
         if weights == "-":
             continue
-        net = load_network(info, "cpu")
-        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        net = load_network(info, "cpu", torch.load(weights, map_location="cpu", weights_only=True))
         for case, k in zip(cases, fold_of):
             if k == f:
                 img, lab = read_case(case)

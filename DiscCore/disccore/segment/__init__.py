@@ -17,18 +17,21 @@ from ..image import SpatialImage
 from ..progress import ProgressCallback, report, sub_progress
 
 
-def load_network(info, device: str = "cpu"):
+def load_network(info, device: str = "cpu", state=None):
     """Build the network described by a ModelInfo and load its (verified) weights (MONAI's BasicUNet
-    architecture, built without importing MONAI: see :mod:`.unet`)."""
+    architecture, built without importing MONAI: see :mod:`.unet`); experiment/s1-class: or ``state``, whose last
+    layer says how many classes."""
     import torch
 
     from .network import DEFAULT_FEATURES
     from .unet import BasicUNet2D
 
+    if state is None:
+        state = torch.load(info.path, map_location="cpu", weights_only=True)
+    n_classes = [v.shape[0] for v in state.values() if v.ndim == 4][-1]
     net = BasicUNet2D(
-        len(context_offsets(info)), len(info.classes), features=tuple(info.network.get("features", DEFAULT_FEATURES))
+        len(context_offsets(info)), n_classes, features=tuple(info.network.get("features", DEFAULT_FEATURES))
     )
-    state = torch.load(info.path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     return net.to(device).eval()
 

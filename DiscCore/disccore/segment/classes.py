@@ -7,6 +7,7 @@ level by counting from L5 along the spine (see :mod:`disccore.segment.levels`).
 
 from __future__ import annotations
 
-CLASS_NAMES = ("background", "vertebral body", "L5 body", "disc", "canal")
-BODY, L5_BODY, DISC, CANAL = 1, 2, 3, 4
+# experiment/s1-class: S1 (the upper part of the first sacral body) as a sixth class, post-processing ignores it
+CLASS_NAMES = ("background", "vertebral body", "L5 body", "disc", "canal", "S1 body")
+BODY, L5_BODY, DISC, CANAL, S1_BODY = 1, 2, 3, 4, 5
 N_CLASSES = len(CLASS_NAMES)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..segment.canonical import reorientation_for
-from ..segment.classes import BODY, CANAL, DISC, L5_BODY, N_CLASSES
+from ..segment.classes import BODY, CANAL, DISC, L5_BODY, N_CLASSES, S1_BODY
 from ..segment.preprocess import normalise_intensity
-from .derive import derive_canal, derive_discs_between_bodies
+from .derive import derive_canal, derive_discs_between_bodies, derive_s1_below_disc
 from .sac_rules import DEFAULT_SAC_LABEL, SAC_LABEL_RULES, SacLabelRule
 
 UNKNOWN = -1
@@ -163,7 +163,43 @@ def prepare_case(case: Case, derive_canal_labels: bool = True, sac_label: str = 
             annotated.add(CANAL)
     else:
         target[target == UNKNOWN] = UNKNOWN_OR_CANAL
+    _add_s1(case, target, annotated, manual, spacing)
     return PreparedCase(case.name, case.dataset, image, target, annotated, spacing)
+
+
+S1_RING_MM = 4.0  # around the S1 label, where the rest of the sacrum lies, anything goes
+S1_DISC_NEAR_L5_MM = 3.0  # a reference model's L5-S1 disc counts only if it touches the manual L5 this closely
+
+
+def _add_s1(case: Case, target, annotated: set, manual: dict, spacing) -> None:
+    """experiment/s1-class, in place: S1 below the L5-S1 disc (ivd: the reader's; vb2/vb3: a reference model's,
+    from the npz named by $DISCCORE_S1_DISCS, accepted where it touches the manual L5)."""
+    import os
+
+    from scipy import ndimage
+
+    if case.dataset == "ivd":
+        disc = manual.get("L5-S1")
+    else:
+        path = os.environ.get("DISCCORE_S1_DISCS")
+        disc = np.load(path)[case.name] if path else None
+        l5 = manual.get("L5")
+        if disc is None or l5 is None or not disc.any():
+            return
+        near = int(round(S1_DISC_NEAR_L5_MM / min(spacing)))
+        if not (ndimage.binary_dilation(l5, iterations=near) & disc).any():
+            return
+    if disc is None or not disc.any():
+        return
+    s1 = derive_s1_below_disc(disc, spacing)
+    free = (target == UNKNOWN) | (target == UNKNOWN_OR_CANAL) | (target == IGNORE)
+    s1 &= free
+    if s1.sum() < 200:
+        return
+    ring = ndimage.binary_dilation(s1, iterations=int(round(S1_RING_MM / min(spacing)))) & ~s1 & free
+    target[ring] = IGNORE
+    target[s1] = S1_BODY
+    annotated.add(S1_BODY)
 
 
 def with_disc_endplate_margin(case: PreparedCase, width: int) -> PreparedCase:
@@ -242,7 +278,9 @@ def synthetic_cases(
                 target[labels == value] = DISC
             elif s.kind == "canal":
                 target[labels == value] = CANAL
-            elif s.name != "S1":
+            elif s.name == "S1":
+                target[labels == value] = S1_BODY
+            else:
                 target[labels == value] = L5_BODY if s.name == "L5" else BODY
         vertebrae = np.isin(labels, [v.label for v in anatomy.vertebrae()])
         mark_disc_endplate_margin(target, vertebrae, disc_endplate_margin)
@@ -252,7 +290,7 @@ def synthetic_cases(
                 "phantom",
                 image,
                 target,
-                {BODY, L5_BODY, DISC, CANAL},
+                {BODY, L5_BODY, DISC, CANAL, S1_BODY},
                 reo.spacing(ph.image.geometry.spacing),
             )
         )

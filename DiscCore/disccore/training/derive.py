@@ -235,3 +235,43 @@ def _through_grey(image, band, r_all, post_all, bright_runs, threshold: float, r
         ]
         for smoothed, runs in zip(smooth, bright_runs)
     ]
+
+
+S1_DEPTH_MM = 12.0  # how far below the L5-S1 disc the S1 label reaches (the S1 body is about 25-30 mm tall)
+S1_RIM_SHARE = 0.1  # the disc's front and back tenth, where its lower surface bends towards the body's rim, skipped
+S1_MIN_SLICE_SHARE = 0.3  # sagittal slices whose disc section is smaller than this share of the largest are left out
+
+
+def derive_s1_below_disc(disc: np.ndarray, spacing, depth_mm: float = S1_DEPTH_MM) -> np.ndarray:
+    """The upper part of the S1 body: in each sagittal slice, what lies within ``depth_mm`` below the L5-S1 disc's
+    lower surface along the disc's normal (one normal for all slices: the thinnest axis of the disc's sagittal
+    projection), under the disc's central AP span. Canonical layout (slices, rows superior->inferior, columns A->P)."""
+    s1 = np.zeros(disc.shape, bool)
+    pts = np.argwhere(disc)
+    if len(pts) < 50:
+        return s1
+    mm = np.asarray(spacing[1:], float)
+    xy = pts[:, 1:] * mm
+    centre = xy.mean(0)
+    evals, evecs = np.linalg.eigh(np.cov((xy - centre).T))
+    normal, along = evecs[:, 0], evecs[:, 1]
+    if normal[0] < 0:  # point inferior (rows grow towards the feet)
+        normal = -normal
+    areas = np.bincount(pts[:, 0], minlength=disc.shape[0])
+    rows, cols = np.mgrid[0 : disc.shape[1], 0 : disc.shape[2]]
+    grid = np.stack([rows * mm[0], cols * mm[1]], -1) - centre
+    u_all, v_all = grid @ along, grid @ normal
+    for s in np.nonzero(areas >= S1_MIN_SLICE_SHARE * areas.max())[0]:
+        sec = xy[pts[:, 0] == s] - centre
+        u, v = sec @ along, sec @ normal
+        lo, hi = u.min(), u.max()
+        lo, hi = lo + S1_RIM_SHARE * (hi - lo), hi - S1_RIM_SHARE * (hi - lo)
+        bins = np.floor(u - lo).astype(int)
+        ok = (u >= lo) & (u <= hi)
+        lower = np.full(int(np.ceil(hi - lo)) + 1, -np.inf)
+        np.maximum.at(lower, bins[ok], v[ok])
+        b = np.floor(u_all - lo).astype(int)
+        inside = (u_all >= lo) & (u_all <= hi) & (b >= 0) & (b < len(lower))
+        surface = np.where(inside, lower[np.clip(b, 0, len(lower) - 1)], np.inf)
+        s1[s] = inside & (v_all > surface + 0.5) & (v_all <= surface + depth_mm)
+    return s1 & ~disc
