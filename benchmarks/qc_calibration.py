@@ -5,8 +5,9 @@ segmented as it is and bent by C curves of Cobb 20, 30 and 40 degrees, their ape
 pathology_heldout.py, ``--apical-rotation``); every manually labelled level is *bad* when it is misnamed (the predicted
 structure overlapping it most carries another name) or its Dice is below 0.8, *good* otherwise, and *flagged* when its
 row's `qc` cell (its own flags and the case's, as in the CSVs) is not empty — for a level not found at all, when the
-case has a flag. Prints the share of bad levels flagged and of good levels flagged with today's thresholds
-(disccore.quality.thresholds), the same over a grid of the per-level thresholds (minimum confidence; the sections'
+case has a flag. Prints the share of bad levels flagged and of good levels flagged with the model's thresholds
+(its manifest entry's quality_thresholds, else disccore.quality.thresholds), the same over a grid of the per-level
+thresholds (minimum confidence; the sections'
 largest disagreement at 1 mm for bodies and for discs), so they can be chosen on these numbers; today's flags with
 a level also flagged where its expected Dice (the mask's Dice with the network's own probabilities) is below each
 value of a grid; and over a grid of the curve's two thresholds (a level's coronal tilt, the case's centre-line Cobb
@@ -30,6 +31,7 @@ from pathology_heldout import COBB_DEG, Held, add_rotation_argument, bent, level
 
 from disccore import anatomy
 from disccore.measure import measure_segmentation
+from disccore.models import resolve_model
 from disccore.quality.thresholds import THRESHOLDS
 from disccore.segment.masks import left_right_axis
 
@@ -80,9 +82,10 @@ def level_rows(held: Held, cobb: float, image, labels, segment) -> list[dict]:
     return out
 
 
-def flagged(r: dict, confidence=None, disagreement=None, expected_dice=None) -> bool:
+def flagged(r: dict, confidence=None, disagreement=None, expected_dice=None, base=THRESHOLDS) -> bool:
     """Today's flag (confidence None; with ``expected_dice``, also where the level's is below it), or the one the
-    per-level thresholds would give (``disagreement``: the bodies' and the discs' largest at 1 mm)."""
+    per-level thresholds would give (``disagreement``: the bodies' and the discs' largest at 1 mm), the model's other
+    thresholds (``base``) as they are."""
     if confidence is None:
         today = bool(r["qc"]) if r["qc"] is not None else bool(r["case_flags"])
         doubt = r["expected_dice"] is not None and expected_dice is not None and r["expected_dice"] < expected_dice
@@ -90,21 +93,22 @@ def flagged(r: dict, confidence=None, disagreement=None, expected_dice=None) -> 
     if r["confidence"] is None:  # the level was not found
         return bool(r["case_flags"])
     body, disc = disagreement
-    thresholds = replace(THRESHOLDS, max_body_section_disagreement=body, max_disc_section_disagreement=disc)
+    thresholds = replace(base, max_body_section_disagreement=body, max_disc_section_disagreement=disc)
     kind = anatomy.by_name(r["level"]).kind
     minimum = thresholds.min_section_agreement(kind, r.get("slice_spacing_mm", 1.0))  # older rows: the 1 mm data
     low = r["confidence"] < confidence or (r["section_agreement"] is not None and r["section_agreement"] < minimum)
     return low or bool(r["other_level_flags"]) or bool(r["case_flags"])
 
 
-def flagged_on_curves(r: dict, tilt: float, cobb: float) -> bool:
+def flagged_on_curves(r: dict, tilt: float, cobb: float, base=THRESHOLDS) -> bool:
     """The row's flags other than the curve's, or those the curve thresholds would give: the level leaning more than
-    ``tilt`` degrees, the case's centre-line Cobb angle above ``cobb`` or its drift above today's limit."""
+    ``tilt`` degrees, the case's centre-line Cobb angle above ``cobb`` or its drift above the model's limit
+    (``base``)."""
     flags = r["qc"].split("; ") if r["qc"] is not None else r["case_flags"]
     others = [f for f in flags if f and not f.startswith(CURVE_FLAGS)]
     leaning = r.get("coronal_tilt_deg") is not None and abs(r["coronal_tilt_deg"]) > tilt
     curved = (r.get("centre_line_cobb_deg") or 0.0) > cobb
-    drifting = (r.get("lateral_drift_mm") or 0.0) > THRESHOLDS.max_lateral_drift_mm
+    drifting = (r.get("lateral_drift_mm") or 0.0) > base.max_lateral_drift_mm
     return bool(others) or leaning or curved or drifting
 
 
@@ -130,18 +134,19 @@ def main() -> None:
     ap.add_argument("--rows", type=Path, help="score the rows of this earlier -o file again instead of segmenting")
     args = ap.parse_args()
     rows = json.loads(args.rows.read_text())["rows"] if args.rows else segmented_rows(args)
+    base = resolve_model(args.model).quality_thresholds  # what the grids vary from: the model's own (its manifest)
     summary = {"today": rates(rows)}
     for c in CONFIDENCE_GRID:
         for body in BODY_DISAGREEMENT_GRID:
             for disc in DISC_DISAGREEMENT_GRID:
                 key = f"confidence<{c:g} or sections disagree >{body:g} (bodies) >{disc:g} (discs)"
-                summary[key] = rates(rows, confidence=c, disagreement=(body, disc))
+                summary[key] = rates(rows, confidence=c, disagreement=(body, disc), base=base)
     for e in EXPECTED_DICE_GRID:
         summary[f"today or expected Dice<{e:g}"] = rates(rows, expected_dice=e)
     for tilt in TILT_GRID:
         for cobb in CENTRE_LINE_COBB_GRID:
             key = f"today's other flags, a level leaning >{tilt:g} deg or a centre-line Cobb angle >{cobb:g} deg"
-            summary[key] = rates(rows, flagged_on_curves, tilt=tilt, cobb=cobb)
+            summary[key] = rates(rows, flagged_on_curves, tilt=tilt, cobb=cobb, base=base)
     print(json.dumps(summary, indent=1))
     if args.output:
         Path(args.output).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
