@@ -7,8 +7,8 @@ structure overlapping it most carries another name) or its Dice is below 0.8, *g
 row's `qc` cell (its own flags and the case's, as in the CSVs) is not empty — for a level not found at all, when the
 case has a flag. Prints the share of bad levels flagged and of good levels flagged with the model's thresholds
 (its manifest entry's quality_thresholds, else disccore.quality.thresholds), the same over a grid of the per-level
-thresholds (minimum confidence; the sections'
-largest disagreement at 1 mm for bodies and for discs), so they can be chosen on these numbers; today's flags with
+thresholds (minimum confidence; the sections' largest disagreement at 1 mm for bodies and for discs), so they can be
+chosen on these numbers; today's flags with
 a level also flagged where its expected Dice (the mask's Dice with the network's own probabilities) is below each
 value of a grid; and over a grid of the curve's two thresholds (a level's coronal tilt, the case's centre-line Cobb
 angle) with the other flags as today. Each share also for the good levels of the unbent images alone. ``--rows``
