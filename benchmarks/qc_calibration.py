@@ -5,14 +5,13 @@ segmented as it is and bent by C curves of Cobb 20, 30 and 40 degrees, their ape
 pathology_heldout.py, ``--apical-rotation``); every manually labelled level is *bad* when it is misnamed (the predicted
 structure overlapping it most carries another name) or its Dice is below 0.8, *good* otherwise, and *flagged* when its
 row's `qc` cell (its own flags and the case's, as in the CSVs) is not empty — for a level not found at all, when the
-case has a flag. Prints the share of bad levels flagged and of good levels flagged with the model's thresholds
-(its manifest entry's quality_thresholds, else disccore.quality.thresholds), the same over a grid of the per-level
-thresholds (minimum confidence; the sections' largest disagreement at 1 mm for bodies and for discs), so they can be
-chosen on these numbers; today's flags with
-a level also flagged where its expected Dice (the mask's Dice with the network's own probabilities) is below each
-value of a grid; and over a grid of the curve's two thresholds (a level's coronal tilt, the case's centre-line Cobb
-angle) with the other flags as today. Each share also for the good levels of the unbent images alone. ``--rows``
-scores the rows of an earlier run's ``-o`` file again (nothing segmented).
+case has a flag. Prints the share of bad levels flagged and of good levels flagged with the model's thresholds (its
+manifest entry's quality_thresholds, else disccore.quality.thresholds), the same over a grid of the per-level thresholds
+(minimum confidence; the sections' largest disagreement at 1 mm for bodies and for discs), so they can be chosen on
+these numbers; today's flags with a level also flagged where its expected Dice (the mask's Dice with the network's own
+probabilities) is below each value of a grid; and over a grid of the curve's two thresholds (a level's coronal tilt, the
+case's centre-line Cobb angle) with the other flags as today. Each share also for the good levels of the unbent images
+alone. ``--rows`` scores the rows of an earlier run's ``-o`` file again (nothing segmented).
 
     PYTHONPATH=DiscCore python benchmarks/qc_calibration.py --data ../shared/data --weights cv0/fold0.pt --fold 0
 """
