@@ -63,6 +63,13 @@ def implausible_disc_height(height_mm: float) -> str:
     return f"implausible disc height {height_mm:.1f} mm"
 
 
+def darker_than_other_discs(relative_signal: float) -> str:
+    return (
+        f"darker than the other discs ({relative_signal:.2f} of their signal; degenerated?): its outline may take in "
+        "the endplates, the height about 1 mm high"
+    )
+
+
 def merge_flags(*lists: Iterable[str]) -> list[str]:
     """The flags of several lists in order, each once: a flag whose words before its numbers in brackets are
     already there is left out (a body's height is checked on the model grid and again by the measurement)."""

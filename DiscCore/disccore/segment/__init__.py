@@ -98,7 +98,7 @@ def _segment_on_model_grid(runner, image: SpatialImage, info, progress):
     from .back_to_input import labels_to_input_grid
     from .infer import predict_on_model_grid
     from .levels import name_levels
-    from .quality import assess_segmentation
+    from .quality import assess_segmentation, flag_dark_discs
 
     pred = predict_on_model_grid(
         runner, image, info.input_spacing_mm, context_offsets(info), progress=sub_progress(progress, 0.05, 0.85)
@@ -114,4 +114,6 @@ def _segment_on_model_grid(runner, image: SpatialImage, info, progress):
     quality = assess_segmentation(pred.probs, labels.array, pred.geometry, level_report, info.quality_thresholds)
     report(progress, 0.95, "labels back onto the input grid")
     canonical = labels_to_input_grid(labels.array, pred.probs, pred.input_size_2d)
-    return np.ascontiguousarray(pred.reorientation.from_canonical(canonical)), quality
+    final = np.ascontiguousarray(pred.reorientation.from_canonical(canonical))
+    flag_dark_discs(quality, image.array, final, info.quality_thresholds)
+    return final, quality

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import anatomy
 from ..quality import flags as qf
+from ..quality.disc_signal import disc_to_body_signals, relative_disc_signals
 from ..quality.thresholds import THRESHOLDS, QualityThresholds
 from .classes import BODY, CANAL, DISC, L5_BODY
 from .levels import LevelReport
@@ -37,6 +38,8 @@ class StructureQuality:
     #: bodies and discs: the angle (degrees; the sign says which way) at which the column's centre line crosses the
     #: sagittal slices at the structure, in the coronal plane: a 2D sagittal network sees it that obliquely
     coronal_tilt_deg: Optional[float] = None
+    #: discs: the disc's signal relative to the other discs' in the image (:mod:`disccore.quality.disc_signal`)
+    relative_signal: Optional[float] = None
     flags: list = field(default_factory=list)
 
 
@@ -193,6 +196,21 @@ def section_agreement(mask: np.ndarray, axis: int) -> Optional[float]:
 
 def _lps(mask: np.ndarray, box, geometry) -> np.ndarray:
     return geometry.index_to_lps(np.argwhere(mask) + [s.start for s in box])
+
+
+def flag_dark_discs(
+    q: SegmentationQuality, image: np.ndarray, labels: np.ndarray, thresholds: QualityThresholds = THRESHOLDS
+) -> None:
+    """In place: each named disc's signal relative to the other discs' (``image`` and the final ``labels`` on one
+    grid), flagged "darker than the other discs" below the threshold. Done on the input's grid, where the intensities
+    are the scanner's own."""
+    for name, relative in relative_disc_signals(disc_to_body_signals(image, labels)).items():
+        s = q.structures.get(name)
+        if s is None or relative is None:
+            continue
+        s.relative_signal = relative
+        if relative < thresholds.max_relative_disc_signal:
+            s.flags.append(qf.darker_than_other_discs(relative))
 
 
 def _flag_heights(q: SegmentationQuality, thresholds: QualityThresholds) -> None:
