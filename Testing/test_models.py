@@ -35,6 +35,16 @@ def copied_models(tmp_path, monkeypatch):
     return dst
 
 
+def first_entry_with(models_dir, key: str, section):
+    """The copied models' first entry with its ``key`` section replaced by ``section`` (None: removed), resolved."""
+    doc = json.loads((models_dir / "manifest.json").read_text())
+    doc["models"][0].pop(key, None)
+    if section is not None:
+        doc["models"][0][key] = section
+    (models_dir / "manifest.json").write_text(json.dumps(doc))
+    return models.resolve_model()
+
+
 def test_corrupt_weights_are_refused(copied_models, capsys):
     info = models.list_models()[0]
     assert info.path.is_relative_to(copied_models)

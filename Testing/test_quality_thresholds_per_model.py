@@ -8,7 +8,7 @@ import types
 
 import numpy as np
 import pytest
-from test_models import copied_models  # noqa: F401 (a fixture: the shipped models copied, found first)
+from test_models import copied_models, first_entry_with  # noqa: F401 (a fixture: the shipped models copied, found first)
 from test_segment_pipeline import _stack_probabilities
 
 from disccore import models
@@ -21,16 +21,7 @@ from disccore.quality.thresholds import MODEL_CALIBRATED, THRESHOLDS, QualityThr
 def thresholds_entry(request):
     """A copy of the shipped models whose first entry's "quality_thresholds" a test rewrites (None: removed)."""
     dst = request.getfixturevalue("copied_models")
-
-    def write(section):
-        doc = json.loads((dst / "manifest.json").read_text())
-        doc["models"][0].pop("quality_thresholds", None)
-        if section is not None:
-            doc["models"][0]["quality_thresholds"] = section
-        (dst / "manifest.json").write_text(json.dumps(doc))
-        return models.resolve_model()
-
-    return write
+    return lambda section: first_entry_with(dst, "quality_thresholds", section)
 
 
 def test_the_shipped_model_carries_the_thresholds_it_was_calibrated_with():

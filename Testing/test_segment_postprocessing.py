@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
-from test_models import copied_models  # noqa: F401 (a fixture: the shipped models copied, found first)
+from test_models import copied_models, first_entry_with  # noqa: F401 (a fixture: the shipped models copied, found first)
 from test_segment_pipeline import _stack_probabilities
 
 from disccore import anatomy, models
@@ -20,16 +20,7 @@ from disccore.segment.postprocessing import PostProcessing
 def manifest_entry(request):
     """A copy of the shipped models whose first entry's "postprocessing" a test rewrites (None: removed)."""
     dst = request.getfixturevalue("copied_models")
-
-    def write(section):
-        doc = json.loads((dst / "manifest.json").read_text())
-        doc["models"][0].pop("postprocessing", None)
-        if section is not None:
-            doc["models"][0]["postprocessing"] = section
-        (dst / "manifest.json").write_text(json.dumps(doc))
-        return models.resolve_model()
-
-    return write
+    return lambda section: first_entry_with(dst, "postprocessing", section)
 
 
 def test_the_shipped_model_carries_its_postprocessing():
