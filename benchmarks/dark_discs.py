@@ -38,7 +38,7 @@ def disc_mask(held: Held, level: str):
 
 def relative_signals(segment, image) -> dict:
     labels = segment(image)
-    return relative_disc_signals(disc_to_body_signals(image.array.astype(np.float32), labels.array))
+    return relative_disc_signals(disc_to_body_signals(image.array, labels.array, image.geometry.direction))
 
 
 def main() -> None:

@@ -115,5 +115,5 @@ def _segment_on_model_grid(runner, image: SpatialImage, info, progress):
     report(progress, 0.95, "labels back onto the input grid")
     canonical = labels_to_input_grid(labels.array, pred.probs, pred.input_size_2d)
     final = np.ascontiguousarray(pred.reorientation.from_canonical(canonical))
-    flag_dark_discs(quality, image.array, final, info.quality_thresholds)
+    flag_dark_discs(quality, image, final, info.quality_thresholds)
     return final, quality

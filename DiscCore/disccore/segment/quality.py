@@ -199,12 +199,13 @@ def _lps(mask: np.ndarray, box, geometry) -> np.ndarray:
 
 
 def flag_dark_discs(
-    q: SegmentationQuality, image: np.ndarray, labels: np.ndarray, thresholds: QualityThresholds = THRESHOLDS
+    q: SegmentationQuality, image, labels: np.ndarray, thresholds: QualityThresholds = THRESHOLDS
 ) -> None:
-    """In place: each named disc's signal relative to the other discs' (``image`` and the final ``labels`` on one
-    grid), flagged "darker than the other discs" below the threshold. Done on the input's grid, where the intensities
-    are the scanner's own."""
-    for name, relative in relative_disc_signals(disc_to_body_signals(image, labels)).items():
+    """In place: each named disc's signal relative to the other discs' (``image``, a SpatialImage, and the final
+    ``labels`` on its grid), flagged "darker than the other discs" below the threshold. Done on the input's grid, where
+    the intensities are the scanner's own."""
+    signals = disc_to_body_signals(image.array, labels, image.geometry.direction)
+    for name, relative in relative_disc_signals(signals).items():
         s = q.structures.get(name)
         if s is None or relative is None:
             continue
