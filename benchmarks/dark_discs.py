@@ -1,11 +1,12 @@
 """Does the "darker than the other discs" flag find degenerated discs, and leave healthy ones alone?
 
-Each image (one cross-validation fold's held-out images with ``--fold``, else all) is segmented as it is and with one
-disc (``--level``, default L4-L5) darkened and thinned as in pathology_heldout.py (to 35 % of its signal and 60 % of
-its height; on vb2 and vb3, which have no hand-drawn discs, the disc derived between the manual bodies). For every
-named disc it prints the signal relative to the other discs' (disccore.quality.disc_signal), so the threshold
-(disccore.quality.thresholds, ``max_relative_disc_signal``) can be judged: how many edited discs fall below it, how
-many untouched ones do.
+Each held-out image of one cross-validation fold (``--fold``) is segmented as it is and with one disc (``--level``,
+default L4-L5) darkened and thinned as in pathology_heldout.py (to 35 % of its signal and 60 % of its height; on vb2 and
+vb3, which have no hand-drawn discs, the disc derived between the manual bodies). It prints the edited disc's signal
+relative to the other discs' (disccore.quality.disc_signal) before and after, keeps every named disc's in ``-o``, so the
+threshold (disccore.quality.thresholds, ``max_relative_disc_signal``) can be judged: how many edited discs fall below
+it, how many untouched ones do (an edited disc is counted under its own name; on a misnamed image the flag may sit on
+the name the model gave it).
 
     PYTHONPATH=DiscCore python benchmarks/dark_discs.py --data ../shared/data -o dark.json
 """

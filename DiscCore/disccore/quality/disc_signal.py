@@ -5,8 +5,8 @@ takes in the dark endplates on either side: on held-out discs darkened to 35 % a
 1 mm higher than the thinned disc (models/MODEL_CARD.md). Each disc's median intensity is taken relative to its two
 bodies' (so the image's own brightness cancels), then relative to the other discs' ratios (so a contrast where every
 disc is darker than bone, T1, does not count); a disc far below the others is flagged where its height is reported. A
-disc cut by the top or bottom of the image is left out (its partial sections are darker): three of eight untouched
-discs flagged on real images were T11-T12 discs at the image's top.
+disc cut by the top or bottom of the image is left out (its partial sections are darker: such a T11-T12 disc was flagged
+on a real image).
 """
 
 from __future__ import annotations
