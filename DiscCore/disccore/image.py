@@ -134,6 +134,11 @@ def grid_edge_sides(lo, hi, shape, direction) -> list[str]:
     return sides
 
 
+def box_edge_sides(box, shape, direction) -> list[str]:
+    """:func:`grid_edge_sides` of a bounding box given as a tuple of slices (as ``find_objects`` gives it)."""
+    return grid_edge_sides([b.start for b in box], [b.stop for b in box], shape, direction)
+
+
 def lps_to_ras(points) -> np.ndarray:
     """LPS points (..., 3) -> RAS points (same array shape). Also works RAS -> LPS."""
     p = np.asarray(points, dtype=float)

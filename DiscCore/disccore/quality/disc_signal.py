@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from .. import anatomy
-from ..image import grid_edge_sides
+from ..image import box_edge_sides
 from ..segment.morphology import find_objects
 
 #: a disc is compared with the others only where at least this many other discs have a signal
@@ -56,5 +56,5 @@ def relative_disc_signals(signals: dict[str, float]) -> dict[str, Optional[float
 
 
 def _cut_by_the_image(box, shape, direction) -> bool:
-    sides = grid_edge_sides([b.start for b in box], [b.stop for b in box], shape, direction)
+    sides = box_edge_sides(box, shape, direction)
     return "superior" in sides or "inferior" in sides

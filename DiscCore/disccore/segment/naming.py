@@ -7,7 +7,7 @@ is named by counting upwards from L5 along the spine (LPS z, superior), and a di
 
 from __future__ import annotations
 
-from ..image import grid_edge_sides
+from ..image import box_edge_sides
 
 NAMES_UP_FROM_L5 = ("L5", "L4", "L3", "L2", "L1", "T12", "T11")
 MAX_END_DISC_DISTANCE_MM = 30.0  # a disc beyond the last named body must lie this close to it
@@ -57,8 +57,7 @@ def sacrum_at_lower_edge(bodies, named: dict, dropped: list, shape, geometry) ->
     k5 = _index_of_l5(bodies, named)
     if SACRUM not in dropped or k5 is None or k5 + 1 >= len(bodies):
         return False
-    box = bodies[k5 + 1].piece.box
-    return "inferior" in grid_edge_sides([b.start for b in box], [b.stop for b in box], shape, geometry.direction)
+    return "inferior" in box_edge_sides(bodies[k5 + 1].piece.box, shape, geometry.direction)
 
 
 def _index_of_l5(bodies, named: dict):

@@ -104,6 +104,7 @@ def assess_segmentation(
             positions[s.name] = (float(idx[:, axis].mean() * geometry.spacing[axis]), float(lps[:, 2].mean()))
             if s.kind == "vertebra":
                 centres_x[s.name] = float(lps[:, 0].mean())  # LPS x: the patient's left-right
+                structures[s.name].height_mm = float(np.ptp(np.percentile(lps[:, 2], HEIGHT_PERCENTILES)))
     tilts = coronal_tilts(positions, list(centres_x))
     for name, tilt in tilts.items():
         structures[name].coronal_tilt_deg = tilt
@@ -140,15 +141,13 @@ def coronal_tilts(positions: dict, bodies: list) -> dict:
 
 
 def _structure_quality(kind, mask, probs, box, axis, geometry, thresholds) -> StructureQuality:
-    """Confidence, section agreement, volume (and height for a body) of one structure, with its flags."""
+    """Confidence, section agreement and volume of one structure, with its flags."""
     p = _class_probability(kind, probs, box)
     q = StructureQuality(
         confidence=float(p[mask].mean()),
         slice_agreement=section_agreement(mask, axis),
         volume_mm3=float(mask.sum()) * geometry.voxel_volume_mm3,
     )
-    if kind == "vertebra":
-        q.height_mm = float(np.ptp(np.percentile(_lps(mask, box, geometry)[:, 2], HEIGHT_PERCENTILES)))
     if q.confidence < thresholds.min_confidence:
         q.flags.append(qf.low_confidence(q.confidence))
     min_agreement = thresholds.min_section_agreement(kind, geometry.spacing[axis])
@@ -192,10 +191,6 @@ def section_agreement(mask: np.ndarray, axis: int) -> Optional[float]:
             both = np.logical_and(np.take(mask, k, axis), np.take(mask, k + 1, axis)).sum()
             dice.append(2.0 * both / (area[k] + area[k + 1]))
     return float(np.mean(dice)) if dice else None
-
-
-def _lps(mask: np.ndarray, box, geometry) -> np.ndarray:
-    return geometry.index_to_lps(np.argwhere(mask) + [s.start for s in box])
 
 
 def flag_dark_discs(
